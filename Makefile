@@ -1,0 +1,33 @@
+# Two commands a new user needs (see README.md):
+#   make demo   set everything up in .venv and run the main job (`mrff demo`)
+#   make test   set everything up in .venv and run the test suite
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.mrff-installed
+
+.PHONY: setup demo test clean
+
+setup: $(STAMP)
+
+# torch/torchvision first (pinned to the versions this machine offers); then the
+# Visdom quirk: its sdist's setup.py imports pkg_resources, which setuptools>=81
+# removed, so it is built without isolation against setuptools<81; then the
+# plugin itself (editable, so `mrff` finds third_party/ and the autoload hook
+# points at this checkout) with its test extras.
+$(STAMP): setup.py
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install "torch==2.14.1" "torchvision==0.29.1"
+	$(PIP) install "setuptools<81" wheel
+	$(PIP) install --no-build-isolation "visdom==0.3.0"
+	$(PIP) install --no-build-isolation -e ".[test]"
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/mrff demo
+
+test: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,22 @@
+"""mrff: the paper's multi-receptive-field fusion pix2pix, as a plugin for
+pix2pix/CycleGAN-style toolkits.
+
+Ma, Hua, Zuo, "Infrared Image Generation By Pix2pix Based on Multi-receptive
+Field Feature Fusion", ICCAIS 2021.
+
+Importing this package is cheap (no torch); `register()` attaches the plugin to
+whichever host toolkit's `models`/`data` packages are importable.
+"""
+__version__ = "0.1.0"
+
+
+def register():
+    """Attach the plugin to the pix2pix-style host on sys.path (idempotent)."""
+    from .hooks import register as _register
+    return _register()
+
+
+def unregister():
+    """Undo `register()` (for tests)."""
+    from .hooks import unregister as _unregister
+    return _unregister()

@@ -1,0 +1,56 @@
+"""`mrff` command line: a thin dispatcher.
+
+Each sub-command lives in its own module `mrff_plugin.commands.<name>` that
+defines `add_arguments(parser)` and `main(args) -> int`. Command modules keep
+their top-level imports light (no torch) so building the parser stays fast;
+heavy imports happen inside `main`.
+"""
+import argparse
+import importlib
+import sys
+
+# name -> one-line help; the module is mrff_plugin.commands.<name>
+COMMANDS = {
+    "demo": "make a small synthetic set, train the fusion model briefly, test, print gallery and SSIM/PSNR",
+    "synth": "write physics-based synthetic visible/LWIR pairs in the KAIST layout",
+    "train": "run the host's train.py with the plugin attached",
+    "test": "run the host's test.py with the plugin attached",
+    "evaluate": "SSIM/PSNR table (paper Table 3 protocol) of test.py result folders",
+    "generate": "batch visible -> LWIR generation from a checkpoint",
+    "bench": "run a benchmark from benchmarks/",
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="mrff", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, help_text in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(_module=name)
+        try:
+            module = importlib.import_module(f"mrff_plugin.commands.{name}")
+        except ModuleNotFoundError as exc:  # command not built yet
+            if exc.name != f"mrff_plugin.commands.{name}":
+                raise
+            p.set_defaults(_missing=True)
+            continue
+        module.add_arguments(p)
+    return parser
+
+
+def main(argv=None):
+    args, extra = build_parser().parse_known_args(argv)
+    if getattr(args, "_missing", False):
+        print(f"mrff {args.command}: not available in this version.", file=sys.stderr)
+        return 2
+    module = importlib.import_module(f"mrff_plugin.commands.{args._module}")
+    args.extra = extra  # pass-through arguments (train/test forward them to the host)
+    if extra and not getattr(module, "ACCEPTS_EXTRA", False):
+        print(f"mrff {args.command}: unrecognized arguments: {' '.join(extra)}", file=sys.stderr)
+        return 2
+    return int(module.main(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
