@@ -19,7 +19,7 @@ $(STAMP): setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install "torch==2.14.1" "torchvision==0.29.1"
 	$(PIP) install "setuptools<81" wheel
-	$(PIP) install --no-build-isolation "visdom==0.3.0"
+	$(PIP) install --no-build-isolation "visdom==0.2.4"
 	$(PIP) install --no-build-isolation -e ".[test]"
 	touch $(STAMP)
 
