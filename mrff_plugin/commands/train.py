@@ -1,0 +1,10 @@
+"""`mrff train ARGS...`: the host's train.py with the plugin attached (presets via @NAME)."""
+from ._host_script import ACCEPTS_EXTRA, add_host_arguments, run  # noqa: F401
+
+
+def add_arguments(parser):
+    add_host_arguments(parser, "train.py")
+
+
+def main(args):
+    return run("train.py", args)
