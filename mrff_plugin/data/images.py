@@ -1,0 +1,50 @@
+"""Reading one image file as 8-bit grey ('L') or 8-bit RGB, whatever it was stored as.
+
+Shared by the KAIST dataset and the SSIM/PSNR metrics so both see the same
+pixels. Conversions:
+
+* RGB -> grey: Pillow's 'L' conversion, ITU-R 601-2 luma
+  `L = (19595 R + 38470 G + 7471 B + 32768) >> 16`  (= 0.299 R + 0.587 G + 0.114 B, rounded);
+* grey -> RGB: the grey value in all three channels (the KAIST LWIR "grey as RGB");
+* alpha (RGBA, LA) is dropped, palettes are expanded, CMYK goes through Pillow;
+* 16-bit grey (Pillow modes I;16*, I) is scaled to 8 bit: `round(v * 255 / 65535)`
+  -- Pillow's own `convert('L')` would clip everything above 255 to white.
+"""
+import numpy as np
+from PIL import Image
+
+SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+MAX_16BIT = 65535
+
+
+class UnreadableImageError(ValueError):
+    """An image file that Pillow cannot decode, or stores pixels we do not convert."""
+
+
+def _to_8bit_grey(image):
+    values = np.asarray(image, dtype=np.float64)
+    scaled = np.clip(np.rint(values * (255.0 / MAX_16BIT)), 0, 255).astype(np.uint8)
+    return Image.fromarray(scaled)  # 2-D uint8 -> mode "L"
+
+
+def convert_image(image, mode):
+    """A Pillow image in `mode` 'L' (8-bit grey) or 'RGB' (8-bit colour), converted as above."""
+    if mode not in ("L", "RGB"):
+        raise ValueError(f"mode must be 'L' or 'RGB', not {mode!r}")
+    if image.mode in SIXTEEN_BIT_MODES:
+        image = _to_8bit_grey(image)
+    elif image.mode == "F":
+        raise UnreadableImageError("32-bit float pixels have no fixed range; save the image as 8 or 16 bit")
+    return image if image.mode == mode else image.convert(mode)
+
+
+def load_image(path, mode):
+    """The image at `path` in `mode` 'L' or 'RGB'; UnreadableImageError naming the file if it cannot be read."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return convert_image(image, mode)
+    except UnreadableImageError as exc:
+        raise UnreadableImageError(f"{path}: {exc}") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise UnreadableImageError(f"{path}: cannot be read as an image ({exc})") from None

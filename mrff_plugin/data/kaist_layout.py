@@ -1,0 +1,387 @@
+"""Which visible/LWIR frame pairs a KAIST folder holds, and which of them a run uses.
+
+Pure file-name logic (no torch, no host, no image decoding), so it can be
+unit-tested and benchmarked alone; `kaist_aligned.py` wraps it as a host dataset.
+
+Two layouts are read:
+
+* the KAIST tree, `<dataroot>/images/setNN/V00M/{visible,lwir}/I0XXXX.jpg`
+  (`<dataroot>` may also be the `images` folder itself);
+* a flat pair of folders, `<dataroot>/<phase>/{visible,lwir}/...` (any depth).
+
+A pair is a visible and an LWIR file with the same relative path, extension
+aside (`visible/I01225.jpg` + `lwir/I01225.png` pair up). Its id is that path
+without the modality folder and extension: `set00/V000/I01225` in the KAIST tree
+(the form of the published KAIST split lists), `I01225` or `sub/I01225` in a
+flat folder.
+
+Selection (KAIST tree): phase and time of day pick the paper's sets (table below,
+KAIST facts in host-contract.md), or `sets` names them; `stride` keeps every
+N-th frame of each video (KAIST is 20 fps, neighbours are near duplicates); a
+list file of pair ids replaces all of that and reproduces a published split
+exactly. Anything that would drop pairs silently -- a frame without its partner,
+a requested set that is absent, an id of the list that is not on disk, an empty
+selection -- raises `KaistLayoutError` with one sentence naming the folder or
+file, how many pairs are affected, and the fix.
+
+Speed: one `os.scandir` per video folder and modality and set arithmetic on the
+names; a full KAIST tree (about 95,000 pairs) lists in well under a second
+(`benchmarks/kaist_listing.py`).
+"""
+import os
+from typing import NamedTuple
+
+# KAIST multispectral pedestrian benchmark: which sets belong to which split and
+# time of day (host-contract.md, "The KAIST multispectral pedestrian data").
+KAIST_SETS = {
+    ("train", "day"): (0, 1, 2),
+    ("train", "night"): (3, 4, 5),
+    ("test", "day"): (6, 7, 8),
+    ("test", "night"): (9, 10, 11),
+}
+TIMES = ("day", "night", "all")
+MODALITIES = ("visible", "lwir")
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp"})
+
+
+class KaistLayoutError(ValueError):
+    """A dataroot, list file or selection that cannot give the pairs asked for.
+
+    The message is one sentence naming the folder/file and the fix, fit to be
+    printed on its own line by a script.
+    """
+
+
+class Pair(NamedTuple):
+    """One aligned frame pair: its id and the two image paths."""
+    pair_id: str   # e.g. "set00/V000/I01225"
+    visible: str   # path of the visible (RGB) image
+    lwir: str      # path of the LWIR (thermal) image
+
+
+class Selection(NamedTuple):
+    """The pairs a run uses, in order, and how they were chosen."""
+    pairs: list      # list[Pair]
+    summary: str     # one line: where from and which selection
+    notes: list      # lines worth showing the user (e.g. default sets that are absent)
+
+
+# ---------------------------------------------------------------- set names
+
+def set_name(number):
+    """3 -> 'set03'."""
+    return f"set{number:02d}"
+
+
+def _set_number(token, spec):
+    text = token.strip().lower()
+    text = text[3:] if text.startswith("set") else text
+    if not text.isdigit():
+        raise KaistLayoutError(
+            f"--kaist_sets {spec!r}: {token.strip()!r} is not a set; use names or numbers such as "
+            f"'set00,set01', '0-2' or 'set06-set08'.")
+    return int(text)
+
+
+def parse_sets(spec):
+    """'set00,set02' / '0-2' / 'set06-set08,set10' -> sorted tuple of set numbers."""
+    numbers = set()
+    for part in str(spec).split(","):
+        if not part.strip():
+            continue
+        first, sep, last = part.partition("-")
+        lo = _set_number(first, spec)
+        hi = _set_number(last, spec) if sep else lo
+        if hi < lo:
+            raise KaistLayoutError(f"--kaist_sets {spec!r}: range {part.strip()!r} runs backwards; write it low-high.")
+        numbers.update(range(lo, hi + 1))
+    if not numbers:
+        raise KaistLayoutError(f"--kaist_sets {spec!r} names no set; use e.g. 'set00,set01' or '0-2'.")
+    return tuple(sorted(numbers))
+
+
+def default_sets(phase, time="day"):
+    """The paper's sets for a phase: train -> 00-02, test -> 06-08 (day); night and all likewise."""
+    if time not in TIMES:
+        raise KaistLayoutError(f"--kaist_time {time!r} is not one of {', '.join(TIMES)}.")
+    if phase not in ("train", "test"):
+        raise KaistLayoutError(
+            f"phase {phase!r} has no default KAIST sets (only train and test do); "
+            f"name the sets with --kaist_sets, e.g. --kaist_sets set06.")
+    times = ("day", "night") if time == "all" else (time,)
+    return tuple(n for t in times for n in KAIST_SETS[(phase, t)])
+
+
+def describe_sets(numbers):
+    """(0, 1, 2, 6) -> 'set00-set02, set06'."""
+    runs, start = [], None
+    for i, n in enumerate(numbers):
+        start = n if start is None else start
+        if i + 1 == len(numbers) or numbers[i + 1] != n + 1:
+            runs.append(set_name(start) if start == n else f"{set_name(start)}-{set_name(n)}")
+            start = None
+    return ", ".join(runs)
+
+
+# ---------------------------------------------------------------- folder scans
+
+def _images_in(folder):
+    """{stem: file name} of the image files directly in `folder` ({} when it does not exist)."""
+    found = {}
+    try:
+        entries = os.scandir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return found
+    with entries:
+        for entry in entries:
+            stem, ext = os.path.splitext(entry.name)
+            if ext.lower() in IMAGE_EXTENSIONS and entry.is_file():
+                if stem in found:
+                    raise KaistLayoutError(
+                        f"{folder} holds both {found[stem]} and {entry.name}; keep one file per frame so "
+                        f"pairs are unambiguous.")
+                found[stem] = entry.name
+    return found
+
+
+def _images_below(folder):
+    """{relative stem: relative file name} of all image files under `folder`, any depth."""
+    found = {}
+    for parent, dirs, files in os.walk(folder):
+        dirs.sort()
+        rel_parent = os.path.relpath(parent, folder)
+        prefix = "" if rel_parent == "." else rel_parent.replace(os.sep, "/") + "/"
+        for stem, name in _images_in(parent).items():
+            found[prefix + stem] = prefix + name
+    return found
+
+
+def _subfolders(folder):
+    with os.scandir(folder) as entries:
+        return sorted(e.name for e in entries if e.is_dir())
+
+
+class _Unpaired:
+    """Tally of frames whose partner is missing, for one error sentence."""
+
+    def __init__(self):
+        self.count = {m: 0 for m in MODALITIES}
+        self.first = {m: None for m in MODALITIES}
+        self.folders = {m: set() for m in MODALITIES}
+
+    def add(self, modality, folder, files, stems):
+        """Record `stems` (keys of `files`, {stem: file name}) of `folder/modality` as partnerless."""
+        if stems:
+            self.count[modality] += len(stems)
+            self.folders[modality].add(folder)
+            if self.first[modality] is None:
+                self.first[modality] = os.path.join(folder, modality, files[min(stems)])
+
+    def raise_if_any(self, where, fix):
+        for modality, other in (MODALITIES, MODALITIES[::-1]):
+            n = self.count[modality]
+            if n:
+                k = len(self.folders[modality])
+                place = f"{k} folders" if k > 1 else "1 folder"
+                raise KaistLayoutError(
+                    f"{where}: {n} {modality} frame{'s' if n > 1 else ''} in {place} "
+                    f"{'have' if n > 1 else 'has'} no {other} partner (first: {self.first[modality]}); {fix}.")
+
+
+def _pair_up(folder, visible, lwir, prefix, unpaired):
+    """Pairs of one folder holding `visible/` and `lwir/`; partnerless names go to `unpaired`."""
+    unpaired.add("visible", folder, visible, visible.keys() - lwir.keys())
+    unpaired.add("lwir", folder, lwir, lwir.keys() - visible.keys())
+    vis_dir, lwir_dir = os.path.join(folder, "visible"), os.path.join(folder, "lwir")
+    return [Pair(prefix + stem, os.path.join(vis_dir, visible[stem]), os.path.join(lwir_dir, lwir[stem]))
+            for stem in sorted(visible.keys() & lwir.keys())]
+
+
+def _keep_every(pairs, stride):
+    """Every `stride`-th pair of each video (consecutive pairs share their folder)."""
+    if stride == 1:
+        return pairs
+    kept, video, position = [], None, 0
+    for pair in pairs:
+        folder = pair.pair_id.rpartition("/")[0]
+        position = 0 if folder != video else position + 1
+        video = folder
+        if position % stride == 0:
+            kept.append(pair)
+    return kept
+
+
+# ---------------------------------------------------------------- list files
+
+def read_pair_list(list_file):
+    """Pair ids of a list file, one per line, in file order.
+
+    Accepted per line: `set00/V000/I01225`, with or without an extension, with or
+    without a `visible/`/`lwir/` component, `\\` as separator; blank lines and `#`
+    comments are skipped. A repeated id is an error (it would weigh that pair twice).
+    """
+    try:
+        with open(list_file, encoding="utf-8") as handle:
+            lines = handle.read().splitlines()
+    except OSError as exc:
+        raise KaistLayoutError(f"--kaist_list {list_file}: cannot read it ({exc.strerror}); "
+                               f"give a text file of pair ids such as set00/V000/I01225.") from None
+    ids, seen = [], {}
+    for number, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip().replace("\\", "/")
+        if not text:
+            continue
+        parts = [p for p in text.split("/") if p and p not in MODALITIES]
+        stem, ext = os.path.splitext(parts[-1])
+        pair_id = "/".join(parts[:-1] + [stem if ext.lower() in IMAGE_EXTENSIONS else parts[-1]])
+        if pair_id in seen:
+            raise KaistLayoutError(f"--kaist_list {list_file}: line {number} repeats {pair_id} "
+                                   f"(first on line {seen[pair_id]}); list each pair once.")
+        seen[pair_id] = number
+        ids.append(pair_id)
+    if not ids:
+        raise KaistLayoutError(f"--kaist_list {list_file} holds no pair ids; write one per line, "
+                               f"e.g. set00/V000/I01225.")
+    return ids
+
+
+def _pairs_from_list(modality_dir, ids, list_file, where):
+    """Pairs for the listed ids, in list order.
+
+    `modality_dir(folder, modality)` is the directory holding that modality's
+    frames of the id folder `folder` ('set00/V000' in a KAIST tree).
+    """
+    by_folder = {}
+    for pair_id in ids:
+        folder, _, stem = pair_id.rpartition("/")
+        by_folder.setdefault(folder, []).append(stem)
+    found = {}
+    missing, first_missing = 0, None
+    for folder, stems in by_folder.items():
+        vis_dir, lwir_dir = modality_dir(folder, "visible"), modality_dir(folder, "lwir")
+        visible, lwir = _images_in(vis_dir), _images_in(lwir_dir)
+        prefix = folder + "/" if folder else ""
+        for stem in stems:
+            if stem in visible and stem in lwir:
+                found[prefix + stem] = Pair(prefix + stem, os.path.join(vis_dir, visible[stem]),
+                                            os.path.join(lwir_dir, lwir[stem]))
+            else:
+                missing += 1
+                if first_missing is None:
+                    lacking = " and ".join(m for m, names in (("visible", visible), ("lwir", lwir))
+                                           if stem not in names)
+                    first_missing = f"{prefix + stem}, no {lacking} image"
+    if missing:
+        raise KaistLayoutError(
+            f"--kaist_list {list_file}: {missing} of {len(ids)} pairs are not in {where} "
+            f"(first: {first_missing}); fix the list or point --dataroot at the tree it was made for.")
+    return [found[i] for i in ids]
+
+
+# ---------------------------------------------------------------- the listing
+
+def find_layout(dataroot, phase):
+    """('kaist', <images folder>) or ('flat', <dataroot>/<phase>) for a dataroot, else KaistLayoutError."""
+    root = os.path.abspath(os.path.expanduser(str(dataroot)))
+    if not os.path.isdir(root):
+        raise KaistLayoutError(f"--dataroot {root} does not exist; point it at a KAIST folder "
+                               f"(holding images/setNN/...) or at a folder with {phase}/visible and {phase}/lwir.")
+    images = os.path.join(root, "images")
+    if os.path.isdir(images):
+        return "kaist", images
+    if any(name[:3].lower() == "set" and name[3:].isdigit() for name in _subfolders(root)):
+        return "kaist", root
+    flat = os.path.join(root, phase)
+    if any(os.path.isdir(os.path.join(flat, m)) for m in MODALITIES):
+        return "flat", flat
+    raise KaistLayoutError(
+        f"--dataroot {root} holds neither a KAIST tree (images/setNN/V00M/visible|lwir) nor "
+        f"{phase}/visible and {phase}/lwir folders; point --dataroot at one of those.")
+
+
+def list_kaist_tree(images, phase, sets=None, time="day", stride=1):
+    """Pairs of a KAIST tree for the chosen sets, every `stride`-th frame of each video."""
+    explicit = sets is not None
+    numbers = parse_sets(sets) if explicit else default_sets(phase, time)
+    chosen = f"{describe_sets(numbers)} ({'--kaist_sets' if explicit else f'phase {phase!r}, {time}'})"
+    present = [n for n in numbers if os.path.isdir(os.path.join(images, set_name(n)))]
+    absent = [n for n in numbers if n not in present]
+    on_disk = [name for name in _subfolders(images) if name[:3].lower() == "set" and name[3:].isdigit()]
+    if absent and (explicit or not present):
+        raise KaistLayoutError(
+            f"KAIST tree {images}: {describe_sets(absent)} of {chosen} "
+            f"{'is' if len(absent) == 1 else 'are'} missing (sets on disk: {', '.join(on_disk) or 'none'}); "
+            f"add them or choose others with --kaist_sets / --kaist_time.")
+    notes = [f"KAIST tree {images}: using {describe_sets(present)}; default set(s) "
+             f"{describe_sets(absent)} for phase {phase!r} ({time}) are not on disk."] if absent else []
+
+    pairs, unpaired = [], _Unpaired()
+    for number in present:
+        set_dir = os.path.join(images, set_name(number))
+        for video in _subfolders(set_dir):
+            folder = os.path.join(set_dir, video)
+            visible = _images_in(os.path.join(folder, "visible"))
+            lwir = _images_in(os.path.join(folder, "lwir"))
+            pairs += _pair_up(folder, visible, lwir, f"{set_name(number)}/{video}/", unpaired)
+    unpaired.raise_if_any(f"KAIST tree {images}",
+                          "add the missing files, or pass --kaist_list to select complete pairs")
+    if not pairs:
+        raise KaistLayoutError(f"KAIST tree {images}: {chosen} holds no visible/lwir pairs "
+                               f"(expected setNN/V00M/visible/*.jpg with the same names under lwir/); "
+                               f"choose other sets with --kaist_sets / --kaist_time.")
+    pairs = _keep_every(pairs, stride)
+    summary = f"KAIST tree {images}: {len(pairs)} pairs from {chosen}, frame stride {stride}"
+    return Selection(pairs, summary, notes)
+
+
+def list_flat(folder, stride=1):
+    """Pairs of `<folder>/visible/...` and `<folder>/lwir/...` matched by relative path."""
+    visible = _images_below(os.path.join(folder, "visible"))
+    lwir = _images_below(os.path.join(folder, "lwir"))
+    unpaired = _Unpaired()
+    unpaired.add("visible", folder, visible, visible.keys() - lwir.keys())
+    unpaired.add("lwir", folder, lwir, lwir.keys() - visible.keys())
+    unpaired.raise_if_any(folder, "add the missing files, or pass --kaist_list to select complete pairs")
+    pairs = [Pair(stem, os.path.join(folder, "visible", visible[stem]), os.path.join(folder, "lwir", lwir[stem]))
+             for stem in sorted(visible.keys() & lwir.keys())]
+    if not pairs:
+        raise KaistLayoutError(f"{folder}: visible/ and lwir/ hold no images; put the pairs there "
+                               f"(same file names in both) or point --dataroot elsewhere.")
+    pairs = _keep_every(pairs, stride)
+    return Selection(pairs, f"{folder}: {len(pairs)} pairs, frame stride {stride}", [])
+
+
+def list_pairs(dataroot, phase="train", sets=None, time="day", stride=1, list_file=None):
+    """The pairs a run on `dataroot` uses, in a fixed order.
+
+    dataroot  -- a KAIST tree or a folder with `<phase>/{visible,lwir}`
+    phase     -- 'train' / 'test' pick the paper's default sets (and the flat sub-folder)
+    sets      -- None for the defaults, or a spec such as 'set00,set01' / '0-2' (KAIST tree only)
+    time      -- 'day' | 'night' | 'all': which default sets (ignored when `sets` is given)
+    stride    -- keep every `stride`-th frame of each video
+    list_file -- text file of pair ids; it alone decides the pairs and their order
+    Returns a `Selection`; raises `KaistLayoutError` rather than returning fewer pairs than asked.
+    """
+    if not isinstance(stride, int) or stride < 1:
+        raise KaistLayoutError(f"--kaist_stride {stride!r} must be a whole number of frames, 1 or more.")
+    layout, base = find_layout(dataroot, phase)
+    if list_file:
+        if sets is not None or stride != 1:
+            raise KaistLayoutError(f"--kaist_list {list_file} already fixes the pairs; "
+                                   f"drop --kaist_sets / --kaist_stride or drop the list.")
+        if layout == "kaist":   # set00/V000/I01225 -> <images>/set00/V000/<modality>/I01225.*
+            where = f"KAIST tree {base}"
+            def modality_dir(folder, modality):
+                return os.path.join(base, *folder.split("/"), modality)
+        else:                   # sub/I01225 -> <phase>/<modality>/sub/I01225.*
+            where = base
+            def modality_dir(folder, modality):
+                return os.path.join(base, modality, *filter(None, folder.split("/")))
+        pairs = _pairs_from_list(modality_dir, read_pair_list(list_file), list_file, where)
+        return Selection(pairs, f"{where}: {len(pairs)} pairs from --kaist_list {list_file}", [])
+    if layout == "kaist":
+        return list_kaist_tree(base, phase, sets, time, stride)
+    if sets is not None:
+        raise KaistLayoutError(f"--kaist_sets applies to a KAIST tree (images/setNN/...), but {base} is a "
+                               f"flat visible/lwir folder; drop --kaist_sets.")
+    return list_flat(base, stride)

@@ -1,0 +1,145 @@
+"""SSIM and PSNR of generated vs. real infrared images: the protocol of the paper's Table 3.
+
+Both are computed on 8-bit grey images (values 0..255), with torchmetrics doing
+the arithmetic:
+
+* SSIM (Wang et al. 2004): Gaussian window 11x11, sigma 1.5, K1 0.01, K2 0.03,
+  data range 255, population (not sample) covariances; the mean of the SSIM map.
+* PSNR: `10 log10(255^2 / MSE)` per image, data range 255 (identical images give +inf).
+
+Colour images are first made grey with Pillow's 'L' conversion (ITU-R 601-2 luma,
+`L = (19595 R + 38470 G + 7471 B + 32768) >> 16`); 16-bit grey is scaled to 8 bit
+(see `mrff_plugin.data.images`). A run's score is the mean over its images.
+
+Border handling: scikit-image's `structural_similarity(gaussian_weights=True,
+sigma=1.5, use_sample_covariance=False, data_range=255)` -- the reference the
+tests compare against -- averages the SSIM map only over pixels whose whole
+11x11 window lies inside the image (it crops 5 pixels per side). torchmetrics
+1.x pads the image by reflection and averages the full map, borders included,
+which differs by up to ~1e-3 on noisy images. We therefore ask torchmetrics for
+the full map (`return_full_image=True`) and average it over the same interior
+as scikit-image; the interior values do not depend on the padding, so the two
+agree to floating-point precision (float64 is used throughout).
+
+Shapes: functions on single images take (H, W) grey or (H, W, 3|4) colour arrays,
+Pillow images or file paths; the batched ones take (N, H, W) or (N, 1, H, W)
+tensors. H and W must be at least 11.
+"""
+import numpy as np
+import torch
+from PIL import Image
+from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+from .data.images import convert_image, load_image
+
+# Table 3 protocol (Wang et al. 2004 constants, 8-bit data)
+SSIM_WINDOW = 11            # Gaussian window size: 2 * int(3.5 * sigma + 0.5) + 1 = 11 for sigma 1.5
+SSIM_SIGMA = 1.5
+SSIM_K1 = 0.01
+SSIM_K2 = 0.03
+DATA_RANGE = 255.0
+BORDER = (SSIM_WINDOW - 1) // 2   # pixels per side whose window leaves the image (cropped, as in scikit-image)
+
+# ITU-R 601-2 luma in Pillow's fixed point: L = (R*19595 + G*38470 + B*7471 + 0x8000) >> 16
+LUMA_WEIGHTS = (19595, 38470, 7471)
+LUMA_SHIFT = 16
+
+
+# ---------------------------------------------------------------- to 8-bit grey
+
+def grey_u8(image):
+    """(H, W) uint8 grey image from a file path, a Pillow image or a numpy array.
+
+    Arrays: (H, W) or (H, W, 3|4), dtype uint8 or uint16 (scaled to 8 bit).
+    """
+    if isinstance(image, np.ndarray):
+        if image.dtype not in (np.uint8, np.uint16):
+            raise ValueError(f"expected a uint8 or uint16 image array, got {image.dtype}; "
+                             f"quantise it to 8 bit first")
+        if image.dtype == np.uint16 and image.ndim != 2:
+            raise ValueError("16-bit arrays must be grey (H, W)")
+        image = Image.fromarray(image)
+    if isinstance(image, Image.Image):
+        return np.array(convert_image(image, "L"))
+    return np.array(load_image(image, "L"))
+
+
+def luma_u8(x):
+    """(N, C, H, W) tensor of 8-bit values (C = 1 or 3) -> (N, H, W) int64 grey, Pillow's 'L' rule."""
+    x = x.to(torch.int64)
+    if x.shape[1] == 1:
+        return x[:, 0]
+    if x.shape[1] != 3:
+        raise ValueError(f"expected 1 or 3 channels, got {x.shape[1]}")
+    r, g, b = x.unbind(1)
+    wr, wg, wb = LUMA_WEIGHTS
+    return (r * wr + g * wg + b * wb + (1 << (LUMA_SHIFT - 1))) >> LUMA_SHIFT
+
+
+def tensor_to_u8(x):
+    """Tensors in [-1, 1] -> 8-bit values, as the toolkit quantises when it saves result images.
+
+    `(x + 1) / 2 * 255`, truncated to an integer (numpy `astype(uint8)` of the
+    host's tensor-to-image step); values are clamped to [-1, 1] first.
+    """
+    return ((x.detach().double().clamp(-1, 1) + 1) / 2 * 255).floor()
+
+
+# ---------------------------------------------------------------- batched scores
+
+def _as_batch(x):
+    x = torch.as_tensor(x)
+    if x.ndim == 3:
+        x = x[:, None]
+    if x.ndim != 4 or x.shape[1] != 1:
+        raise ValueError(f"expected grey images of shape (N, H, W) or (N, 1, H, W), got {tuple(x.shape)}")
+    return x.to(torch.float64)
+
+
+def scores_u8(pred, target):
+    """Per-image SSIM and PSNR of two batches of 8-bit grey images.
+
+    pred, target: (N, H, W) or (N, 1, H, W), values 0..255 (any numeric dtype).
+    Returns (ssim, psnr), each a float64 tensor of shape (N,).
+    """
+    pred, target = _as_batch(pred), _as_batch(target)
+    if pred.shape != target.shape:
+        raise ValueError(f"image sizes differ: {tuple(pred.shape[2:])} vs {tuple(target.shape[2:])}")
+    height, width = pred.shape[2:]
+    if min(height, width) < SSIM_WINDOW:
+        raise ValueError(f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels, got {width}x{height}")
+    _, ssim_map = structural_similarity_index_measure(
+        pred, target, gaussian_kernel=True, sigma=SSIM_SIGMA, kernel_size=SSIM_WINDOW,
+        data_range=DATA_RANGE, k1=SSIM_K1, k2=SSIM_K2, reduction="none", return_full_image=True)
+    ssim = ssim_map[:, :, BORDER:-BORDER, BORDER:-BORDER].mean(dim=(1, 2, 3))   # (N,)
+    psnr = peak_signal_noise_ratio(pred, target, data_range=DATA_RANGE, reduction="none", dim=(1, 2, 3))  # (N,)
+    return ssim, psnr
+
+
+def tensor_scores(fake, real):
+    """Per-image SSIM and PSNR of generator outputs vs. real images, both (N, C, H, W) in [-1, 1].
+
+    C = 1 or 3 (3 is made grey with the Pillow luma rule). Each image is quantised
+    to 8 bit exactly as a saved result image would be, so a validation score
+    equals what `mrff evaluate` reports on the saved files. Returns two (N,) tensors.
+    """
+    return scores_u8(luma_u8(tensor_to_u8(fake)), luma_u8(tensor_to_u8(real)))
+
+
+# ---------------------------------------------------------------- single images
+
+def _pair_batch(pred, target):
+    a, b = grey_u8(pred), grey_u8(target)
+    if a.shape != b.shape:
+        raise ValueError(f"image sizes differ: {a.shape[1]}x{a.shape[0]} vs {b.shape[1]}x{b.shape[0]}")
+    return torch.from_numpy(a)[None], torch.from_numpy(b)[None]
+
+
+def ssim(pred, target):
+    """SSIM of two images (paths, Pillow images or arrays; made 8-bit grey), a float in [-1, 1]."""
+    return float(scores_u8(*_pair_batch(pred, target))[0][0])
+
+
+def psnr(pred, target):
+    """PSNR in dB of two images (paths, Pillow images or arrays; made 8-bit grey); +inf if identical."""
+    return float(scores_u8(*_pair_batch(pred, target))[1][0])
