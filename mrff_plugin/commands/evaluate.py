@@ -87,11 +87,11 @@ def result_pairs(folder):
     if not fake and not real:
         raise ResultsError(f"{images} holds no *{FAKE_SUFFIX}.png / *{REAL_SUFFIX}.png images; "
                            f"give a folder written by test.py.")
-    for have, lack, kind, other in ((fake, real, FAKE_SUFFIX[1:], REAL_SUFFIX), (real, fake, REAL_SUFFIX[1:], FAKE_SUFFIX)):
+    for have, lack, kind, other in ((fake, real, "fake_B", "real_B"), (real, fake, "real_B", "fake_B")):
         lonely = sorted(have.keys() - lack.keys())
         if lonely:
             raise ResultsError(
-                f"{images}: {len(lonely)} of {len(have)} {kind} images have no {other[1:]} partner "
+                f"{images}: {len(lonely)} of {len(have)} {kind} images have no {other} partner "
                 f"(first: {os.path.basename(have[lonely[0]])}); re-run test.py into a clean folder "
                 f"or remove the strays.")
     return [(stem, fake[stem], real[stem]) for stem in sorted(fake)]
@@ -125,7 +125,8 @@ def score_pairs(pairs, label=""):
         scores.extend((stem, float(s), float(p)) for (stem, _, _), s, p in zip(batch, ssim, psnr))
         batch.clear()
 
-    with tqdm(total=len(pairs), desc=label or "scoring", unit="img", leave=False, file=sys.stderr) as bar:
+    with tqdm(total=len(pairs), desc=label or "scoring", unit="img", leave=False, file=sys.stderr,
+              disable=None) as bar:   # no bar when stderr is not a terminal
         for stem, fake_path, real_path in pairs:
             fake, real = grey_u8(fake_path), grey_u8(real_path)
             if fake.shape != real.shape:

@@ -1,0 +1,86 @@
+"""`--dataset_mode kaist_aligned`: aligned visible (A) / LWIR (B) pairs read straight from KAIST.
+
+The host finds this class as `data.kaist_aligned_dataset.KaistAlignedDataset`
+(`mrff_plugin.register()` places this module under that name). It subclasses
+the host's own `BaseDataset` and uses the host's `get_params` / `get_transform`,
+so `--preprocess`, `--load_size`, `--crop_size` and `--no_flip` mean what they
+mean for the host's `aligned` dataset; the same crop and flip go to both images.
+
+Which pairs: `kaist_layout.list_pairs` (KAIST tree or flat `<phase>/{visible,lwir}`;
+defaults are the paper's day sets, train 00-02 / test 06-08), then the first
+`--max_dataset_size` of them.
+
+Each item (tensors in [-1, 1]):
+  A        (C_A, H, W)  visible image
+  B        (C_B, H, W)  LWIR image
+  A_paths, B_paths      the two files
+C is 1 (grey, Pillow luma) or 3 (RGB; LWIR as grey-as-RGB, as KAIST stores it):
+with `--direction AtoB` C_A = input_nc and C_B = output_nc; with `BtoA` the
+host's model feeds B to the generator, so C_B = input_nc and C_A = output_nc.
+"""
+from data.base_dataset import BaseDataset, get_params, get_transform   # the host's, on sys.path
+
+from .images import UnreadableImageError, load_image
+from .kaist_layout import TIMES, KaistLayoutError, list_pairs
+
+
+def _mode(channels, flag):
+    if channels not in (1, 3):
+        raise KaistLayoutError(f"--{flag} {channels}: kaist_aligned gives 1 (grey) or 3 (RGB) channel images.")
+    return "L" if channels == 1 else "RGB"
+
+
+class KaistAlignedDataset(BaseDataset):
+    """Visible/LWIR pairs of a KAIST tree (or flat folder pair), cropped and flipped together."""
+
+    @staticmethod
+    def modify_commandline_options(parser, is_train):
+        parser.add_argument("--kaist_sets", default=None,
+                            help="KAIST sets to read, e.g. 'set00,set01', '0-2', 'set06-set08' "
+                                 "(default: the paper's for the phase and --kaist_time: "
+                                 "train day 00-02, test day 06-08, night 03-05 / 09-11)")
+        parser.add_argument("--kaist_time", default="day", choices=TIMES,
+                            help="time of day of the default sets (ignored with --kaist_sets)")
+        parser.add_argument("--kaist_stride", type=int, default=1,
+                            help="keep every N-th frame of each video (KAIST is 20 fps; neighbours are "
+                                 "near duplicates)")
+        parser.add_argument("--kaist_list", default=None,
+                            help="text file of pair ids (set00/V000/I01225, one per line) that alone "
+                                 "decides the pairs, to reproduce a published split")
+        return parser
+
+    def __init__(self, opt):
+        BaseDataset.__init__(self, opt)
+        selection = list_pairs(opt.dataroot, opt.phase, sets=opt.kaist_sets, time=opt.kaist_time,
+                               stride=opt.kaist_stride, list_file=opt.kaist_list)
+        for note in selection.notes:
+            print(note)
+        self.pairs = selection.pairs[:int(min(len(selection.pairs), opt.max_dataset_size))]
+        btoa = opt.direction == "BtoA"
+        self.visible_nc = opt.output_nc if btoa else opt.input_nc
+        self.lwir_nc = opt.input_nc if btoa else opt.output_nc
+        self.visible_mode = _mode(self.visible_nc, "output_nc" if btoa else "input_nc")
+        self.lwir_mode = _mode(self.lwir_nc, "input_nc" if btoa else "output_nc")
+
+    def __len__(self):
+        return len(self.pairs)
+
+    def _load(self, pair, path, mode):
+        try:
+            return load_image(path, mode)
+        except UnreadableImageError as exc:
+            raise KaistLayoutError(f"{exc}; 1 pair affected ({pair.pair_id}): replace the file, or leave the "
+                                   f"pair out with --kaist_list.") from None
+
+    def __getitem__(self, index):
+        pair = self.pairs[index]
+        visible = self._load(pair, pair.visible, self.visible_mode)
+        lwir = self._load(pair, pair.lwir, self.lwir_mode)
+        if visible.size != lwir.size:
+            raise KaistLayoutError(
+                f"pair {pair.pair_id}: {pair.visible} is {visible.size[0]}x{visible.size[1]} but {pair.lwir} is "
+                f"{lwir.size[0]}x{lwir.size[1]}; aligned pairs must have the same size (1 pair affected).")
+        params = get_params(self.opt, visible.size)   # one crop position and flip for both images
+        A = get_transform(self.opt, params, grayscale=self.visible_nc == 1)(visible)   # (C_A, H, W)
+        B = get_transform(self.opt, params, grayscale=self.lwir_nc == 1)(lwir)         # (C_B, H, W)
+        return {"A": A, "B": B, "A_paths": pair.visible, "B_paths": pair.lwir}

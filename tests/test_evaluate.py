@@ -1,0 +1,118 @@
+"""`mrff evaluate`: Table-3-style SSIM/PSNR of test.py result folders, JSON + CSV, refusal of unpaired folders."""
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from mrff_plugin import cli
+
+
+def write_run(results, name, noise, count=6, seed=0, size=(40, 32)):
+    """A test.py-style folder results/<name>/test_latest/{index.html,images/}; returns it and the expected scores."""
+    run = results / name / "test_latest"
+    images = run / "images"
+    images.mkdir(parents=True)
+    (run / "index.html").write_text("<html></html>")
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size[1], 0:size[0]]
+    ssims, psnrs = [], []
+    for i in range(count):
+        real = (120 + 80 * np.sin((x + 3 * i) / 6.0) * np.cos(y / 9.0)).clip(0, 255).astype(np.uint8)
+        fake = (real + rng.normal(0, noise, real.shape)).clip(0, 255).astype(np.uint8)
+        Image.fromarray(np.stack([real] * 3, -1)).save(images / f"I{i:05d}_real_B.png")   # grey as RGB, as saved
+        Image.fromarray(np.stack([fake] * 3, -1)).save(images / f"I{i:05d}_fake_B.png")
+        Image.fromarray(fake).save(images / f"I{i:05d}_real_A.png")                       # ignored
+        ssims.append(structural_similarity(fake, real, gaussian_weights=True, sigma=1.5,
+                                           use_sample_covariance=False, data_range=255))
+        psnrs.append(peak_signal_noise_ratio(real, fake, data_range=255))
+    return run, np.array(ssims), np.array(psnrs)
+
+
+def test_two_runs_side_by_side_with_json_and_csv(tmp_path, capsys):
+    baseline, b_ssim, b_psnr = write_run(tmp_path / "results", "kaist_pix2pix", noise=30)
+    fusion, f_ssim, f_psnr = write_run(tmp_path / "results", "kaist_fusion", noise=8, seed=1)
+    out = tmp_path / "table" / "table3"
+    assert cli.main(["evaluate", str(baseline), str(fusion / "images"), "--out", str(out)]) == 0
+
+    printed = capsys.readouterr().out
+    rows = {line.split()[0]: line.split() for line in printed.splitlines()
+            if line.startswith("kaist_")}
+    assert list(rows) == ["kaist_pix2pix/test_latest", "kaist_fusion/test_latest"]
+    for label, ssim, psnr in (("kaist_pix2pix/test_latest", b_ssim, b_psnr),
+                              ("kaist_fusion/test_latest", f_ssim, f_psnr)):
+        cells = rows[label]
+        assert float(cells[1]) == pytest.approx(ssim.mean(), abs=1e-4)
+        assert float(cells[2]) == pytest.approx(ssim.std(ddof=1), abs=1e-4)
+        assert float(cells[3]) == pytest.approx(psnr.mean(), abs=1e-3)
+        assert float(cells[4]) == pytest.approx(psnr.std(ddof=1), abs=1e-3)
+        assert cells[5] == "6"
+
+    report = json.loads((tmp_path / "table" / "table3.json").read_text())
+    assert report["protocol"]["ssim"]["window_size"] == 11 and report["protocol"]["ssim"]["sigma"] == 1.5
+    fusion_run = report["runs"][1]
+    assert fusion_run["ssim_mean"] == pytest.approx(f_ssim.mean(), abs=1e-6)
+    assert [img["stem"] for img in fusion_run["images"]] == [f"I{i:05d}" for i in range(6)]
+    assert [img["ssim"] for img in fusion_run["images"]] == pytest.approx(list(f_ssim), abs=1e-6)
+    assert fusion_run["folder"] == str(fusion)
+
+    with open(tmp_path / "table" / "table3.csv", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert [row["run"] for row in table] == ["kaist_pix2pix/test_latest", "kaist_fusion/test_latest"]
+    assert float(table[0]["psnr_mean"]) == pytest.approx(b_psnr.mean(), abs=1e-6)
+    assert int(table[1]["n"]) == 6
+
+
+def test_default_output_goes_beside_the_first_runs_index_html(tmp_path, capsys):
+    run, _, _ = write_run(tmp_path / "results", "demo", noise=10, count=2)
+    # the <name> folder is accepted when it holds a single <phase>_<epoch> run
+    assert cli.main(["evaluate", str(tmp_path / "results" / "demo"), "--labels", "fusion"]) == 0
+    assert (run / "evaluation.json").is_file() and (run / "evaluation.csv").is_file()
+    assert "fusion" in capsys.readouterr().out
+
+
+def test_unpaired_folder_is_refused_by_name_and_nothing_is_written(tmp_path, capsys):
+    good, _, _ = write_run(tmp_path / "results", "good", noise=10, count=3)
+    bad, _, _ = write_run(tmp_path / "results", "bad", noise=10, count=5)
+    for i in (1, 3):
+        (bad / "images" / f"I{i:05d}_real_B.png").unlink()
+    out = tmp_path / "eval"
+    assert cli.main(["evaluate", str(good), str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad / "images") in err
+    assert "2 of 5 fake_B images have no real_B partner (first: I00001_fake_B.png)" in err
+    assert str(good) not in err
+    assert not (tmp_path / "eval.json").exists() and not (tmp_path / "eval.csv").exists()
+
+
+def test_different_image_sets_are_flagged_when_compared(tmp_path, capsys):
+    a, _, _ = write_run(tmp_path / "results", "a", noise=10, count=3)
+    b, _, _ = write_run(tmp_path / "results", "b", noise=10, count=4)
+    assert cli.main(["evaluate", str(a), str(b), "--out", str(tmp_path / "e")]) == 0
+    assert "scored on different images (a/test_latest: 3, b/test_latest: 4)" in capsys.readouterr().out
+
+
+def test_folder_without_results_and_size_mismatch_are_one_line_errors(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["evaluate", str(tmp_path / "empty")]) == 2
+    assert "holds no *_fake_B.png" in capsys.readouterr().err
+    run, _, _ = write_run(tmp_path / "results", "odd", noise=10, count=1)
+    Image.new("L", (20, 20)).save(run / "images" / "I00000_fake_B.png")
+    assert cli.main(["evaluate", str(run)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "I00000_fake_B.png is 20x20" in err and "40x32" in err
+
+
+def test_console_script_exit_status(tmp_path):
+    run, ssim, _ = write_run(tmp_path / "results", "cli", noise=12, count=2)
+    done = subprocess.run([sys.executable, "-m", "mrff_plugin.cli", "evaluate", str(run)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert f"{ssim.mean():.4f}" in done.stdout
+    missing = subprocess.run([sys.executable, "-m", "mrff_plugin.cli", "evaluate", str(tmp_path / "nope")],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr

@@ -1,0 +1,121 @@
+"""SSIM / PSNR (paper Table 3 protocol) agree with scikit-image on fixed images."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio as skimage_psnr
+from skimage.metrics import structural_similarity as skimage_ssim
+
+from mrff_plugin import metrics
+
+torch.set_num_threads(1)
+
+
+def reference_ssim(a, b):
+    """scikit-image with the Table 3 settings (Gaussian 11 / sigma 1.5, K 0.01 / 0.03, 8-bit)."""
+    return skimage_ssim(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                        data_range=255, K1=0.01, K2=0.03)
+
+
+def fixed_pairs():
+    """Grey (H, W) uint8 image pairs: noisy copy, smooth scene vs shifted, independent noise, odd size."""
+    rng = np.random.default_rng(2021)
+    y, x = np.mgrid[0:64, 0:80]
+    smooth = (127 + 60 * np.sin(x / 7.0) + 50 * np.cos(y / 5.0)).clip(0, 255).astype(np.uint8)
+    noisy = (smooth + rng.normal(0, 25, smooth.shape)).clip(0, 255).astype(np.uint8)
+    shifted = np.roll(smooth, 3, axis=1)
+    a, b = rng.integers(0, 256, (2, 37, 23), dtype=np.uint8)
+    return [(noisy, smooth), (shifted, smooth), (a, b), (smooth[:11, :13], noisy[:11, :13])]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_ssim_and_psnr_match_scikit_image_on_grey_images(index):
+    pred, target = fixed_pairs()[index]
+    assert metrics.ssim(pred, target) == pytest.approx(reference_ssim(pred, target), abs=1e-6)
+    assert metrics.psnr(pred, target) == pytest.approx(skimage_psnr(target, pred, data_range=255), abs=1e-3)
+
+
+def test_values_are_the_expected_magnitudes():
+    noisy, smooth = fixed_pairs()[0]
+    assert 0.2 < metrics.ssim(noisy, smooth) < 0.9   # sigma-25 noise on a smooth image
+    assert 19.0 < metrics.psnr(noisy, smooth) < 22.0  # 20 log10(255 / ~24) ~ 20.5 dB after clipping
+
+
+def test_colour_images_are_scored_as_pillow_luma_grey(tmp_path):
+    rng = np.random.default_rng(7)
+    pred, target = rng.integers(0, 256, (2, 30, 40, 3), dtype=np.uint8)
+    grey_pred = np.asarray(Image.fromarray(pred).convert("L"))
+    grey_target = np.asarray(Image.fromarray(target).convert("L"))
+    Image.fromarray(pred).save(tmp_path / "pred.png")
+    Image.fromarray(target).save(tmp_path / "target.png")
+    expected_ssim = reference_ssim(grey_pred, grey_target)
+    for p, t in ((pred, target), (tmp_path / "pred.png", tmp_path / "target.png"),
+                 (Image.fromarray(pred), Image.fromarray(target))):
+        assert metrics.ssim(p, t) == pytest.approx(expected_ssim, abs=1e-6)
+        assert metrics.psnr(p, t) == pytest.approx(skimage_psnr(grey_target, grey_pred, data_range=255), abs=1e-3)
+
+
+def test_luma_rule_equals_pillow_exactly():
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (17, 19, 3), dtype=np.uint8)
+    ours = metrics.luma_u8(torch.from_numpy(rgb).permute(2, 0, 1)[None])[0].numpy()
+    np.testing.assert_array_equal(ours, np.asarray(Image.fromarray(rgb).convert("L")))
+
+
+def test_identical_images_give_ssim_one_and_infinite_psnr():
+    smooth = fixed_pairs()[0][1]
+    assert metrics.ssim(smooth, smooth) == pytest.approx(1.0, abs=1e-12)
+    assert math.isinf(metrics.psnr(smooth, smooth))
+
+
+def test_sixteen_bit_grey_is_scaled_not_clipped():
+    target = fixed_pairs()[0][1]
+    wide = target.astype(np.uint16) * 257          # the same picture stored in 16 bit
+    assert metrics.ssim(wide, target) == pytest.approx(1.0, abs=1e-12)
+    assert math.isinf(metrics.psnr(wide, target))
+
+
+def test_batched_scores_equal_single_image_scores():
+    pairs = fixed_pairs()[:2]
+    preds = torch.stack([torch.from_numpy(p) for p, _ in pairs])
+    targets = torch.stack([torch.from_numpy(t) for _, t in pairs])
+    ssim, psnr = metrics.scores_u8(preds, targets)
+    assert ssim.shape == psnr.shape == (2,)
+    for i, (p, t) in enumerate(pairs):
+        assert ssim[i].item() == pytest.approx(reference_ssim(p, t), abs=1e-6)
+        assert psnr[i].item() == pytest.approx(skimage_psnr(t, p, data_range=255), abs=1e-3)
+
+
+def test_tensor_scores_equal_scores_of_the_saved_8bit_images(tmp_path):
+    """A generator output in [-1, 1], quantised like a saved result image, scores the same as the file."""
+    torch.manual_seed(0)
+    real = torch.rand(2, 3, 24, 24) * 2 - 1
+    fake = (real + 0.2 * torch.randn_like(real)).clamp(-1, 1)
+    ssim, psnr = metrics.tensor_scores(fake, real)
+    for i in range(2):
+        for name, t in (("fake", fake[i]), ("real", real[i])):
+            u8 = ((t.permute(1, 2, 0).numpy().astype(np.float64) + 1) / 2 * 255).astype(np.uint8)
+            Image.fromarray(u8).save(tmp_path / f"{i}_{name}.png")
+        assert ssim[i].item() == pytest.approx(metrics.ssim(tmp_path / f"{i}_fake.png", tmp_path / f"{i}_real.png"),
+                                               abs=1e-9)
+        assert psnr[i].item() == pytest.approx(metrics.psnr(tmp_path / f"{i}_fake.png", tmp_path / f"{i}_real.png"),
+                                               abs=1e-9)
+
+
+def test_single_channel_tensors_are_scored_directly():
+    torch.manual_seed(1)
+    real = torch.rand(1, 1, 16, 16) * 2 - 1
+    ssim, psnr = metrics.tensor_scores(real, real)
+    assert ssim.item() == pytest.approx(1.0) and math.isinf(psnr.item())
+
+
+def test_images_smaller_than_the_window_and_size_mismatches_are_refused():
+    a = np.zeros((10, 30), np.uint8)
+    with pytest.raises(ValueError, match="at least 11x11"):
+        metrics.ssim(a, a)
+    with pytest.raises(ValueError, match="sizes differ"):
+        metrics.ssim(np.zeros((20, 30), np.uint8), np.zeros((30, 20), np.uint8))
+    with pytest.raises(ValueError, match="uint8"):
+        metrics.ssim(np.zeros((20, 20)), np.zeros((20, 20)))
