@@ -1,0 +1,95 @@
+"""How long `kaist_aligned` takes to list and pair a full KAIST tree.
+
+Builds, in a temporary folder, a tree with KAIST's shape -- 12 sets, 41 videos,
+95,328 frame names per modality (zero-byte files: listing never opens them) --
+or uses a real tree given with `--dataroot`, then times `list_pairs` for the
+paper's train and test selections and for all twelve sets. Writes
+`benchmarks/out/kaist_listing.json` and prints the figures.
+
+    .venv/bin/python benchmarks/kaist_listing.py [--dataroot /data/kaist] [--repeats 3]
+
+The times are with the file-system cache warm (the tree was just written or is
+read a second time); a cold first listing of a tree on a slow disk costs more.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mrff_plugin.data.kaist_layout import MODALITIES, list_pairs  # noqa: E402
+
+# KAIST multispectral pedestrian benchmark: videos per set (set00 .. set11), 95,328 pairs in all.
+KAIST_VIDEOS_PER_SET = (9, 6, 5, 2, 2, 1, 5, 3, 3, 1, 2, 2)
+KAIST_PAIRS = 95_328
+OUT = Path(__file__).resolve().parent / "out" / "kaist_listing.json"
+
+SELECTIONS = {                                  # name -> list_pairs keyword arguments
+    "train_day (paper default)": dict(phase="train"),
+    "test_day (paper default)": dict(phase="test"),
+    "all 12 sets": dict(phase="train", sets="set00-set11"),
+}
+
+
+def build_fake_tree(root):
+    """Zero-byte I0XXXXX.jpg files in <root>/images/setNN/V00M/{visible,lwir}/ with KAIST's counts."""
+    videos = [(s, v) for s, count in enumerate(KAIST_VIDEOS_PER_SET) for v in range(count)]
+    per_video, extra = divmod(KAIST_PAIRS, len(videos))
+    for index, (s, v) in enumerate(videos):
+        frames = per_video + (1 if index < extra else 0)
+        for modality in MODALITIES:
+            folder = os.path.join(root, "images", f"set{s:02d}", f"V{v:03d}", modality)
+            os.makedirs(folder)
+            for k in range(frames):
+                os.close(os.open(os.path.join(folder, f"I{k:05d}.jpg"), os.O_CREAT | os.O_WRONLY, 0o644))
+    return root
+
+
+def time_selection(dataroot, repeats, **kwargs):
+    """Seconds per listing (each repeat) and the number of pairs found."""
+    seconds, count = [], 0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        count = len(list_pairs(dataroot, **kwargs).pairs)
+        seconds.append(time.perf_counter() - start)
+    return seconds, count
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataroot", default=None, help="time this KAIST tree instead of a generated one")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=str(OUT))
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="kaist_listing_") as scratch:
+        if args.dataroot:
+            dataroot, source = args.dataroot, f"tree at {args.dataroot}"
+        else:
+            start = time.perf_counter()
+            dataroot = build_fake_tree(scratch)
+            source = f"generated tree of zero-byte files ({time.perf_counter() - start:.1f} s to write)"
+        results = {}
+        for name, kwargs in SELECTIONS.items():
+            seconds, count = time_selection(dataroot, args.repeats, **kwargs)
+            results[name] = {"pairs": count, "seconds": seconds, "best_s": min(seconds),
+                             "median_s": statistics.median(seconds)}
+            print(f"{name:28s} {count:7d} pairs  best {min(seconds):.3f} s  "
+                  f"median {statistics.median(seconds):.3f} s  ({args.repeats} runs)")
+
+    report = {"benchmark": "kaist_listing", "source": source, "repeats": args.repeats,
+              "python": platform.python_version(), "machine": platform.machine(),
+              "cpu_count": os.cpu_count(), "selections": results}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"{source}; wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
