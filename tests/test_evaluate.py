@@ -13,7 +13,10 @@ from mrff_plugin import cli
 
 
 def write_run(results, name, noise, count=6, seed=0, size=(40, 32)):
-    """A test.py-style folder results/<name>/test_latest/{index.html,images/}; returns it and the expected scores."""
+    """A test.py-style run folder results/<name>/test_latest/{index.html,images/}.
+
+    Returns the folder and the per-image SSIM / PSNR scikit-image gives for it.
+    """
     run = results / name / "test_latest"
     images = run / "images"
     images.mkdir(parents=True)

@@ -98,10 +98,9 @@ def test_tensor_scores_equal_scores_of_the_saved_8bit_images(tmp_path):
         for name, t in (("fake", fake[i]), ("real", real[i])):
             u8 = ((t.permute(1, 2, 0).numpy().astype(np.float64) + 1) / 2 * 255).astype(np.uint8)
             Image.fromarray(u8).save(tmp_path / f"{i}_{name}.png")
-        assert ssim[i].item() == pytest.approx(metrics.ssim(tmp_path / f"{i}_fake.png", tmp_path / f"{i}_real.png"),
-                                               abs=1e-9)
-        assert psnr[i].item() == pytest.approx(metrics.psnr(tmp_path / f"{i}_fake.png", tmp_path / f"{i}_real.png"),
-                                               abs=1e-9)
+        saved = (tmp_path / f"{i}_fake.png", tmp_path / f"{i}_real.png")
+        assert ssim[i].item() == pytest.approx(metrics.ssim(*saved), abs=1e-9)
+        assert psnr[i].item() == pytest.approx(metrics.psnr(*saved), abs=1e-9)
 
 
 def test_single_channel_tensors_are_scored_directly():

@@ -93,7 +93,8 @@ def parse_sets(spec):
         lo = _set_number(first, spec)
         hi = _set_number(last, spec) if sep else lo
         if hi < lo:
-            raise KaistLayoutError(f"--kaist_sets {spec!r}: range {part.strip()!r} runs backwards; write it low-high.")
+            raise KaistLayoutError(f"--kaist_sets {spec!r}: range {part.strip()!r} runs backwards; "
+                                   f"write it low-high.")
         numbers.update(range(lo, hi + 1))
     if not numbers:
         raise KaistLayoutError(f"--kaist_sets {spec!r} names no set; use e.g. 'set00,set01' or '0-2'.")
