@@ -79,10 +79,10 @@ def luma_u8(x):
 def tensor_to_u8(x):
     """Tensors in [-1, 1] -> 8-bit values, as the toolkit quantises when it saves result images.
 
-    `(x + 1) / 2 * 255`, truncated to an integer (numpy `astype(uint8)` of the
-    host's tensor-to-image step); values are clamped to [-1, 1] first.
+    `(x + 1) / 2 * 255` in float32, clipped to [0, 255] and truncated to an
+    integer: the host's `util.tensor2im` followed by `astype(uint8)`.
     """
-    return ((x.detach().double().clamp(-1, 1) + 1) / 2 * 255).floor()
+    return ((x.detach().float() + 1.0) / 2.0 * 255.0).clamp(0, 255).floor()
 
 
 # ---------------------------------------------------------------- batched scores

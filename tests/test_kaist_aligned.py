@@ -237,9 +237,10 @@ def test_items_are_aligned_tensors_in_range_with_paths(host_dataset_class, tmp_p
     assert item["A_paths"] == str(root / "images/set00/V000/visible/I00001.png")
     assert item["B_paths"] == str(root / "images/set00/V000/lwir/I00001.png")
     test = host_dataset_class(make_opt(host_dataset_class, root, phase="test", output_nc=3, isTrain=False))
-    assert tuple(test[0]["B"].shape) == (3, 32, 32)
-    assert (test[0]["B"][0] == test[0]["B"][1]).all()        # KAIST grey-as-RGB
-    assert "set06" in test[0]["B_paths"]
+    item = test[0]
+    assert tuple(item["B"].shape) == (3, 32, 32)
+    assert (item["B"][0] == item["B"][1]).all() and (item["B"][0] == item["B"][2]).all()   # KAIST grey-as-RGB
+    assert "set06" in item["B_paths"]
 
 
 def test_same_crop_and_flip_reach_both_images(host_dataset_class, tmp_path):

@@ -1,5 +1,7 @@
 """SSIM / PSNR (paper Table 3 protocol) agree with scikit-image on fixed images."""
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from skimage.metrics import structural_similarity as skimage_ssim
 from mrff_plugin import metrics
 
 torch.set_num_threads(1)
+HOST = Path(__file__).resolve().parents[1] / "third_party" / "pix2pix_toolkit"
 
 
 def reference_ssim(a, b):
@@ -88,16 +91,21 @@ def test_batched_scores_equal_single_image_scores():
         assert psnr[i].item() == pytest.approx(skimage_psnr(t, p, data_range=255), abs=1e-3)
 
 
-def test_tensor_scores_equal_scores_of_the_saved_8bit_images(tmp_path):
-    """A generator output in [-1, 1], quantised like a saved result image, scores the same as the file."""
-    torch.manual_seed(0)
-    real = torch.rand(2, 3, 24, 24) * 2 - 1
-    fake = (real + 0.2 * torch.randn_like(real)).clamp(-1, 1)
+@pytest.mark.parametrize("channels", [3, 1])
+def test_tensor_scores_equal_scores_of_the_images_the_host_saves(tmp_path, channels):
+    """Validation scores on [-1, 1] tensors equal `mrff evaluate` on the files test.py writes."""
+    sys.path.insert(0, str(HOST))
+    try:
+        from util.util import save_image, tensor2im
+    finally:
+        sys.path.remove(str(HOST))
+    torch.manual_seed(channels)
+    real = torch.rand(2, channels, 24, 24) * 2 - 1
+    fake = real + 0.2 * torch.randn_like(real)           # a little outside [-1, 1] too
     ssim, psnr = metrics.tensor_scores(fake, real)
     for i in range(2):
-        for name, t in (("fake", fake[i]), ("real", real[i])):
-            u8 = ((t.permute(1, 2, 0).numpy().astype(np.float64) + 1) / 2 * 255).astype(np.uint8)
-            Image.fromarray(u8).save(tmp_path / f"{i}_{name}.png")
+        for name, t in (("fake", fake[i:i + 1]), ("real", real[i:i + 1])):
+            save_image(tensor2im(t), str(tmp_path / f"{i}_{name}.png"))
         saved = (tmp_path / f"{i}_fake.png", tmp_path / f"{i}_real.png")
         assert ssim[i].item() == pytest.approx(metrics.ssim(*saved), abs=1e-9)
         assert psnr[i].item() == pytest.approx(metrics.psnr(*saved), abs=1e-9)
