@@ -293,3 +293,13 @@ def test_unreadable_or_mismatched_files_name_the_pair(host_dataset_class, tmp_pa
         dataset[1]
     with pytest.raises(KaistLayoutError, match="--output_nc 2"):
         host_dataset_class(make_opt(host_dataset_class, root, output_nc=2))
+    with pytest.raises(KaistLayoutError, match="--load_size 20 is smaller than --crop_size 32"):
+        host_dataset_class(make_opt(host_dataset_class, root, load_size=20))
+
+
+def test_layout_errors_are_the_hosts_user_errors(host_dataset_class, tmp_path):
+    """The bundled host prints its UserError as one line; the dataset's errors belong to that family."""
+    from util.errors import UserError
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match=f"--dataroot {tmp_path / 'empty'} holds neither a KAIST tree"):
+        host_dataset_class(make_opt(host_dataset_class, tmp_path / "empty"))

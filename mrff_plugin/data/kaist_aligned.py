@@ -17,16 +17,30 @@ Each item (tensors in [-1, 1]):
 C is 1 (grey, Pillow luma) or 3 (RGB; LWIR as grey-as-RGB, as KAIST stores it):
 with `--direction AtoB` C_A = input_nc and C_B = output_nc; with `BtoA` the
 host's model feeds B to the generator, so C_B = input_nc and C_A = output_nc.
+
+Errors a user can fix (layout, selection, unreadable file, size mismatch) are
+`KaistDatasetError`: a `KaistLayoutError` and, where the host has one (the
+bundled host's `util.errors.UserError`), the host's own user-error type, so its
+scripts print the one sentence instead of a traceback.
 """
 from data.base_dataset import BaseDataset, get_params, get_transform   # the host's, on sys.path
 
 from .images import UnreadableImageError, load_image
 from .kaist_layout import TIMES, KaistLayoutError, list_pairs
 
+try:
+    from util.errors import UserError as _HostUserError   # bundled host: printed as one line
+except ImportError:                                       # an upstream checkout has none
+    _HostUserError = Exception
+
+
+class KaistDatasetError(KaistLayoutError, _HostUserError):
+    """A KAIST layout/selection/file problem, in the host's user-error family when it has one."""
+
 
 def _mode(channels, flag):
     if channels not in (1, 3):
-        raise KaistLayoutError(f"--{flag} {channels}: kaist_aligned gives 1 (grey) or 3 (RGB) channel images.")
+        raise KaistDatasetError(f"--{flag} {channels}: kaist_aligned gives 1 (grey) or 3 (RGB) channel images.")
     return "L" if channels == 1 else "RGB"
 
 
@@ -51,8 +65,14 @@ class KaistAlignedDataset(BaseDataset):
 
     def __init__(self, opt):
         BaseDataset.__init__(self, opt)
-        selection = list_pairs(opt.dataroot, opt.phase, sets=opt.kaist_sets, time=opt.kaist_time,
-                               stride=opt.kaist_stride, list_file=opt.kaist_list)
+        if "resize" in opt.preprocess and "crop" in opt.preprocess and opt.load_size < opt.crop_size:
+            raise KaistDatasetError(f"--load_size {opt.load_size} is smaller than --crop_size {opt.crop_size}; "
+                                    f"pass a --load_size of at least {opt.crop_size}.")
+        try:
+            selection = list_pairs(opt.dataroot, opt.phase, sets=opt.kaist_sets, time=opt.kaist_time,
+                                   stride=opt.kaist_stride, list_file=opt.kaist_list)
+        except KaistLayoutError as exc:
+            raise KaistDatasetError(str(exc)) from None
         for note in selection.notes:
             print(note)
         self.pairs = selection.pairs[:int(min(len(selection.pairs), opt.max_dataset_size))]
@@ -69,7 +89,7 @@ class KaistAlignedDataset(BaseDataset):
         try:
             return load_image(path, mode)
         except UnreadableImageError as exc:
-            raise KaistLayoutError(f"{exc}; 1 pair affected ({pair.pair_id}): replace the file, or leave the "
+            raise KaistDatasetError(f"{exc}; 1 pair affected ({pair.pair_id}): replace the file, or leave the "
                                    f"pair out with --kaist_list.") from None
 
     def __getitem__(self, index):
@@ -77,7 +97,7 @@ class KaistAlignedDataset(BaseDataset):
         visible = self._load(pair, pair.visible, self.visible_mode)
         lwir = self._load(pair, pair.lwir, self.lwir_mode)
         if visible.size != lwir.size:
-            raise KaistLayoutError(
+            raise KaistDatasetError(
                 f"pair {pair.pair_id}: {pair.visible} is {visible.size[0]}x{visible.size[1]} but {pair.lwir} is "
                 f"{lwir.size[0]}x{lwir.size[1]}; aligned pairs must have the same size (1 pair affected).")
         params = get_params(self.opt, visible.size)   # one crop position and flip for both images
