@@ -89,8 +89,8 @@ class KaistAlignedDataset(BaseDataset):
         try:
             return load_image(path, mode)
         except UnreadableImageError as exc:
-            raise KaistDatasetError(f"{exc}; 1 pair affected ({pair.pair_id}): replace the file, or leave the "
-                                   f"pair out with --kaist_list.") from None
+            raise KaistDatasetError(f"{exc}; 1 pair affected ({pair.pair_id}): replace the file, or leave "
+                                    f"the pair out with --kaist_list.") from None
 
     def __getitem__(self, index):
         pair = self.pairs[index]
