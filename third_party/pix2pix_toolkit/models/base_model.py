@@ -1,0 +1,201 @@
+"""The base class of every model: device, networks by name, setup, saving/loading, schedules.
+
+A model subclass defines `loss_names`, `visual_names`, `model_names` (networks are
+the attributes `net<name>`), its optimizers, and `set_input`, `forward`,
+`optimize_parameters`; the rest of the training and test machinery lives here.
+"""
+import os
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+
+import torch
+
+from util import checkpoint, distributed
+from util.errors import UserError
+
+from . import networks
+
+
+class BaseModel(ABC):
+    """See the module docstring; `opt` is the parsed option namespace."""
+
+    def __init__(self, opt):
+        self.opt = opt
+        self.gpu_ids = opt.gpu_ids
+        self.isTrain = opt.isTrain
+        self.device = torch.device(f"cuda:{self.gpu_ids[0]}") if self.gpu_ids else torch.device("cpu")
+        self.save_dir = os.path.join(opt.checkpoints_dir, opt.name)
+        if opt.preprocess != "scale_width":  # fixed input sizes: let cuDNN pick the fastest kernels
+            torch.backends.cudnn.benchmark = True
+        self.loss_names = []
+        self.model_names = []
+        self.visual_names = []
+        self.optimizers = []
+        self.schedulers = []
+        self.image_paths = []
+        self.metric = 0  # used by the 'plateau' learning-rate policy
+        self.resumed_state = None  # the `<epoch>_state.pth` dict restored by setup(), if any
+
+    @staticmethod
+    def modify_commandline_options(parser, is_train):
+        """Add model-specific options or change defaults; return the parser."""
+        return parser
+
+    @abstractmethod
+    def set_input(self, input):
+        """Unpack a batch from the data loader onto the device."""
+
+    @abstractmethod
+    def forward(self):
+        """Run the networks; fills the visual attributes."""
+
+    @abstractmethod
+    def optimize_parameters(self):
+        """One training step: forward, losses, backward, optimizer steps."""
+
+    # ---------------------------------------------------------------- set-up
+    def setup(self, opt):
+        """Create schedulers, load weights when testing or continuing, wrap for DDP, print sizes.
+
+        With --continue_train the optimizer and scheduler states saved beside the
+        weights (`<epoch>_state.pth`) are restored as well and kept in
+        `self.resumed_state`.
+        """
+        if self.isTrain:
+            self.schedulers = [networks.get_scheduler(optimizer, opt) for optimizer in self.optimizers]
+        if not self.isTrain or opt.continue_train:
+            load_suffix = f"iter_{opt.load_iter}" if opt.load_iter > 0 else opt.epoch
+            self.load_networks(load_suffix)
+            if self.isTrain:
+                self.resumed_state = self.load_training_state(load_suffix)
+        if distributed.is_distributed():
+            self._wrap_for_distributed()
+        self.print_networks(opt.verbose)
+
+    def _wrap_for_distributed(self):
+        """Wrap every network in DistributedDataParallel (gradients averaged across processes).
+
+        DDP copies rank 0's weights to every process when it wraps, so all
+        processes start from the same networks.
+        """
+        device_ids = [self.gpu_ids[0]] if self.gpu_ids else None
+        for name in self.model_names:
+            net = getattr(self, "net" + name)
+            setattr(self, "net" + name, torch.nn.parallel.DistributedDataParallel(net, device_ids=device_ids))
+
+    def eval(self):
+        """Put every network in eval mode (BatchNorm running stats, no dropout)."""
+        for name in self.model_names:
+            getattr(self, "net" + name).eval()
+
+    def test(self):
+        """Forward without gradients, then compute_visuals()."""
+        with torch.no_grad():
+            self.forward()
+            self.compute_visuals()
+
+    def compute_visuals(self):
+        """Hook for extra visual outputs before display; nothing by default."""
+
+    def get_image_paths(self):
+        return self.image_paths
+
+    def update_learning_rate(self):
+        """Step every scheduler once (end of an epoch) and print the change."""
+        old_lr = self.optimizers[0].param_groups[0]["lr"]
+        for scheduler in self.schedulers:
+            if self.opt.lr_policy == "plateau":
+                scheduler.step(self.metric)
+            else:
+                scheduler.step()
+        lr = self.optimizers[0].param_groups[0]["lr"]
+        if distributed.is_main_process():
+            print(f"learning rate {old_lr:.7f} -> {lr:.7f}")
+
+    def get_current_visuals(self):
+        """OrderedDict visual name -> tensor (N, C, H, W)."""
+        return OrderedDict((name, getattr(self, name)) for name in self.visual_names if isinstance(name, str))
+
+    def get_current_losses(self):
+        """OrderedDict loss name -> float value of `self.loss_<name>`."""
+        losses = OrderedDict()
+        for name in self.loss_names:
+            if isinstance(name, str):
+                value = getattr(self, "loss_" + name)
+                losses[name] = float(value.detach()) if isinstance(value, torch.Tensor) else float(value)
+        return losses
+
+    # ----------------------------------------------------------- checkpoints
+    def _bare(self, name):
+        """Network `net<name>` without its DataParallel/DDP wrapper."""
+        net = getattr(self, "net" + name)
+        return net.module if isinstance(net, (torch.nn.DataParallel,
+                                              torch.nn.parallel.DistributedDataParallel)) else net
+
+    def save_networks(self, epoch):
+        """Write `<epoch>_net_<name>.pth` for every network (rank 0 only; atomic)."""
+        if not distributed.is_main_process():
+            return
+        os.makedirs(self.save_dir, exist_ok=True)
+        for name in self.model_names:
+            if isinstance(name, str):
+                checkpoint.save_network(self._bare(name), checkpoint.network_path(self.save_dir, epoch, name))
+
+    def save_training_state(self, epoch_label, epoch, total_iters):
+        """Write `<epoch_label>_state.pth`: options, epoch, iterations, optimizer and scheduler states."""
+        if not distributed.is_main_process():
+            return
+        os.makedirs(self.save_dir, exist_ok=True)
+        checkpoint.save_state(checkpoint.state_path(self.save_dir, epoch_label), self.opt, epoch, total_iters,
+                              self.optimizers, self.schedulers)
+
+    def load_training_state(self, epoch_label):
+        """Restore optimizers and schedulers from `<epoch_label>_state.pth`; return the dict or None."""
+        state = checkpoint.load_state(checkpoint.state_path(self.save_dir, epoch_label))
+        if state is None:
+            return None
+        for optimizer, saved in zip(self.optimizers, state.get("optimizers", [])):
+            optimizer.load_state_dict(saved)
+        for scheduler, saved in zip(self.schedulers, state.get("schedulers", [])):
+            scheduler.load_state_dict(saved)
+        return state
+
+    def load_networks(self, epoch):
+        """Load `<epoch>_net_<name>.pth` into every network.
+
+        A file that does not fit the network raises UserError naming the flag that
+        most likely differs from training (from the saved options when present).
+        """
+        saved = checkpoint.load_state(checkpoint.state_path(self.save_dir, epoch))
+        for name in self.model_names:
+            if not isinstance(name, str):
+                continue
+            path = checkpoint.network_path(self.save_dir, epoch, name)
+            print(f"loading the model from {path}")
+            state_dict = checkpoint.load_weights(path)
+            try:
+                self._bare(name).load_state_dict(state_dict)
+            except RuntimeError:
+                raise UserError(checkpoint.mismatch_message(path, name, self.opt,
+                                                            saved and saved.get("opt"))) from None
+
+    def print_networks(self, verbose):
+        """Print each network's parameter count (and architecture when verbose)."""
+        if not distributed.is_main_process():
+            return
+        print("---------- Networks initialized -------------")
+        for name in self.model_names:
+            if isinstance(name, str):
+                net = self._bare(name)
+                if verbose:
+                    print(net)
+                num_params = sum(p.numel() for p in net.parameters())
+                print(f"[Network {name}] Total number of parameters : {num_params / 1e6:.3f} M")
+        print("-----------------------------------------------")
+
+    def set_requires_grad(self, nets, requires_grad=False):
+        """Switch gradients on or off for all parameters of one network or a list of them."""
+        for net in nets if isinstance(nets, list) else [nets]:
+            if net is not None:
+                for param in net.parameters():
+                    param.requires_grad = requires_grad

@@ -1,0 +1,105 @@
+"""Checkpoint files: network weights, the training state beside them, and mismatch messages.
+
+Layout in `<checkpoints_dir>/<name>/`:
+  `<label>_net_<G|D|...>.pth`  plain state_dict on CPU (no DataParallel/DDP prefix)
+  `<label>_state.pth`          {'opt': dict of plain option values, 'epoch', 'total_iters',
+                                'optimizers': [state_dict], 'schedulers': [state_dict]}
+Both are written atomically and read with `torch.load(..., weights_only=True)`.
+"""
+import os
+
+import torch
+
+from .errors import UserError
+from .util import atomic_save
+
+# Flags that change the shape of each kind of network, most likely culprit first.
+SHAPE_FLAGS = {
+    "G": ("netG", "norm", "ngf", "input_nc", "output_nc"),
+    "D": ("netD", "norm", "ndf", "n_layers_D", "input_nc", "output_nc"),
+}
+# Flags that never change a network's weights: ignored when looking for the culprit.
+RUN_FLAGS = {
+    "dataroot", "name", "gpu_ids", "checkpoints_dir", "results_dir", "phase", "isTrain", "epoch", "load_iter",
+    "continue_train", "epoch_count", "batch_size", "num_threads", "serial_batches", "max_dataset_size", "lr",
+    "beta1", "n_epochs", "n_epochs_decay", "lr_policy", "lr_decay_iters", "print_freq", "display_freq",
+    "display_id", "display_server", "display_port", "display_env", "display_ncols", "display_winsize",
+    "update_html_freq", "save_latest_freq", "save_epoch_freq", "save_by_iter", "no_html", "verbose", "suffix",
+    "num_test", "eval", "aspect_ratio", "load_size", "crop_size", "preprocess", "no_flip", "dataset_mode",
+    "direction", "init_type", "init_gain", "no_dropout", "pool_size", "gan_mode", "model",
+}
+
+
+def plain_options(opt):
+    """The option values that are str/int/float/bool/None or lists of those, as a dict."""
+    def plain(value):
+        if isinstance(value, (list, tuple)):
+            return all(plain(v) for v in value)
+        return value is None or isinstance(value, (str, int, float, bool))
+    return {key: (list(value) if isinstance(value, tuple) else value)
+            for key, value in vars(opt).items() if plain(value)}
+
+
+def network_path(save_dir, label, name):
+    return os.path.join(save_dir, f"{label}_net_{name}.pth")
+
+
+def state_path(save_dir, label):
+    return os.path.join(save_dir, f"{label}_state.pth")
+
+
+def save_network(net, path):
+    """Write `net`'s state_dict, moved to CPU and without a `module.` wrapper prefix."""
+    atomic_save({key: value.detach().cpu() for key, value in net.state_dict().items()}, path)
+
+
+def save_state(path, opt, epoch, total_iters, optimizers, schedulers):
+    """Write the training state (see module docstring)."""
+    atomic_save({"opt": plain_options(opt), "epoch": epoch, "total_iters": total_iters,
+                 "optimizers": [o.state_dict() for o in optimizers],
+                 "schedulers": [s.state_dict() for s in schedulers]}, path)
+
+
+def load_state(path):
+    """The training state dict at `path`, or None when there is none."""
+    if not os.path.isfile(path):
+        return None
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_weights(path):
+    """A state_dict saved by save_network (or by the upstream toolkit)."""
+    if not os.path.isfile(path):
+        raise UserError(f"checkpoint {path} does not exist; train first, or pass the --name, --epoch "
+                        f"and --checkpoints_dir of an existing run.")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpicklable, truncated or foreign file
+        raise UserError(f"checkpoint {path} cannot be read ({type(exc).__name__}); "
+                        f"it is damaged or not a network state_dict, so retrain or pick another --epoch.") from None
+
+
+def _flag_text(flag, value):
+    if isinstance(value, bool):
+        return f"--{flag}" if value else f"no --{flag}"
+    return f"--{flag} {value}"
+
+
+def mismatch_message(path, net_name, opt, saved_opt):
+    """One sentence saying which flag most likely makes checkpoint `path` not fit the network.
+
+    net_name: 'G', 'D', 'G_A', ... (its first letter picks the shape flags).
+    saved_opt: the options dict stored with the checkpoint, or None.
+    """
+    current = vars(opt)
+    if saved_opt:
+        shape_flags = SHAPE_FLAGS.get(net_name[:1], SHAPE_FLAGS["G"] + SHAPE_FLAGS["D"])
+        others = sorted(k for k in saved_opt if k not in RUN_FLAGS and k not in shape_flags)
+        for flag in list(shape_flags) + others:
+            if flag in saved_opt and flag in current and saved_opt[flag] != current[flag]:
+                return (f"checkpoint {path} was trained with {_flag_text(flag, saved_opt[flag])} but this run "
+                        f"uses {_flag_text(flag, current[flag])}; pass {_flag_text(flag, saved_opt[flag])}.")
+    flags = "--netG" if net_name.startswith("G") else "--netD"
+    built = f"{flags} {current.get(flags[2:])} --norm {current.get('norm')}"
+    return (f"checkpoint {path} does not fit the network built from {built}; it was probably trained with "
+            f"another {flags} or --norm, so pass the values used for training.")
