@@ -1,0 +1,67 @@
+"""Shared test helpers: where the bundled host lives and small generated image sets."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+HOST_DIR = Path(__file__).resolve().parents[1] / "third_party" / "pix2pix_toolkit"
+
+
+def write_aligned_set(root, phase="train", count=3, size=128, seed=0):
+    """Write `count` A|B side-by-side PNGs (each half size x size) into root/phase.
+
+    B is a smooth function of A (an inverted, blurred copy), so the pairs are learnable.
+    """
+    rng = np.random.default_rng(seed)
+    folder = Path(root) / phase
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        a = rng.integers(0, 256, (size // 8, size // 8, 3), dtype=np.uint8)
+        a = np.asarray(Image.fromarray(a).resize((size, size), Image.BILINEAR))
+        b = 255 - a
+        Image.fromarray(np.concatenate([a, b], axis=1)).save(folder / f"pair_{i}.png")
+    return Path(root)
+
+
+def write_unaligned_set(root, phase="train", count=3, size=64, seed=0):
+    """Write `count` random PNGs into root/<phase>A and root/<phase>B."""
+    rng = np.random.default_rng(seed)
+    for domain in ("A", "B"):
+        folder = Path(root) / f"{phase}{domain}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            image = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+            Image.fromarray(image).save(folder / f"{domain.lower()}_{i}.png")
+    return Path(root)
+
+
+def host_env():
+    """Environment for host subprocesses: one thread each (the CI machine has 2 cores)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env.pop("WORLD_SIZE", None)
+    return env
+
+
+def run_host(*args, timeout=180):
+    """Run `python <args>` in the host folder; return the CompletedProcess (text output)."""
+    return subprocess.run([sys.executable, *map(str, args)], cwd=HOST_DIR, env=host_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def aligned_dataroot(tmp_path):
+    """A dataroot with train/ and test/ folders of three 128x128 A|B pairs."""
+    root = tmp_path / "aligned"
+    write_aligned_set(root, "train", seed=0)
+    write_aligned_set(root, "test", seed=1)
+    return root
+
+
+@pytest.fixture
+def unaligned_dataroot(tmp_path):
+    """A dataroot with trainA/ and trainB/ folders of three 64x64 images each."""
+    return write_unaligned_set(tmp_path / "unaligned")
