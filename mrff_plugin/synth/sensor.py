@@ -1,0 +1,105 @@
+"""Camera models: radiance images -> 8-bit images as the cameras would write them.
+
+LWIR (KAIST's FLIR A35-class microbolometer): optics blur, temporal noise at
+the camera's NETD, residual fixed-pattern noise after non-uniformity
+correction (column and row offsets, per-pixel gain), and automatic gain
+control: a percentile stretch to 8 bits.
+
+Visible: optics blur, auto exposure (a high percentile of luminance to near
+white, with a gain limit so nights stay dark), shot and read noise, sRGB-like
+gamma, 8 bits.
+
+Blur widths are given for a 256-pixel-wide image and scale with the width, so
+every --size sees the same camera.
+"""
+import numpy as np
+
+from .radiometry import band_radiance_slope
+
+REFERENCE_WIDTH = 256
+# LWIR
+NETD_K = 0.05                 # noise-equivalent temperature difference (FLIR A35: < 50 mK)
+COLUMN_FPN_K = 0.10           # residual column offsets after NUC, temperature-equivalent
+ROW_FPN_K = 0.04              # residual row offsets
+GAIN_NONUNIFORMITY = 0.004    # per-pixel relative gain spread
+LWIR_BLUR_PX = 0.9            # Gaussian sigma of the LWIR optics + detector footprint
+AGC_PERCENTILES = (0.5, 99.5)  # automatic gain: these percentiles map to 0 and 255
+NOISE_REFERENCE_K = 300.0     # scene temperature at which NETD is converted to radiance
+# visible
+VIS_BLUR_PX = 0.5
+EXPOSURE_PERCENTILE = 97.0    # this luminance percentile ...
+EXPOSURE_TARGET = 0.9         # ... maps to this linear level
+MAX_EXPOSURE_GAIN = 0.05      # gain limit (1 / radiance units): night scenes stay dark
+SHOT_NOISE = 0.0004           # variance per unit linear signal
+READ_NOISE = 0.002            # standard deviation, linear units
+LUMA = np.array((0.2126, 0.7152, 0.0722), np.float32)  # Rec. 709
+GAMMA = 1 / 2.2
+_GAMMA_STEPS = 4096
+# linear level (quantised to 1/4095) -> 8-bit code, a look-up table for speed
+_GAMMA_LUT = (np.linspace(0.0, 1.0, _GAMMA_STEPS) ** GAMMA * 255.0 + 0.5).astype(np.uint8)
+
+
+def _blur_sigma(base, width):
+    return max(base * width / REFERENCE_WIDTH, 0.3)
+
+
+def gaussian_blur(image, sigma, truncate=3.0):
+    """Separable Gaussian blur of the first two axes of `image` ((H, W) or (H, W, C)),
+    edges repeated; sums of shifted slices, several times faster than a general
+    filter for the few taps needed here."""
+    radius = max(int(truncate * sigma + 0.5), 1)
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps = (taps / taps.sum()).astype(np.float32)
+    H, W = image.shape[:2]
+    extra = [(0, 0)] * (image.ndim - 2)
+    p = np.pad(image, [(radius, radius), (0, 0)] + extra, mode="edge")
+    rows = taps[0] * p[0:H]
+    for k in range(1, len(taps)):
+        rows += taps[k] * p[k:k + H]
+    p = np.pad(rows, [(0, 0), (radius, radius)] + extra, mode="edge")
+    out = taps[0] * p[:, 0:W]
+    for k in range(1, len(taps)):
+        out += taps[k] * p[:, k:k + W]
+    return out
+
+
+def percentiles(image, qs):
+    """Nearest-rank percentiles `qs` (0-100) of all values of `image` (one partition)."""
+    flat = image.reshape(-1)
+    ks = [int(round(q / 100.0 * (flat.size - 1))) for q in qs]
+    return np.partition(flat, ks)[ks]
+
+
+def to_uint8(x):
+    """Float image in [0, 1] -> uint8 with rounding."""
+    return (np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def lwir_sensor(radiance, rng):
+    """(H, W) in-band radiance (W m^-2 sr^-1) -> (H, W) uint8 LWIR image."""
+    H, W = radiance.shape
+    signal = gaussian_blur(radiance, _blur_sigma(LWIR_BLUR_PX, W))
+    k = band_radiance_slope(NOISE_REFERENCE_K)           # radiance per kelvin
+    signal = signal * (1.0 + GAIN_NONUNIFORMITY * rng.standard_normal((H, W), np.float32))
+    signal += NETD_K * k * rng.standard_normal((H, W), np.float32)
+    signal += COLUMN_FPN_K * k * rng.standard_normal((1, W), np.float32)
+    signal += ROW_FPN_K * k * rng.standard_normal((H, 1), np.float32)
+    lo, hi = percentiles(signal, AGC_PERCENTILES)
+    return to_uint8((signal - lo) / max(hi - lo, 1e-6))
+
+
+def visible_sensor(radiance, rng):
+    """(H, W, 3) linear radiance -> (H, W, 3) uint8 RGB image."""
+    H, W, _ = radiance.shape
+    sigma = _blur_sigma(VIS_BLUR_PX, W)
+    signal = gaussian_blur(radiance, sigma)
+    luminance = signal @ LUMA
+    level = percentiles(luminance, [EXPOSURE_PERCENTILE])[0]
+    gain = min(EXPOSURE_TARGET / max(level, 1e-6), MAX_EXPOSURE_GAIN)
+    signal = np.clip(signal * gain, 0.0, None)
+    # shot + read noise; uniform with the same standard deviation (sqrt(12) * U(-1/2, 1/2)),
+    # cheaper to draw than Gaussian and indistinguishable after 8-bit quantisation
+    noise = np.sqrt(SHOT_NOISE * signal + READ_NOISE ** 2) * np.float32(np.sqrt(12.0))
+    signal += noise * (rng.random(signal.shape, np.float32) - np.float32(0.5))
+    codes = (np.clip(signal, 0.0, 1.0) * (_GAMMA_STEPS - 1) + 0.5).astype(np.int32)
+    return _GAMMA_LUT[codes]

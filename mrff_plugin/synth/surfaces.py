@@ -1,0 +1,167 @@
+"""What each pixel is made of: material, label and per-pixel surface properties.
+
+From the ray-cast G-buffer and the scene this builds (all (H, W) unless noted)
+
+* the material map (ground bands and lane marks, building windows, car
+  windows on cabin sides, the material of every shape) and the label map;
+* the visible reflectance `rgb` (H, W, 3): the shape's own colour (car paint,
+  clothes) or the material's, times a surface texture fixed to world
+  coordinates (so it sticks to the surfaces);
+* the thermal properties: solar absorptance (from visible + NIR reflectance,
+  with its own independent patchiness), emissivity, thermal inertia,
+  evaporation, internal heat source, and the sky view factor;
+* night-time light emission (lit windows, car lamps) `emit` (H, W, 3).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+from . import materials as mat
+from .geometry import GROUND_PRIM
+from .scene import (BUILDING, FLOOR_HEIGHT_M, GROUND, SKY, WINDOW_FRACTION, WINDOW_SPACING_M)
+
+TEXEL_M = 0.05               # texture sample spacing on surfaces
+TEXTURE_TILE = 64            # texture tile size in texels (repeats every ~4 m)
+LANE_MARK_WIDTH_M = 0.15
+DASH_PERIOD_M, DASH_LENGTH_M = 12.0, 4.0
+ABSORPTANCE_PATCHINESS = 0.08  # relative spread of solar absorptance from dirt, wear, moisture
+LIT_WINDOW_SHARE = 0.35      # share of windows lit at night
+WINDOW_LIGHT = np.array((10.0, 8.0, 4.5), np.float32)  # warm interior light (visible.py radiance units)
+
+
+@dataclass
+class Surfaces:
+    material: np.ndarray       # (H, W) int material id
+    label: np.ndarray          # (H, W) uint8 class (scene.SKY ... scene.PERSON)
+    rgb: np.ndarray            # (H, W, 3) linear visible reflectance
+    absorptance: np.ndarray    # solar absorptance
+    emissivity: np.ndarray
+    inertia: np.ndarray        # J m^-2 K^-1 s^-1/2
+    evaporation: np.ndarray
+    core_conductance: np.ndarray  # W m^-2 K^-1
+    core_temperature: np.ndarray  # K
+    engine: np.ndarray         # (H, W) bool, running engine or exhaust
+    sky_view: np.ndarray       # fraction of the sky hemisphere the surface sees
+    emit: np.ndarray           # (H, W, 3) light emitted at night
+
+
+def texture_tile(rng):
+    """(TEXTURE_TILE, TEXTURE_TILE) smooth zero-mean unit-variance noise that tiles."""
+    tile = gaussian_filter(rng.standard_normal((TEXTURE_TILE, TEXTURE_TILE)), 0.8, mode="wrap")
+    return ((tile - tile.mean()) / tile.std()).astype(np.float32)
+
+
+def _surface_coords(points, normal):
+    """Two in-plane world coordinates (s, t) of surface points ((N, 3) each),
+    chosen by the normal: (x, z) on the ground and roofs, (z, y) on x-facing
+    walls, (x, y) on z-facing ones."""
+    up = np.abs(normal[:, 1]) > 0.7
+    x_facing = np.abs(normal[:, 0]) > 0.7
+    s = np.where(x_facing, points[:, 2], points[:, 0])
+    t = np.where(up, points[:, 2], points[:, 1])
+    return s, t
+
+
+def _sample(tile, s, t):
+    """Nearest-texel look-up of a tile at world coordinates (s, t) in metres."""
+    n = tile.shape[0]
+    i = (t * (1.0 / TEXEL_M)).astype(np.int64) % n    # truncation: a mirrored seam at 0 is harmless
+    j = (s * (1.0 / TEXEL_M)).astype(np.int64) % n
+    return np.take(tile.reshape(-1), i * n + j)
+
+
+def _ground_material(ground, x, z):
+    """Material of ground points at (x, z): the band across x, lane marks on the road."""
+    m = ground.materials[np.searchsorted(ground.edges, x)]
+    on_road = (x > ground.road[0]) & (x < ground.road[1])
+    for line, dashed in zip(ground.lane_lines, ground.dashed):
+        mark = on_road & (np.abs(x - line) < LANE_MARK_WIDTH_M / 2)
+        if dashed:
+            mark &= (z % DASH_PERIOD_M) < DASH_LENGTH_M
+        m = np.where(mark, mat.ID["road_paint"], m)
+    return m
+
+
+def _windows(s, t, normal):
+    """Window cells on facades: (is_window, cell id) from in-plane coords (s, t)."""
+    u, v = s / WINDOW_SPACING_M, t / FLOOR_HEIGHT_M
+    fu, fv = u - np.floor(u), v - np.floor(v)
+    inside = (fu < WINDOW_FRACTION[0]) & (fv > 0.3) & (fv < 0.3 + WINDOW_FRACTION[1]) & \
+        (np.abs(normal[:, 1]) < 0.7)
+    cell = np.floor(u).astype(np.int64) * 7919 + np.floor(v).astype(np.int64) * 104729
+    return inside, cell
+
+
+def build_surfaces(scene, g, rng):
+    """Per-pixel surface properties for G-buffer `g` of `scene`; `rng` draws the
+    texture tiles and which windows are lit.  Works on flat pixel arrays (N = H W);
+    gathers use np.take, which is several times faster than fancy indexing."""
+    H, W = g.prim.shape
+    prims = scene.prims
+    prim = g.prim.reshape(-1)
+    points, normal = g.points.reshape(-1, 3), g.normal.reshape(-1, 3)
+    vis_tile, thermal_tile = texture_tile(rng), texture_tile(rng)
+    window_salt = int(rng.integers(1 << 30))
+
+    def per_shape(column):
+        """Gather a per-shape column to pixels (values at non-shape pixels are junk)."""
+        return np.take(prims[column], shape_index, axis=0)
+
+    # material and label maps
+    material = np.full(H * W, mat.ID["sky"], np.int64)
+    label = np.full(H * W, SKY, np.uint8)
+    gi = np.flatnonzero(prim == GROUND_PRIM)
+    material[gi] = _ground_material(scene.ground, points[gi, 0], points[gi, 2])
+    label[gi] = GROUND
+    is_shape = prim >= 0
+    if not len(prims["material"]):
+        prims = {k: np.zeros((1,) + v.shape[1:], v.dtype) for k, v in prims.items()}
+    shape_index = np.maximum(prim, 0)
+    own, side = per_shape("material"), per_shape("side_material")
+    shape_mat = np.where((normal[:, 1] < 0.7) & (side != own), side, own)  # car windows on cabin sides
+    wi = np.flatnonzero(is_shape & per_shape("windows"))                  # facade pixels
+    window, cell = _windows(*_surface_coords(points[wi], normal[wi]), normal[wi])
+    shape_mat[wi[window]] = mat.ID["glass"]
+    material = np.where(is_shape, shape_mat, material)
+    label = np.where(is_shape, per_shape("label"), label).astype(np.uint8)
+    own_colour = is_shape & (material == own)        # pixels in the shape's own paint/cloth
+
+    # visible reflectance (the shape's colour or the material's) with texture
+    rgb = np.where(own_colour[:, None], per_shape("rgb"), np.take(mat.RGB, material, axis=0))
+    nir = np.where(own_colour, per_shape("nir"), np.take(mat.NIR, material))
+    s, t = _surface_coords(points, normal)
+    rgb *= (1.0 + np.take(mat.TEXTURE, material) * _sample(vis_tile, s, t))[:, None]
+    np.clip(rgb, 0.0, 1.0, out=rgb)
+
+    # thermal properties: absorptance with its own patchiness, internal heat
+    absorptance = mat.solar_absorptance(rgb, nir, np.take(mat.TRANSMITTANCE, material))
+    absorptance *= 1.0 + ABSORPTANCE_PATCHINESS * _sample(thermal_tile, s, t)
+    conductance = np.where(own_colour, per_shape("heat_conductance"), np.take(mat.CORE_CONDUCTANCE, material))
+    core_t = np.where(own_colour, per_shape("heat_temperature"), np.take(mat.CORE_TEMPERATURE, material))
+    engine = own_colour & per_shape("engine")
+
+    # night light: car lamps, and a share of the windows of buildings
+    emit = np.where(own_colour[:, None], per_shape("emit"), np.float32(0.0))
+    lit = window & (label[wi] == BUILDING) & (_hash01(cell, window_salt) < LIT_WINDOW_SHARE)
+    emit[wi[lit]] = WINDOW_LIGHT
+
+    sky = material == mat.ID["sky"]
+    sky_view = np.where(sky, 0.0, 0.5 * (1.0 + normal[:, 1]))
+
+    def img(a, dtype=np.float32):
+        return a.reshape((H, W) + a.shape[1:]).astype(dtype, copy=False)
+    return Surfaces(material=img(material, np.int64), label=img(label, np.uint8), rgb=img(rgb),
+                    absorptance=img(np.clip(absorptance, 0.02, 1.0)),
+                    emissivity=img(np.take(mat.EMISSIVITY, material)),
+                    inertia=img(np.take(mat.INERTIA, material)),
+                    evaporation=img(np.take(mat.EVAPORATION, material)),
+                    core_conductance=img(conductance), core_temperature=img(core_t),
+                    engine=img(engine, bool), sky_view=img(sky_view), emit=img(emit))
+
+
+def _hash01(cell, salt):
+    """Deterministic pseudo-random number in [0, 1) per integer cell id."""
+    h = (cell.astype(np.uint64) + np.uint64(salt)) * np.uint64(0x9E3779B97F4A7C15)
+    h ^= h >> np.uint64(29)
+    return (h % np.uint64(1 << 20)).astype(np.float32) / float(1 << 20)
