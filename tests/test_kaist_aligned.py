@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from mrff_plugin.data.images import UnreadableImageError, load_image
-from mrff_plugin.data.kaist_layout import KaistLayoutError, list_pairs, parse_sets
+from mrff_plugin.data.kaist_layout import KaistLayoutError, list_pairs, parse_sets, shared_file_names
 
 HOST = Path(__file__).resolve().parents[1] / "third_party" / "pix2pix_toolkit"
 
@@ -162,6 +162,14 @@ def test_missing_and_empty_selections(tree, tmp_path):
         list_pairs(tree, "val")
 
 
+def test_frame_names_repeated_across_videos_are_found(tree, tmp_path):
+    count, example = shared_file_names(list_pairs(tree, "test").pairs)
+    assert (count, example) == (6, "I00000 in set06/V000 and set06/V001")
+    split = tmp_path / "one_video.txt"
+    split.write_text("set06/V000/I00000\nset06/V001/I00001\n")
+    assert shared_file_names(list_pairs(tree, "test", list_file=split).pairs) == (0, None)
+
+
 def test_flat_layout_pairs_by_relative_path(tmp_path):
     for stem in ("a", "b", "sub/c"):
         for modality, ext in (("visible", ".jpg"), ("lwir", ".png")):
@@ -236,6 +244,7 @@ def test_items_are_aligned_tensors_in_range_with_paths(host_dataset_class, tmp_p
         assert item[key].min() >= -1 and item[key].max() <= 1 and item[key].std() > 0.1
     assert item["A_paths"] == str(root / "images/set00/V000/visible/I00001.png")
     assert item["B_paths"] == str(root / "images/set00/V000/lwir/I00001.png")
+    assert item["pair_id"] == "set00/V000/I00001"
     test = host_dataset_class(make_opt(host_dataset_class, root, phase="test", output_nc=3, isTrain=False))
     item = test[0]
     assert tuple(item["B"].shape) == (3, 32, 32)
@@ -256,6 +265,14 @@ def test_same_crop_and_flip_reach_both_images(host_dataset_class, tmp_path):
         assert (item["A"] == item["B"]).all()
         seen.add(item["A"].numpy().tobytes())
     assert len(seen) > 1                                      # crops/flips really vary between calls
+
+
+def test_testing_warns_when_result_names_would_collide(host_dataset_class, tmp_path, capsys):
+    root = make_kaist_tree(tmp_path / "kaist", {"set06": 2}, frames=2)
+    host_dataset_class(make_opt(host_dataset_class, root, phase="test", isTrain=False))
+    assert "warning: 4 of 4 selected pairs share their file name" in capsys.readouterr().out
+    host_dataset_class(make_opt(host_dataset_class, root, phase="test", isTrain=True))   # training: no names saved
+    assert "warning" not in capsys.readouterr().out
 
 
 def test_direction_btoa_gives_lwir_the_input_channels(host_dataset_class, tmp_path):

@@ -14,6 +14,8 @@ Each item (tensors in [-1, 1]):
   A        (C_A, H, W)  visible image
   B        (C_B, H, W)  LWIR image
   A_paths, B_paths      the two files
+  pair_id               e.g. 'set06/V000/I00000': unique, unlike the file names (KAIST
+                        restarts frame numbers in every video) -- for naming results
 C is 1 (grey, Pillow luma) or 3 (RGB; LWIR as grey-as-RGB, as KAIST stores it):
 with `--direction AtoB` C_A = input_nc and C_B = output_nc; with `BtoA` the
 host's model feeds B to the generator, so C_B = input_nc and C_A = output_nc.
@@ -26,7 +28,7 @@ scripts print the one sentence instead of a traceback.
 from data.base_dataset import BaseDataset, get_params, get_transform   # the host's, on sys.path
 
 from .images import UnreadableImageError, load_image
-from .kaist_layout import TIMES, KaistLayoutError, list_pairs
+from .kaist_layout import TIMES, KaistLayoutError, list_pairs, shared_file_names
 
 try:
     from util.errors import UserError as _HostUserError   # bundled host: printed as one line
@@ -76,11 +78,21 @@ class KaistAlignedDataset(BaseDataset):
         for note in selection.notes:
             print(note)
         self.pairs = selection.pairs[:int(min(len(selection.pairs), opt.max_dataset_size))]
+        if not opt.isTrain:
+            self._warn_shared_file_names()
         btoa = opt.direction == "BtoA"
         self.visible_nc = opt.output_nc if btoa else opt.input_nc
         self.lwir_nc = opt.input_nc if btoa else opt.output_nc
         self.visible_mode = _mode(self.visible_nc, "output_nc" if btoa else "input_nc")
         self.lwir_mode = _mode(self.lwir_nc, "input_nc" if btoa else "output_nc")
+
+    def _warn_shared_file_names(self):
+        count, example = shared_file_names(self.pairs)
+        if count:
+            print(f"warning: {count} of {len(self.pairs)} selected pairs share their file name with a pair of "
+                  f"another video (e.g. {example}); a test.py that names result images by file name alone "
+                  f"overwrites them, so select one video per name with --kaist_list, or use a host that names "
+                  f"results by the item's 'pair_id'.")
 
     def __len__(self):
         return len(self.pairs)
@@ -103,4 +115,4 @@ class KaistAlignedDataset(BaseDataset):
         params = get_params(self.opt, visible.size)   # one crop position and flip for both images
         A = get_transform(self.opt, params, grayscale=self.visible_nc == 1)(visible)   # (C_A, H, W)
         B = get_transform(self.opt, params, grayscale=self.lwir_nc == 1)(lwir)         # (C_B, H, W)
-        return {"A": A, "B": B, "A_paths": pair.visible, "B_paths": pair.lwir}
+        return {"A": A, "B": B, "A_paths": pair.visible, "B_paths": pair.lwir, "pair_id": pair.pair_id}

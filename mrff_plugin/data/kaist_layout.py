@@ -212,6 +212,24 @@ def _keep_every(pairs, stride):
     return kept
 
 
+def shared_file_names(pairs):
+    """(count, example) of pairs whose visible file name (stem) another selected pair also has.
+
+    KAIST restarts frame numbers in every video (set06/V000/I00000, set06/V001/I00000),
+    and a host that names result images by the input's file name alone overwrites
+    such pairs' results with each other. `example` is e.g. 'I00000 in set06/V000 and set06/V001'.
+    """
+    folders = {}
+    for pair in pairs:
+        stem = os.path.splitext(os.path.basename(pair.visible))[0]
+        folders.setdefault(stem, []).append(pair.pair_id.rpartition("/")[0] or ".")
+    shared = {stem: where for stem, where in folders.items() if len(where) > 1}
+    if not shared:
+        return 0, None
+    stem = min(shared)
+    return sum(len(where) for where in shared.values()), f"{stem} in {shared[stem][0]} and {shared[stem][1]}"
+
+
 # ---------------------------------------------------------------- list files
 
 def read_pair_list(list_file):
