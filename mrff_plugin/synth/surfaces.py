@@ -22,7 +22,7 @@ from .geometry import GROUND_PRIM
 from .scene import (BUILDING, FLOOR_HEIGHT_M, GROUND, SKY, WINDOW_FRACTION, WINDOW_SPACING_M)
 
 TEXEL_M = 0.05               # texture sample spacing on surfaces
-TEXTURE_TILE = 64            # texture tile size in texels (repeats every ~4 m)
+TEXTURE_TILE = 64            # texture tile size in texels, a power of two (repeats every ~3 m)
 LANE_MARK_WIDTH_M = 0.15
 DASH_PERIOD_M, DASH_LENGTH_M = 12.0, 4.0
 ABSORPTANCE_PATCHINESS = 0.08  # relative spread of solar absorptance from dirt, wear, moisture
@@ -46,10 +46,13 @@ class Surfaces:
     emit: np.ndarray           # (H, W, 3) light emitted at night
 
 
-def texture_tile(rng):
-    """(TEXTURE_TILE, TEXTURE_TILE) smooth zero-mean unit-variance noise that tiles."""
-    tile = gaussian_filter(rng.standard_normal((TEXTURE_TILE, TEXTURE_TILE)), 0.8, mode="wrap")
-    return ((tile - tile.mean()) / tile.std()).astype(np.float32)
+def texture_tiles(rng, count=2):
+    """(count, TEXTURE_TILE, TEXTURE_TILE) independent smooth zero-mean unit-variance
+    noise tiles that repeat seamlessly."""
+    tiles = gaussian_filter(rng.standard_normal((count, TEXTURE_TILE, TEXTURE_TILE)), (0, 0.8, 0.8), mode="wrap")
+    tiles -= tiles.mean(axis=(1, 2), keepdims=True)
+    tiles /= tiles.std(axis=(1, 2), keepdims=True)
+    return tiles.astype(np.float32)
 
 
 def _surface_coords(points, normal):
@@ -64,22 +67,27 @@ def _surface_coords(points, normal):
 
 
 def _sample(tile, s, t):
-    """Nearest-texel look-up of a tile at world coordinates (s, t) in metres."""
+    """Nearest-texel look-up of a tile (side a power of two) at world coordinates
+    (s, t) in metres; `& (n - 1)` is the wrap-around (a modulo that also works
+    for negative indices)."""
     n = tile.shape[0]
-    i = (t * (1.0 / TEXEL_M)).astype(np.int64) % n    # truncation: a mirrored seam at 0 is harmless
-    j = (s * (1.0 / TEXEL_M)).astype(np.int64) % n
+    i = np.floor(t * (1.0 / TEXEL_M)).astype(np.int32) & (n - 1)
+    j = np.floor(s * (1.0 / TEXEL_M)).astype(np.int32) & (n - 1)
     return np.take(tile.reshape(-1), i * n + j)
 
 
 def _ground_material(ground, x, z):
     """Material of ground points at (x, z): the band across x, lane marks on the road."""
-    m = ground.materials[np.searchsorted(ground.edges, x)]
-    on_road = (x > ground.road[0]) & (x < ground.road[1])
-    for line, dashed in zip(ground.lane_lines, ground.dashed):
-        mark = on_road & (np.abs(x - line) < LANE_MARK_WIDTH_M / 2)
-        if dashed:
-            mark &= (z % DASH_PERIOD_M) < DASH_LENGTH_M
-        m = np.where(mark, mat.ID["road_paint"], m)
+    m = np.take(ground.materials, np.searchsorted(ground.edges, x))
+    # nearest lane line of each point (lines sorted across the road)
+    order = np.argsort(ground.lane_lines)
+    lines, dashed = ground.lane_lines[order], ground.dashed[order]
+    k = np.clip(np.searchsorted(lines, x), 1, len(lines) - 1)
+    left, right = np.take(lines, k - 1), np.take(lines, k)
+    nearest = np.where(x - left < right - x, k - 1, k)
+    mark = np.abs(x - np.take(lines, nearest)) < LANE_MARK_WIDTH_M / 2
+    mark &= ~np.take(dashed, nearest) | (z - DASH_PERIOD_M * np.floor(z / DASH_PERIOD_M) < DASH_LENGTH_M)
+    m[mark] = mat.ID["road_paint"]
     return m
 
 
@@ -101,7 +109,7 @@ def build_surfaces(scene, g, rng):
     prims = scene.prims
     prim = g.prim.reshape(-1)
     points, normal = g.points.reshape(-1, 3), g.normal.reshape(-1, 3)
-    vis_tile, thermal_tile = texture_tile(rng), texture_tile(rng)
+    vis_tile, thermal_tile = texture_tiles(rng)
     window_salt = int(rng.integers(1 << 30))
 
     def per_shape(column):
@@ -112,7 +120,7 @@ def build_surfaces(scene, g, rng):
     material = np.full(H * W, mat.ID["sky"], np.int64)
     label = np.full(H * W, SKY, np.uint8)
     gi = np.flatnonzero(prim == GROUND_PRIM)
-    material[gi] = _ground_material(scene.ground, points[gi, 0], points[gi, 2])
+    material[gi] = _ground_material(scene.ground, np.take(points[:, 0], gi), np.take(points[:, 2], gi))
     label[gi] = GROUND
     is_shape = prim >= 0
     if not len(prims["material"]):
@@ -127,9 +135,18 @@ def build_surfaces(scene, g, rng):
     label = np.where(is_shape, per_shape("label"), label).astype(np.uint8)
     own_colour = is_shape & (material == own)        # pixels in the shape's own paint/cloth
 
+    # Per-pixel properties come from one table: rows 0..M-1 the materials' own
+    # values, rows M.. each shape's (its colour, heat source, lamps).
+    n_mat = len(mat.MATERIALS)
+    row = np.where(own_colour, n_mat + shape_index, material)
+
+    def lookup(material_column, shape_column):
+        return np.take(np.concatenate([material_column, prims[shape_column].astype(material_column.dtype)]),
+                       row, axis=0)
+
     # visible reflectance (the shape's colour or the material's) with texture
-    rgb = np.where(own_colour[:, None], per_shape("rgb"), np.take(mat.RGB, material, axis=0))
-    nir = np.where(own_colour, per_shape("nir"), np.take(mat.NIR, material))
+    rgb = lookup(mat.RGB, "rgb")
+    nir = lookup(mat.NIR, "nir")
     s, t = _surface_coords(points, normal)
     rgb *= (1.0 + np.take(mat.TEXTURE, material) * _sample(vis_tile, s, t))[:, None]
     np.clip(rgb, 0.0, 1.0, out=rgb)
@@ -137,12 +154,12 @@ def build_surfaces(scene, g, rng):
     # thermal properties: absorptance with its own patchiness, internal heat
     absorptance = mat.solar_absorptance(rgb, nir, np.take(mat.TRANSMITTANCE, material))
     absorptance *= 1.0 + ABSORPTANCE_PATCHINESS * _sample(thermal_tile, s, t)
-    conductance = np.where(own_colour, per_shape("heat_conductance"), np.take(mat.CORE_CONDUCTANCE, material))
-    core_t = np.where(own_colour, per_shape("heat_temperature"), np.take(mat.CORE_TEMPERATURE, material))
-    engine = own_colour & per_shape("engine")
+    conductance = lookup(mat.CORE_CONDUCTANCE, "heat_conductance")
+    core_t = lookup(mat.CORE_TEMPERATURE, "heat_temperature")
+    engine = lookup(np.zeros(n_mat, bool), "engine")
 
     # night light: car lamps, and a share of the windows of buildings
-    emit = np.where(own_colour[:, None], per_shape("emit"), np.float32(0.0))
+    emit = lookup(np.zeros((n_mat, 3), np.float32), "emit")
     lit = window & (label[wi] == BUILDING) & (_hash01(cell, window_salt) < LIT_WINDOW_SHARE)
     emit[wi[lit]] = WINDOW_LIGHT
 

@@ -7,9 +7,12 @@
 Training pairs go to KAIST's training sets of their time of day (day set00-02,
 night set03-05), test pairs to the test sets (day set06-08, night set09-11),
 spread evenly over the three sets.  `time="all"` splits each part half day,
-half night.  Each pair has its own seed derived from (seed, part, time of day,
-index), so the output does not depend on `jobs` and the training pairs do not
-change when only the number of test pairs does.
+half night.  Frame numbers run on across the sets of a part (set00 I00000-
+I00006, set01 I00007-...), so no two test frames share a file name and a
+test.py that names results by file name keeps them all.  Each pair has its own
+seed derived from (seed, part, time of day, index), so the output does not
+depend on `jobs` and the training pairs do not change when only the number of
+test pairs does.
 
 Files are written under a temporary name and renamed, and an existing output
 is never touched unless `overwrite=True` and it was written by this module (its
@@ -25,17 +28,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..data.kaist_layout import KAIST_SETS, MODALITIES, set_name
 from .render import render_pair
 
 JPEG_QUALITY = 90
 VIDEO = "V000"
 MANIFEST = "synth.json"
-SETS = {  # (part, time of day) -> KAIST set names
-    ("train", "day"): ("set00", "set01", "set02"),
-    ("train", "night"): ("set03", "set04", "set05"),
-    ("test", "day"): ("set06", "set07", "set08"),
-    ("test", "night"): ("set09", "set10", "set11"),
-}
 _PART_CODE = {"train": 0, "test": 1}
 _TIME_CODE = {"day": 0, "night": 1}
 MIN_SIZE, MAX_SIZE = 32, 4096
@@ -54,18 +52,15 @@ def plan(pairs, time, test_pairs, seed):
     """The pairs to write: a list of (relative folder, file name, time of day, SeedSequence)."""
     jobs = []
     for part, count in (("train", pairs), ("test", test_pairs)):
-        if time == "all":
-            split = {"day": (count + 1) // 2, "night": count // 2}
-        else:
-            split = {time: count}
+        split = {"day": (count + 1) // 2, "night": count // 2} if time == "all" else {time: count}
+        frame = 0                                   # runs on across the sets of this part
         for tod, n in split.items():
-            sets = SETS[(part, tod)]
+            sets = KAIST_SETS[(part, tod)]
             for i in range(n):
-                set_index = i * len(sets) // n
-                frame = i - (set_index * n + len(sets) - 1) // len(sets)   # position within its set
-                folder = f"images/{sets[set_index]}/{VIDEO}"
+                folder = f"images/{set_name(sets[i * len(sets) // n])}/{VIDEO}"
                 key = np.random.SeedSequence([seed, _PART_CODE[part], _TIME_CODE[tod], i])
                 jobs.append((folder, f"I{frame:05d}.jpg", tod, key))
+                frame += 1
     return jobs
 
 
@@ -141,7 +136,7 @@ def write_dataset(out, pairs, time="day", size=(256, 256), seed=0, test_pairs=No
     work = plan(pairs, time, test_pairs, seed)
     folders = sorted({folder for folder, *_ in work})
     for folder in folders:
-        for modality in ("visible", "lwir"):
+        for modality in MODALITIES:
             (out / folder / modality).mkdir(parents=True, exist_ok=True)
     args = [(str(out), folder, name, tod, key, size) for folder, name, tod, key in work]
     start = _time.perf_counter()
