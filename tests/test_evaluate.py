@@ -1,15 +1,17 @@
 """`mrff evaluate`: Table-3-style SSIM/PSNR of test.py result folders, JSON + CSV, refusal of unpaired folders."""
 import csv
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from mrff_plugin import cli
+from mrff_plugin import cli, metrics
 
 
 def write_run(results, name, noise, count=6, seed=0, size=(40, 32)):
@@ -119,3 +121,39 @@ def test_console_script_exit_status(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "mrff_plugin.cli", "evaluate", str(tmp_path / "nope")],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
+
+
+@pytest.mark.slow
+def test_host_train_and_test_on_kaist_aligned_then_evaluate(tmp_path):
+    """train.py/test.py (plugin runner) read a KAIST tree via --dataset_mode kaist_aligned; evaluate scores it."""
+    host = Path(__file__).resolve().parents[1] / "third_party" / "pix2pix_toolkit"
+    rng = np.random.default_rng(5)
+    for set_dir, frames in (("set00", 4), ("set06", 3)):
+        for k in range(frames):
+            grey = rng.integers(0, 256, (40, 48), dtype=np.uint8)
+            for modality in ("visible", "lwir"):
+                folder = tmp_path / "kaist" / "images" / set_dir / "V000" / modality
+                folder.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(np.stack([grey] * 3, -1)).save(folder / f"I{k:05d}.jpg")
+    common = ["--dataroot", str(tmp_path / "kaist"), "--name", "tiny", "--model", "pix2pix",
+              "--netG", "resnet_6blocks", "--ngf", "8", "--ndf", "8", "--dataset_mode", "kaist_aligned",
+              "--output_nc", "1", "--gpu_ids", "-1", "--num_threads", "0"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    logs = {}
+    for script, extra in (("train.py", ["--load_size", "36", "--crop_size", "32", "--n_epochs", "1",
+                                        "--n_epochs_decay", "0", "--display_id", "0"]),
+                          ("test.py", ["--load_size", "32", "--crop_size", "32", "--eval"])):
+        done = subprocess.run([sys.executable, "-m", "mrff_plugin", str(host / script), *common, *extra],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        logs[script] = done.stdout
+    assert "dataset [KaistAlignedDataset] was created" in logs["train.py"]
+    assert "The number of training images = 4" in logs["train.py"]           # set00 only: the train split
+    run = tmp_path / "results" / "tiny" / "test_latest"
+    fakes = sorted((run / "images").glob("*_fake_B.png"))
+    assert [f.name for f in fakes] == ["I00000_fake_B.png", "I00001_fake_B.png", "I00002_fake_B.png"]
+    assert cli.main(["evaluate", str(run), "--out", str(tmp_path / "score")]) == 0
+    report = json.loads((tmp_path / "score.json").read_text())["runs"][0]
+    expected = [metrics.ssim(f, str(f).replace("_fake_B", "_real_B")) for f in fakes]
+    assert report["n"] == 3
+    assert report["ssim_mean"] == pytest.approx(np.mean(expected), abs=1e-9)

@@ -4,7 +4,6 @@ Part 1 exercises the torch-free listing (`kaist_layout`); part 2 the host datase
 (`KaistAlignedDataset` on the host's `BaseDataset` / transforms).
 """
 import argparse
-import os
 import sys
 from pathlib import Path
 
