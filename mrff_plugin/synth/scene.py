@@ -29,6 +29,8 @@ LABEL_NAMES = ("sky", "ground", "building", "tree", "car", "person")
 CAMERA_HEIGHT_M = 2.0       # KAIST rig on a car roof
 LANE_WIDTH_M = 3.5
 FAR_Z_M = 220.0             # end of the modelled street (skyline row)
+TREE_RANGE_M = 90.0         # trees and traffic are placed up to this far ahead
+TRAFFIC_RANGE_M = 70.0
 
 # Building facades: storeys and window columns (metres) and the window share of each.
 FLOOR_HEIGHT_M = 3.2
@@ -141,18 +143,18 @@ def make_ground(rng):
     lanes_left, lanes_right = int(rng.integers(1, 4)), int(rng.integers(0, 2))
     road = (-(0.5 + lanes_left) * LANE_WIDTH_M, (0.5 + lanes_right) * LANE_WIDTH_M)
     verge_choices = [mat.ID["vegetation"], mat.ID["soil"], mat.ID["water"], mat.ID["concrete"]]
-    edges, materials = [], []
-    # left side, from far out to the kerb
     walk_l, verge_l = rng.uniform(2.0, 4.0), rng.uniform(0.0, 12.0)
     walk_r, verge_r = rng.uniform(2.0, 4.0), rng.uniform(0.0, 12.0)
     verge_mat_l = verge_choices[rng.choice(4, p=[0.45, 0.25, 0.1, 0.2])]
     verge_mat_r = verge_choices[rng.choice(4, p=[0.45, 0.25, 0.1, 0.2])]
+    # bands from left to right: paving | verge | sidewalk | road | sidewalk | verge | paving
     edges = [road[0] - walk_l - verge_l, road[0] - walk_l, road[0],
              road[1], road[1] + walk_r, road[1] + walk_r + verge_r]
     materials = [mat.ID["concrete"], verge_mat_l, mat.ID["concrete"], mat.ID["asphalt"],
                  mat.ID["concrete"], verge_mat_r, mat.ID["concrete"]]
+    # solid edge lines, dashed lines between lanes, a solid centre line left of the camera's lane
     lines = [road[0] + 0.3, road[1] - 0.3] + [(j + 0.5) * LANE_WIDTH_M for j in range(-lanes_left, lanes_right)]
-    dashed = [False, False] + [j != -1 for j in range(-lanes_left, lanes_right)]  # solid centre line
+    dashed = [False, False] + [j != -1 for j in range(-lanes_left, lanes_right)]
     return Ground(np.array(edges, np.float32), np.array(materials), np.array(lines, np.float32),
                   np.array(dashed), road)
 
@@ -167,7 +169,9 @@ def add_buildings(b, ground):
         front = (ground.edges[0] if side < 0 else ground.edges[-1]) + side * rng.uniform(0.0, 3.0)
         z = rng.uniform(-5.0, 10.0)
         while z < FAR_Z_M - 20:
-            length, depth = rng.uniform(8.0, 35.0), rng.uniform(10.0, 20.0)
+            # far down the street buildings are drawn longer: fewer shapes where each is small on screen
+            length = rng.uniform(8.0, 35.0) * (1.0 + max(z, 0.0) / 50.0)
+            depth = rng.uniform(10.0, 20.0)
             height = rng.uniform(4.0, 15.0) if rng.random() < 0.6 else rng.uniform(15.0, 45.0)
             rgb = _FACADES[rng.integers(len(_FACADES))] * rng.uniform(0.85, 1.15)
             b.box(front, 0.0, max(z, 1.0), front + side * depth, height, z + length,
@@ -195,7 +199,7 @@ def add_trees(b, ground):
         if rng.random() < 0.3:
             continue
         z = rng.uniform(3.0, 12.0)
-        while z < 120.0:
+        while z < TREE_RANGE_M:
             add_tree(b, x + rng.uniform(-0.2, 0.2), z)
             z += rng.uniform(7.0, 16.0)
 
@@ -240,20 +244,28 @@ def add_car(b, x, z, facing, running):
 
 def add_cars(b, ground):
     """One running car ahead in the camera's lane (so every scene has an engine),
-    oncoming traffic on the left, more traffic and parked cars on the right."""
+    oncoming traffic on the left, more traffic and a parked car on the right;
+    cars that would overlap one already placed are left out."""
     rng = b.rng
-    add_car(b, rng.uniform(-0.3, 0.3), rng.uniform(8.0, 22.0), +1, True)
+    placed = []                                      # (x, z_near, z_far) of cars so far
+
+    def place(x, z, facing, running):
+        if any(abs(x - px) < 2.2 and z < pz1 + 1.0 and pz0 < z + 6.0 for px, pz0, pz1 in placed):
+            return
+        placed.append((x, z, z + 5.0))
+        add_car(b, x, z, facing, running)
+
+    place(rng.uniform(-0.3, 0.3), rng.uniform(8.0, 22.0), +1, True)
     lanes_left = int(round(-ground.road[0] / LANE_WIDTH_M - 0.5))
     for j in range(1, lanes_left + 1):
         z = rng.uniform(8.0, 30.0)
-        while z < 90.0:
-            add_car(b, -j * LANE_WIDTH_M + rng.uniform(-0.3, 0.3), z, -1, True)
+        while z < TRAFFIC_RANGE_M:
+            place(-j * LANE_WIDTH_M + rng.uniform(-0.3, 0.3), z, -1, True)
             z += rng.uniform(10.0, 40.0)
     if ground.road[1] > LANE_WIDTH_M:
-        z = rng.uniform(5.0, 30.0)
-        add_car(b, LANE_WIDTH_M + rng.uniform(-0.3, 0.3), z, +1, True)
-    if rng.random() < 0.5:  # parked car at the right kerb, engine off
-        add_car(b, ground.road[1] - 1.1, rng.uniform(10.0, 40.0), +1, False)
+        place(LANE_WIDTH_M + rng.uniform(-0.3, 0.3), rng.uniform(5.0, 30.0), +1, True)
+    if rng.random() < 0.5:  # parked at the right kerb, engine off
+        place(ground.road[1] - 1.1, rng.uniform(10.0, 40.0), +1, False)
 
 
 def add_person(b, x, z):

@@ -12,6 +12,8 @@ gamma, 8 bits.
 Blur widths are given for a 256-pixel-wide image and scale with the width, so
 every --size sees the same camera.
 """
+from functools import lru_cache
+
 import numpy as np
 
 from .radiometry import band_radiance_slope
@@ -24,9 +26,11 @@ ROW_FPN_K = 0.04              # residual row offsets
 GAIN_NONUNIFORMITY = 0.004    # per-pixel relative gain spread
 LWIR_BLUR_PX = 0.9            # Gaussian sigma of the LWIR optics + detector footprint
 AGC_PERCENTILES = (0.5, 99.5)  # automatic gain: these percentiles map to 0 and 255
+STATS_STRIDE = 2              # AGC / exposure statistics from every 2nd pixel in each direction
+CAMERA_SEED = 20211015        # the fixed pattern belongs to the camera: the same for every frame
 NOISE_REFERENCE_K = 300.0     # scene temperature at which NETD is converted to radiance
 # visible
-VIS_BLUR_PX = 0.5
+VIS_BLUR_PX = 0.5             # (three taps: 0.107, 0.787, 0.107)
 EXPOSURE_PERCENTILE = 97.0    # this luminance percentile ...
 EXPOSURE_TARGET = 0.9         # ... maps to this linear level
 MAX_EXPOSURE_GAIN = 0.05      # gain limit (1 / radiance units): night scenes stay dark
@@ -64,8 +68,9 @@ def gaussian_blur(image, sigma, truncate=3.0):
 
 
 def percentiles(image, qs):
-    """Nearest-rank percentiles `qs` (0-100) of all values of `image` (one partition)."""
-    flat = image.reshape(-1)
+    """Nearest-rank percentiles `qs` (0-100) of the values of `image`, from every
+    STATS_STRIDE-th pixel along each axis (one partition)."""
+    flat = np.ascontiguousarray(image[::STATS_STRIDE, ::STATS_STRIDE]).reshape(-1)
     ks = [int(round(q / 100.0 * (flat.size - 1))) for q in qs]
     return np.partition(flat, ks)[ks]
 
@@ -75,15 +80,25 @@ def to_uint8(x):
     return (np.clip(x, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+@lru_cache(maxsize=8)
+def fixed_pattern(height, width):
+    """The LWIR camera's residual non-uniformity after NUC, in kelvin-equivalent
+    offsets and relative gain: (offset (H, W), gain (H, W)).  Column and row
+    offsets plus a per-pixel gain spread, fixed for the camera (CAMERA_SEED)."""
+    rng = np.random.default_rng([CAMERA_SEED, height, width])
+    offset = (COLUMN_FPN_K * rng.standard_normal((1, width)) + ROW_FPN_K * rng.standard_normal((height, 1)))
+    gain = 1.0 + GAIN_NONUNIFORMITY * rng.standard_normal((height, width))
+    return offset.astype(np.float32), gain.astype(np.float32)
+
+
 def lwir_sensor(radiance, rng):
     """(H, W) in-band radiance (W m^-2 sr^-1) -> (H, W) uint8 LWIR image."""
     H, W = radiance.shape
-    signal = gaussian_blur(radiance, _blur_sigma(LWIR_BLUR_PX, W))
     k = band_radiance_slope(NOISE_REFERENCE_K)           # radiance per kelvin
-    signal = signal * (1.0 + GAIN_NONUNIFORMITY * rng.standard_normal((H, W), np.float32))
-    signal += NETD_K * k * rng.standard_normal((H, W), np.float32)
-    signal += COLUMN_FPN_K * k * rng.standard_normal((1, W), np.float32)
-    signal += ROW_FPN_K * k * rng.standard_normal((H, 1), np.float32)
+    offset_k, gain = fixed_pattern(H, W)
+    signal = gaussian_blur(radiance, _blur_sigma(LWIR_BLUR_PX, W))
+    signal *= gain
+    signal += k * (offset_k + NETD_K * rng.standard_normal((H, W), np.float32))
     lo, hi = percentiles(signal, AGC_PERCENTILES)
     return to_uint8((signal - lo) / max(hi - lo, 1e-6))
 
@@ -92,9 +107,8 @@ def visible_sensor(radiance, rng):
     """(H, W, 3) linear radiance -> (H, W, 3) uint8 RGB image."""
     H, W, _ = radiance.shape
     sigma = _blur_sigma(VIS_BLUR_PX, W)
-    signal = gaussian_blur(radiance, sigma)
-    luminance = signal @ LUMA
-    level = percentiles(luminance, [EXPOSURE_PERCENTILE])[0]
+    signal = gaussian_blur(radiance, sigma, truncate=2.0)
+    level = percentiles(signal @ LUMA, [EXPOSURE_PERCENTILE])[0]
     gain = min(EXPOSURE_TARGET / max(level, 1e-6), MAX_EXPOSURE_GAIN)
     signal = np.clip(signal * gain, 0.0, None)
     # shot + read noise; uniform with the same standard deviation (sqrt(12) * U(-1/2, 1/2)),
