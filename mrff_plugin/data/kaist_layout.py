@@ -68,6 +68,10 @@ class Selection(NamedTuple):
 
 # ---------------------------------------------------------------- set names
 
+def _count(pairs):
+    return "1 pair" if len(pairs) == 1 else f"{len(pairs)} pairs"
+
+
 def set_name(number):
     """3 -> 'set03'."""
     return f"set{number:02d}"
@@ -349,7 +353,7 @@ def list_kaist_tree(images, phase, sets=None, time="day", stride=1):
                                f"(expected setNN/V00M/visible/*.jpg with the same names under lwir/); "
                                f"choose other sets with --kaist_sets / --kaist_time.")
     pairs = _keep_every(pairs, stride)
-    summary = f"KAIST tree {images}: {len(pairs)} pairs from {chosen}, frame stride {stride}"
+    summary = f"KAIST tree {images}: {_count(pairs)} from {chosen}, frame stride {stride}"
     return Selection(pairs, summary, notes)
 
 
@@ -367,7 +371,7 @@ def list_flat(folder, stride=1):
         raise KaistLayoutError(f"{folder}: visible/ and lwir/ hold no images; put the pairs there "
                                f"(same file names in both) or point --dataroot elsewhere.")
     pairs = _keep_every(pairs, stride)
-    return Selection(pairs, f"{folder}: {len(pairs)} pairs, frame stride {stride}", [])
+    return Selection(pairs, f"{folder}: {_count(pairs)}, frame stride {stride}", [])
 
 
 def list_pairs(dataroot, phase="train", sets=None, time="day", stride=1, list_file=None):
@@ -397,7 +401,7 @@ def list_pairs(dataroot, phase="train", sets=None, time="day", stride=1, list_fi
             def modality_dir(folder, modality):
                 return os.path.join(base, modality, *filter(None, folder.split("/")))
         pairs = _pairs_from_list(modality_dir, read_pair_list(list_file), list_file, where)
-        return Selection(pairs, f"{where}: {len(pairs)} pairs from --kaist_list {list_file}", [])
+        return Selection(pairs, f"{where}: {_count(pairs)} from --kaist_list {list_file}", [])
     if layout == "kaist":
         return list_kaist_tree(base, phase, sets, time, stride)
     if sets is not None:
