@@ -1,0 +1,250 @@
+"""The paper's `unetpp_fusion` generator (Sec. III.B, Fig. 4-6, Table 1) on its own, without a host."""
+import functools
+
+import pytest
+import torch
+import torch.nn as nn
+
+from mrff_plugin.networks import GENERATORS, build_generator, generator_names
+from mrff_plugin.networks.unetpp_fusion import AttentionFusion, UnetppFusionGenerator
+
+torch.set_num_threads(1)
+
+# Normalisation layers exactly as the host's get_norm_layer('batch' | 'instance' | 'none') makes them.
+NORMS = {
+    "batch": functools.partial(nn.BatchNorm2d, affine=True, track_running_stats=True),
+    "instance": functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False),
+    "none": lambda channels: nn.Identity(),
+}
+
+
+def small(output_nc=3, fusion="nested", norm="batch", dropout=False, seed=0):
+    torch.manual_seed(seed)
+    return UnetppFusionGenerator(3, output_nc, ngf=4, norm_layer=NORMS[norm], use_dropout=dropout,
+                                 mrff_fusion=fusion, mrff_channels=8)
+
+
+# ------------------------------------------------------------------ shapes and sizes
+
+@pytest.mark.parametrize("output_nc", [1, 3])
+@pytest.mark.parametrize("height, width", [(256, 256), (128, 128), (512, 640)])
+def test_output_has_input_size_and_output_channels_in_tanh_range(height, width, output_nc):
+    net = small(output_nc)
+    out = net(torch.randn(1, 3, height, width))
+    assert out.shape == (1, output_nc, height, width)
+    assert out.min() >= -1 and out.max() <= 1
+    assert out.std() > 0  # not a constant image
+
+
+def test_sizes_that_are_not_multiples_of_32_fail_at_once_with_the_sizes_that_work():
+    with pytest.raises(ValueError) as info:
+        small()(torch.randn(1, 3, 250, 250))
+    assert str(info.value) == ("unetpp_fusion needs input sides that are multiples of 32 (e.g. 256x256, "
+                               "128x128, 640x512); got 250x250: set --load_size/--crop_size accordingly.")
+    with pytest.raises(ValueError, match="got 640x500"):  # width x height
+        small()(torch.randn(1, 3, 500, 640))
+
+
+def test_smallest_input_32_works_in_training_mode_with_batch_norm():
+    out = small()(torch.randn(2, 3, 32, 32))  # X4,0 is 1x1 here: it has no normalisation
+    assert out.shape == (2, 3, 32, 32)
+
+
+def test_nested_node_input_channels_follow_table_1():
+    net = UnetppFusionGenerator(3, 3, ngf=64, norm_layer=NORMS["batch"])
+    inputs = {name: node[0].in_channels for name, node in net.nodes.items()}
+    # Table 1 "Input Features" column: CCB0.1..0.4, CCB1.1..1.3, CCB2.1..2.2, CCB3.1
+    assert inputs == {"x0_0": 3, "x1_0": 64, "x2_0": 128, "x3_0": 256, "x4_0": 512,
+                      "x0_1": 128, "x0_2": 192, "x0_3": 256, "x0_4": 320,
+                      "x1_1": 256, "x1_2": 384, "x1_3": 512,
+                      "x2_1": 512, "x2_2": 768, "x3_1": 1024}
+    outputs = {name: node[0].out_channels for name, node in net.nodes.items()}
+    assert {outputs[f"x{i}_0"] for i in range(5)} == {64, 128, 256, 512, 1024}
+    # DB i.j maps ch[i] -> ch[i-1] (Table 1 DB rows' output column), e.g. DB4.0: 1024 -> 512
+    assert {name: (up[0].in_channels, up[0].out_channels) for name, up in net.ups.items()} == {
+        "x1_0": (128, 64), "x1_1": (128, 64), "x1_2": (128, 64), "x1_3": (128, 64),
+        "x2_0": (256, 128), "x2_1": (256, 128), "x2_2": (256, 128),
+        "x3_0": (512, 256), "x3_1": (512, 256), "x4_0": (1024, 512)}
+
+
+# ------------------------------------------------------------------ parameter count from Table 1
+
+def table1_parameter_count(ngf, input_nc, output_nc, norm, mrff_channels=32):
+    """Parameters of unetpp_fusion derived by hand from Table 1 and the module docstring's readings.
+
+    A k x k convolution in -> out has k*k*in*out weights, plus `out` biases unless
+    a BatchNorm follows it; BatchNorm(c) adds 2c (scale, shift); the host's
+    InstanceNorm (affine=False) and 'none' add nothing.  ch = ngf * (1, 2, 4, 8, 16).
+
+    Worked through for ngf 64, 3 -> 3 channels, --norm batch, C = 32:
+      CB0.0  4*4*3*64 + 64 (bias, no norm)          =     3,136
+      CB1.0  4*4*64*128 + 2*128                     =   131,328
+      CB2.0  4*4*128*256 + 2*256                    =   524,800
+      CB3.0  4*4*256*512 + 2*512                    = 2,098,176
+      CB4.0  4*4*512*1024 + 1024 (bias, no norm)    = 8,389,632
+      CCB0.1..0.4  3*3*{128,192,256,320}*64 + 2*64  =   516,608  (73,856 + 110,720 + 147,584 + 184,448)
+      CCB1.1..1.3  3*3*{256,384,512}*128 + 2*128    = 1,327,872
+      CCB2.1..2.2  3*3*{512,768}*256 + 2*256        = 2,950,144
+      CCB3.1       3*3*1024*512 + 2*512             = 4,719,616
+      DB1.0-1.3  4 * (4*4*128*64 + 2*64)            =   524,800
+      DB2.0-2.2  3 * (4*4*256*128 + 2*128)          = 1,573,632
+      DB3.0,3.1  2 * (4*4*512*256 + 2*256)          = 4,195,328
+      DB4.0      4*4*1024*512 + 2*512               = 8,389,632
+      reductions 4 * (1*1*64*32 + 2*32)             =     8,448
+      fusion H   3 * (3*3*64*1 + 1)                 =     1,731
+      head       4*4*32*32 + 2*32  +  3*3*32*3 + 3  =    17,315
+      total                                         = 35,372,198
+    """
+    ch = [ngf * m for m in (1, 2, 4, 8, 16)]
+    C = mrff_channels
+
+    def block(k, cin, cout, normalised=True):
+        if not normalised:
+            return k * k * cin * cout + cout
+        return k * k * cin * cout + (2 * cout if norm == "batch" else cout)
+
+    rows = {
+        "CB": block(4, input_nc, ch[0], False) + sum(block(4, ch[i - 1], ch[i]) for i in (1, 2, 3))
+              + block(4, ch[3], ch[4], False),
+        "CCB": sum(block(3, j * ch[i] + ch[i], ch[i]) for j in (1, 2, 3, 4) for i in range(5 - j)),
+        "DB": sum(block(4, ch[i + 1], ch[i]) for j in (1, 2, 3, 4) for i in range(5 - j)),
+        "reduce": 4 * block(1, ch[0], C),
+        "fuse": 3 * (3 * 3 * 2 * C * 1 + 1),
+        "head": block(4, C, C) + 3 * 3 * C * output_nc + output_nc,
+    }
+    return sum(rows.values())
+
+
+def count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_hand_derivation_for_the_paper_configuration():
+    net = UnetppFusionGenerator(3, 3, ngf=64, norm_layer=NORMS["batch"])
+    assert table1_parameter_count(64, 3, 3, "batch") == 35_372_198 == count(net)
+    assert count(net.nodes["x0_4"]) == 3 * 3 * 320 * 64 + 2 * 64  # CCB0.4
+    assert count(net.ups["x4_0"]) == 4 * 4 * 1024 * 512 + 2 * 512  # DB4.0
+
+
+@pytest.mark.parametrize("norm", ["batch", "instance", "none"])
+@pytest.mark.parametrize("ngf, output_nc", [(64, 1), (8, 3)])
+def test_parameter_count_matches_the_table_1_derivation(ngf, output_nc, norm):
+    net = UnetppFusionGenerator(3, output_nc, ngf=ngf, norm_layer=NORMS[norm])
+    assert count(net) == table1_parameter_count(ngf, 3, output_nc, norm)
+
+
+# ------------------------------------------------------------------ fusion (Fig. 6, Eq. 3-4)
+
+def test_attention_fusion_is_eq_3_and_4():
+    torch.manual_seed(0)
+    block = AttentionFusion(4)
+    f_i, f_next = torch.randn(2, 4, 5, 5), torch.randn(2, 4, 5, 5)
+    fused, alpha = block(f_i, f_next)
+    expected_alpha = torch.sigmoid(block.H(torch.cat([f_i, f_next], 1)))
+    torch.testing.assert_close(alpha, expected_alpha)
+    torch.testing.assert_close(fused, f_i * alpha + f_next * (1 - alpha))
+    with torch.no_grad():  # H == 0: alpha = 1/2, the plain mean; a large bias: alpha ~ 1, only f_i
+        block.H.weight.zero_()
+        block.H.bias.fill_(0.0)
+        torch.testing.assert_close(block(f_i, f_next)[0], (f_i + f_next) / 2)
+        block.H.bias.fill_(30.0)
+        torch.testing.assert_close(block(f_i, f_next)[0], f_i)
+
+
+def test_attention_maps_and_branch_features_are_kept_detached_with_documented_shapes():
+    net = small()
+    net(torch.randn(2, 3, 64, 96))
+    assert len(net.attention_maps) == 3
+    for alpha in net.attention_maps:
+        assert alpha.shape == (2, 1, 32, 48)  # N x 1 x H/2 x W/2
+        assert not alpha.requires_grad
+        assert alpha.min() >= 0 and alpha.max() <= 1
+        assert alpha.std() > 0  # a pixel-level map, not one weight per image
+    assert [tuple(f.shape) for f in net.branch_features] == [(2, 8, 32, 48)] * 4
+    assert not any(f.requires_grad for f in net.branch_features)
+
+
+def test_nested_fusion_order_smallest_receptive_field_difference_first():
+    net = small().eval()
+    out = net(torch.randn(1, 3, 64, 64))
+    f1, f2, f3, f4 = net.branch_features
+    with torch.no_grad():
+        g1, a1 = net.fuse[0](f1, f2)
+        g2, a2 = net.fuse[1](g1, f3)
+        g3, a3 = net.fuse[2](g2, f4)
+        torch.testing.assert_close(net.head(g3), out)
+    for kept, recomputed in zip(net.attention_maps, (a1, a2, a3)):
+        torch.testing.assert_close(kept, recomputed)
+
+
+def test_gradients_reach_all_four_branches_and_all_three_fusion_blocks():
+    net = small()
+    net(torch.randn(1, 3, 64, 64)).abs().mean().backward()
+    for k in ("f1", "f2", "f3", "f4"):
+        assert net.reduce[k][0].weight.grad.abs().sum() > 0, k
+        assert net.nodes[f"x0_{k[1]}"][0].weight.grad.abs().sum() > 0, f"X0,{k[1]}"
+    for i, block in enumerate(net.fuse):
+        assert block.H.weight.grad.abs().sum() > 0, f"fusion block {i + 1}"
+    assert all(p.grad is not None for p in net.parameters())
+
+
+# ------------------------------------------------------------------ ablation switch
+
+def test_average_fusion_is_the_mean_of_the_four_branches_without_attention():
+    net = small(fusion="average").eval()
+    out = net(torch.randn(1, 3, 64, 64))
+    assert len(net.fuse) == 0 and net.attention_maps == ()
+    with torch.no_grad():
+        torch.testing.assert_close(net.head(torch.stack(net.branch_features).mean(0)), out)
+
+
+def test_last_fusion_uses_only_x0_4():
+    net = small(fusion="last").eval()
+    out = net(torch.randn(1, 3, 64, 64))
+    assert list(net.reduce) == ["f4"] and len(net.fuse) == 0 and net.attention_maps == ()
+    with torch.no_grad():
+        torch.testing.assert_close(net.head(net.branch_features[0]), out)
+    net.train()
+    net(torch.randn(1, 3, 64, 64)).mean().backward()
+    assert all(p.grad is not None for p in net.parameters())  # nothing built that the forward skips
+
+
+def test_unknown_fusion_mode_is_refused():
+    with pytest.raises(ValueError, match="--mrff_fusion sum is not one of nested | average | last"):
+        small(fusion="sum")
+
+
+# ------------------------------------------------------------------ host flags: norm, dropout
+
+def test_norm_layer_follows_the_hosts_norm_and_biases_only_where_no_batchnorm_follows():
+    batch, instance = small(norm="batch"), small(norm="instance")
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in batch.modules()) == 3 + 10 + 10 + 4 + 1
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in instance.modules())
+    assert sum(isinstance(m, nn.InstanceNorm2d) for m in instance.modules()) == 28
+    assert batch.nodes["x1_0"][0].bias is None and instance.nodes["x1_0"][0].bias is not None
+    assert batch.nodes["x0_0"][0].bias is not None  # X0,0 has no normalisation after it
+
+
+def test_dropout_follows_use_dropout_in_the_three_deepest_upsamplings():
+    with_dropout = small(dropout=True)
+    placed = {name for name, up in with_dropout.ups.items() if any(isinstance(m, nn.Dropout) for m in up)}
+    assert placed == {"x4_0", "x3_0", "x3_1"}
+    assert not any(isinstance(m, nn.Dropout) for m in small(dropout=False).modules())
+
+
+# ------------------------------------------------------------------ registry and rebuilding
+
+def test_registry_builds_unetpp_fusion_by_name_and_lists_names_for_unknown_ones():
+    assert "unetpp_fusion" in generator_names() and GENERATORS["unetpp_fusion"].__name__ == "unetpp_fusion"
+    net = build_generator("unetpp_fusion", 3, 1, 4, NORMS["instance"], False, mrff_fusion="last", mrff_channels=6)
+    assert isinstance(net, UnetppFusionGenerator) and net.config["mrff_channels"] == 6
+    with pytest.raises(KeyError, match="known: unetpp_fusion"):
+        build_generator("unet_pp", 3, 1, 4, NORMS["batch"], False)
+
+
+def test_config_rebuilds_a_network_that_takes_the_saved_weights():
+    net = small(output_nc=1, fusion="average")
+    rebuilt = UnetppFusionGenerator(**net.config, norm_layer=NORMS["batch"])
+    rebuilt.load_state_dict(net.state_dict())  # strict: same modules, same shapes
+    x = torch.randn(1, 3, 32, 32)
+    torch.testing.assert_close(rebuilt.eval()(x), net.eval()(x))
