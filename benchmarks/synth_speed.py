@@ -3,8 +3,9 @@ little of the LWIR the visible colour explains.
 
 Writes `--pairs` pairs (half day, half night; default 200 at 256x256) with
 `write_dataset(jobs=1)` into a temporary folder -- rendering plus the two JPEGs
-per pair, the `mrff synth` path -- pinned to one CPU with one BLAS/OpenMP
-thread, `--repeats` times; reports the best and median pairs per second. Then
+per pair, the `mrff synth` path -- in one process with one BLAS/OpenMP thread
+(so on one core at a time), `--repeats` times; reports the best and median
+pairs per second. Then
 fits the RGB -> LWIR regressions (linear and quadratic, pooled over
 `--r2-pairs` day and night pairs) and reports R^2. Writes
 `benchmarks/out/synth_speed.json` and prints the figures.
@@ -40,15 +41,6 @@ REQUIRED_PAIRS_PER_SECOND = 20.0   # issue 5, at 256x256 on one core
 R2_LIMIT = 0.8                     # issue 5
 
 
-def pin_to_one_core():
-    """Run on a single CPU where the OS allows it; returns the CPU used or None."""
-    if not hasattr(os, "sched_setaffinity"):
-        return None
-    cpu = min(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {cpu})
-    return cpu
-
-
 def time_writes(pairs, size, repeats, seed):
     """Pairs per second of write_dataset(jobs=1), one value per repeat."""
     rates = []
@@ -79,7 +71,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     size = parse_size(args.size)
 
-    cpu = pin_to_one_core()
     render_pair(0, size, "day")                     # imports and look-up tables, not timed
     rates = time_writes(args.pairs, size, args.repeats, args.seed)
     best, median = max(rates), statistics.median(rates)
@@ -94,7 +85,7 @@ def main(argv=None):
               "repeats": args.repeats, "pairs_per_second": rates, "best_pairs_per_second": best,
               "median_pairs_per_second": median, "required_pairs_per_second": REQUIRED_PAIRS_PER_SECOND,
               "r2_pairs": 2 * args.r2_pairs, "r2_linear": linear, "r2_quadratic": quadratic,
-              "r2_limit": R2_LIMIT, "pinned_cpu": cpu, "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+              "r2_limit": R2_LIMIT, "threads": 1, "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
               "python": platform.python_version(), "numpy": np.__version__,
               "machine": platform.machine(), "cpu_count": os.cpu_count()}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

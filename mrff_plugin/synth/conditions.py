@@ -5,7 +5,7 @@ and by night.  The place is KAIST's (Seoul, about 37.5 N); the paper's data
 were taken around 14:00 (Sec. IV), day frames here span late morning to late
 afternoon so that sun angles and shadow directions vary.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -63,4 +63,4 @@ def draw_conditions(rng, time):
         cloud=float(rng.uniform(0.0, 0.3) if rng.random() < CLEAR_SHARE else rng.uniform(0.3, 1.0)),
     )
     elevation, _ = solar_position(cond.hour, cond.day_of_year)
-    return Conditions(**{**cond.__dict__, "time": "day" if elevation > 0 else "night"})
+    return replace(cond, time="day" if elevation > 0 else "night")

@@ -10,7 +10,6 @@ z-buffer keeps the nearest hit.  Shadow rays (`occluded`) use the slab test.
 Everything here is pure geometry; what a pixel is made of is decided in
 `surfaces.py`.
 """
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +18,7 @@ GROUND_PRIM = -1   # prim map value for the ground plane
 SKY_PRIM = -2      # ... and for pixels that hit nothing
 _NEAR = 0.5        # m; shapes closer than this to the camera plane are not drawn
 MIN_OCCLUDER_M3 = 0.02  # shapes smaller than this cast no shadow (lamps, exhausts)
+MIN_SCREEN_PX = 1.0     # boxes thinner than this on screen are not drawn: point sampling would only alias them
 
 
 # Which way a pixel's surface faces, stored per pixel while drawing; the normal
@@ -36,9 +36,10 @@ class GBuffer:
     points: np.ndarray = None  # (H, W, 3) float32 world position
 
 
-def _span(values, lo, hi):
-    """Index range [i0, i1) of an ascending list whose values lie in [lo, hi]."""
-    return bisect_left(values, lo), bisect_right(values, hi)
+def _spans(values, lo, hi):
+    """Index ranges [i0, i1) of an ascending array whose values lie in [lo, hi],
+    for arrays of bounds (NaN bounds give empty ranges)."""
+    return (np.searchsorted(values, lo, "left").tolist(), np.searchsorted(values, hi, "right").tolist())
 
 
 def _draw(g, rows, cols, hit, depth, index, face):
@@ -50,80 +51,68 @@ def _draw(g, rows, cols, hit, depth, index, face):
     np.copyto(g.face[rows, cols], face, where=hit)
 
 
-class _Rays:
-    """Ray components per column (rx, ascending) and per row (neg_ry = -ry,
-    ascending), as arrays for arithmetic and lists for fast bisection."""
-
-    def __init__(self, camera):
-        self.rx, self.neg_ry = camera.ray_x(), -camera.ray_y()
-        self.rx_list, self.neg_ry_list = self.rx.tolist(), self.neg_ry.tolist()
-
-    def cols(self, lo, hi):
-        return _span(self.rx_list, lo, hi)
-
-    def rows(self, lo, hi):
-        """Rows whose ray y component lies in [lo, hi]."""
-        return _span(self.neg_ry_list, -hi, -lo)
-
-
-def _box_faces(g, rays, h, box, index):
-    """Rasterise the (up to three) faces of an axis-aligned box that face the camera."""
-    rx, neg_ry = rays.rx, rays.neg_ry
-    x0, y0, z0, x1, y1, z1 = (float(v) for v in box)
-    if z1 <= _NEAR:
+def _draw_boxes(g, boxes, index, rx, neg_ry, h):
+    """Rasterise the camera-facing faces of axis-aligned boxes (`boxes` (N, 6) with
+    shape indices `index`): the front face (z = z0) is a screen rectangle, the side
+    face the camera sees (x = x0 if the box is right of the camera, x = x1 if
+    left) has one depth per column, the top face (y = y1, below the camera) one
+    depth per row.  The screen blocks of all faces are found at once."""
+    if len(boxes) == 0:
         return
-    z0 = max(z0, _NEAR)
-    # front face, plane z = z0: a screen rectangle
-    c0, c1 = rays.cols(x0 / z0, x1 / z0)
-    r0, r1 = rays.rows((y0 - h) / z0, (y1 - h) / z0)
-    if c1 > c0 and r1 > r0:
-        rows, cols = slice(r0, r1), slice(c0, c1)
-        _draw(g, rows, cols, np.ones((r1 - r0, c1 - c0), bool), np.float32(z0), index, FRONT)
-    # side face, plane x = x0 (camera to its left) or x = x1 (camera to its right)
-    for x, nx, face in ((x0, -1.0, LEFT), (x1, 1.0, RIGHT)):
-        if x * nx > -1e-6:       # the camera (x = 0) is behind this face (or in its plane)
-            continue
-        c0, c1 = rays.cols(min(x / z0, x / z1), max(x / z0, x / z1))
-        r0, r1 = rays.rows(min((y0 - h) / z0, (y0 - h) / z1), max((y1 - h) / z0, (y1 - h) / z1))
-        if c1 <= c0 or r1 <= r0:
-            continue
-        t = x / rx[c0:c1]                                   # (w,) depth per column
-        y = h + t[None, :] * -neg_ry[r0:r1, None]           # (h, w)
-        hit = (y >= y0) & (y <= y1) & (t[None, :] >= z0) & (t[None, :] <= z1)
-        _draw(g, slice(r0, r1), slice(c0, c1), hit, t[None, :], index, face)
-    # top face, plane y = y1, seen from above
-    if y1 < h:
-        r0, r1 = rays.rows((y1 - h) / z0, (y1 - h) / z1)
-        c0, c1 = rays.cols(min(x0 / z0, x0 / z1), max(x1 / z0, x1 / z1))
-        if c1 > c0 and r1 > r0:
-            t = (y1 - h) / -neg_ry[r0:r1]                   # (h,) depth per row
+    x0, y0, z0, x1, y1, z1 = np.asarray(boxes, np.float64).T
+    z0 = np.maximum(z0, _NEAR)
+    # ray x = x / z and -ray y = (h - y) / z bounds of each face -> rows and columns
+    front = (*_spans(neg_ry, (h - y1) / z0, (h - y0) / z0), *_spans(rx, x0 / z0, x1 / z0))
+    xs = np.where(x0 > 0, x0, np.where(x1 < 0, x1, np.nan))
+    side_face = np.where(x0 > 0, LEFT, RIGHT).tolist()
+    with np.errstate(invalid="ignore"):
+        side = (*_spans(neg_ry, np.minimum((h - y1) / z0, (h - y1) / z1), np.maximum((h - y0) / z0, (h - y0) / z1)),
+                *_spans(rx, np.minimum(xs / z0, xs / z1), np.maximum(xs / z0, xs / z1)))
+    seen_top = y1 < h
+    top = (*_spans(neg_ry, np.where(seen_top, (h - y1) / z1, np.nan), (h - y1) / z0),
+           *_spans(rx, np.minimum(x0 / z0, x0 / z1), np.maximum(x1 / z0, x1 / z1)))
+    ry = -neg_ry
+    rows = zip(index, boxes.tolist(), zip(*front), zip(*side), side_face, zip(*top))
+    for i, (bx0, by0, bz0, bx1, by1, bz1), (r0, r1, c0, c1), side_block, face, top_block in rows:
+        bz0 = max(bz0, _NEAR)
+        if r1 > r0 and c1 > c0:
+            _draw(g, slice(r0, r1), slice(c0, c1), np.ones((r1 - r0, c1 - c0), bool), np.float32(bz0), i, FRONT)
+        r0, r1, c0, c1 = side_block
+        if r1 > r0 and c1 > c0:
+            x = bx0 if face == LEFT else bx1
+            t = x / rx[c0:c1]                                   # (w,) depth per column
+            y = h + t[None, :] * ry[r0:r1, None]                # (h, w)
+            hit = (y >= by0) & (y <= by1) & (t >= bz0)[None, :] & (t <= bz1)[None, :]
+            _draw(g, slice(r0, r1), slice(c0, c1), hit, t[None, :], i, face)
+        r0, r1, c0, c1 = top_block
+        if r1 > r0 and c1 > c0:
+            t = (by1 - h) / ry[r0:r1]                           # (h,) depth per row
             x = t[:, None] * rx[None, c0:c1]
-            hit = (x >= x0) & (x <= x1) & (t[:, None] >= z0) & (t[:, None] <= z1)
-            _draw(g, slice(r0, r1), slice(c0, c1), hit, t[:, None], index, UP)
+            hit = (x >= bx0) & (x <= bx1) & (t >= bz0)[:, None] & (t <= bz1)[:, None]
+            _draw(g, slice(r0, r1), slice(c0, c1), hit, t[:, None], i, UP)
 
 
-def _sphere(g, rays, h, sphere, index):
-    """Rasterise a sphere (ray-sphere quadratic on its screen box)."""
-    rx, neg_ry = rays.rx, rays.neg_ry
-    cx, cy, cz, r = (float(v) for v in sphere)
-    if cz - r <= _NEAR:
+def _draw_spheres(g, spheres, index, rx, neg_ry, h):
+    """Rasterise spheres (ray-sphere quadratic on each one's screen box; the box
+    from x/z and (y - h)/z over the corners of the bounding cube)."""
+    if len(spheres) == 0:
         return
-    # screen box: x/z and (y - h)/z over the corners of the bounding cube (z > 0)
-    xs = np.array([cx - r, cx + r])[:, None] / np.array([cz - r, cz + r])[None, :]
-    ys = np.array([cy - r - h, cy + r - h])[:, None] / np.array([cz - r, cz + r])[None, :]
-    c0, c1 = rays.cols(xs.min(), xs.max())
-    r0, r1 = rays.rows(ys.min(), ys.max())
-    if c1 <= c0 or r1 <= r0:
-        return
-    dx, dy = rx[None, c0:c1], -neg_ry[r0:r1, None]
-    ox, oy, oz = -cx, h - cy, -cz                      # ray origin relative to the centre
-    a = dx * dx + dy * dy + 1.0
-    b = dx * ox + dy * oy + oz
-    disc = b * b - a * (ox * ox + oy * oy + oz * oz - r * r)
-    hit = disc > 0
-    t = (-b - np.sqrt(np.maximum(disc, 0))) / a
-    hit &= t > _NEAR
-    _draw(g, slice(r0, r1), slice(c0, c1), hit, t.astype(np.float32), index, ROUND)
+    cx, cy, cz, r = np.asarray(spheres, np.float64).T
+    near, far = cz - r, cz + r
+    xs = np.stack([(cx - r) / near, (cx - r) / far, (cx + r) / near, (cx + r) / far])
+    ys = np.stack([(h - cy + r) / near, (h - cy + r) / far, (h - cy - r) / near, (h - cy - r) / far])
+    blocks = zip(*_spans(neg_ry, ys.min(0), ys.max(0)), *_spans(rx, xs.min(0), xs.max(0)))
+    ry = -neg_ry
+    for i, (sx, sy, sz, sr), (r0, r1, c0, c1) in zip(index, spheres.tolist(), blocks):
+        if r1 <= r0 or c1 <= c0:
+            continue
+        dx, dy = rx[None, c0:c1], ry[r0:r1, None]
+        ox, oy, oz = -sx, h - sy, -sz                      # ray origin relative to the centre
+        a = dx * dx + dy * dy + 1.0
+        b = dx * ox + dy * oy + oz
+        disc = b * b - a * (ox * ox + oy * oy + oz * oz - sr * sr)
+        t = (-b - np.sqrt(np.maximum(disc, 0))) / a
+        _draw(g, slice(r0, r1), slice(c0, c1), (disc > 0) & (t > _NEAR), t.astype(np.float32), i, ROUND)
 
 
 def rasterise(scene):
@@ -131,8 +120,7 @@ def rasterise(scene):
     `scene.camera`, plus its world position."""
     cam = scene.camera
     h = cam.height_m
-    rays = _Rays(cam)
-    rx, ry = rays.rx, -rays.neg_ry
+    rx, ry = cam.ray_x(), cam.ray_y()
     H, W = cam.height, cam.width
     g = GBuffer(np.full((H, W), np.inf, np.float32), np.full((H, W), SKY_PRIM, np.int32),
                 np.full((H, W), SKY_FACE, np.int8))
@@ -140,10 +128,12 @@ def rasterise(scene):
     g.depth[below] = (h / -ry[below])[:, None]
     g.prim[below] = GROUND_PRIM
     g.face[below] = UP
-    for i, box in enumerate(scene.boxes.tolist()):
-        _box_faces(g, rays, h, box, i)
-    for j, sphere in enumerate(scene.spheres.tolist()):
-        _sphere(g, rays, h, sphere, len(scene.boxes) + j)
+    b, sph = scene.boxes, scene.spheres
+    thinnest = np.minimum(b[:, 3] - b[:, 0], b[:, 4] - b[:, 1]) * cam.focal / np.maximum(b[:, 2], _NEAR)
+    drawn = np.flatnonzero((thinnest >= MIN_SCREEN_PX) & (b[:, 5] > _NEAR))
+    _draw_boxes(g, b[drawn], drawn.tolist(), rx, -ry, h)
+    drawn = np.flatnonzero(sph[:, 2] - sph[:, 3] > _NEAR)
+    _draw_spheres(g, sph[drawn], (len(b) + drawn).tolist(), rx, -ry, h)
     z = np.where(np.isfinite(g.depth), g.depth, 0.0).astype(np.float32)
     g.points = np.stack([z * rx[None, :], h + z * ry[:, None], z], axis=-1)
     g.normal = np.take(_FACE_NORMALS, g.face, axis=0)

@@ -45,7 +45,10 @@ def _streams(seed):
         seed = np.random.SeedSequence(int(seed.integers(2 ** 63)))
     elif not isinstance(seed, np.random.SeedSequence):
         seed = np.random.SeedSequence(seed)
-    return [np.random.default_rng(s) for s in seed.spawn(3)]
+    # the children SeedSequence.spawn would make, without counting them on `seed`
+    # (so the same SeedSequence always gives the same pair)
+    return [np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (i,)))
+            for i in range(3)]
 
 
 def _ray_cos_zenith(camera):
