@@ -1,5 +1,37 @@
 """Packaging for mrff_plugin (see README.md for the one-command set-up)."""
+import os
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+# The autoload hook: a .pth file in site-packages whose one line runs at every
+# interpreter start.  It only installs a tiny import hook (mrff_plugin/_autoload.py,
+# no torch); the plugin attaches when a pix2pix-style host's `models`/`data` is
+# imported.  MRFF_NO_AUTOLOAD=1 switches it off before anything is imported (the
+# same switch as mrff_plugin/_autoload.py's ENV_SWITCH).  Sorted after setuptools'
+# `__editable__.*.pth`, so an editable install can already import mrff_plugin here.
+AUTOLOAD_PTH = "mrff_plugin_autoload.pth"
+AUTOLOAD_LINE = ("import os; exec(\"if os.environ.get('MRFF_NO_AUTOLOAD', '') in ('', '0'):\\n"
+                 " try:\\n  import mrff_plugin._autoload as m\\n except ImportError:\\n  pass\\n"
+                 " else:\\n  m.install()\")\n")
+
+
+class build_py_with_autoload(build_py):
+    """build_py that also puts AUTOLOAD_PTH at the top of the wheel, i.e. into site-packages.
+
+    A normal build installs build_lib as is.  An editable build (pip install -e,
+    PEP 660) discards build_lib and installs the wheel unpacked into the
+    `install` command's install_lib, so the file goes there instead.
+    """
+
+    def run(self):
+        super().run()
+        editable = getattr(self, "editable_mode", False)
+        folder = self.get_finalized_command("install").install_lib if editable else self.build_lib
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, AUTOLOAD_PTH), "w", encoding="utf-8") as pth:
+            pth.write(AUTOLOAD_LINE)
+
 
 setup(
     name="mrff-plugin",
@@ -24,4 +56,5 @@ setup(
         "test": ["pytest", "pytest-timeout", "scikit-image"],
     },
     entry_points={"console_scripts": ["mrff = mrff_plugin.cli:main"]},
+    cmdclass={"build_py": build_py_with_autoload},
 )
