@@ -46,6 +46,14 @@ def test_same_seed_writes_the_same_bytes_and_another_seed_does_not(tmp_path):
     assert all(a[name] != c[name] for name in jpegs)
 
 
+def test_render_pair_is_a_function_of_its_seed():
+    seed = np.random.SeedSequence(11)
+    first, again, other = render_pair(seed, (64, 48)), render_pair(seed, (64, 48)), render_pair(12, (64, 48))
+    assert first[0].shape == (48, 64, 3) and first[1].shape == (48, 64) and first[1].dtype == np.uint8
+    assert np.array_equal(first[0], again[0]) and np.array_equal(first[1], again[1])
+    assert not np.array_equal(first[1], other[1])
+
+
 def test_jobs_do_not_change_the_output(tmp_path):
     write_dataset(tmp_path / "one", 4, "day", (48, 48), seed=3, test_pairs=0)
     write_dataset(tmp_path / "two", 4, "day", (48, 48), seed=3, test_pairs=0, jobs=2)

@@ -40,7 +40,7 @@ class Conditions:
         """Air temperature (K) at `hour` (default: this frame's): a cosine over the
         day peaking at WARMEST_HOUR."""
         hour = self.hour if hour is None else hour
-        return self.air_mean_k + self.air_amplitude_k * np.cos(2 * np.pi * (hour - WARMEST_HOUR) / 24.0)
+        return float(self.air_mean_k + self.air_amplitude_k * np.cos(2 * np.pi * (hour - WARMEST_HOUR) / 24.0))
 
 
 def draw_conditions(rng, time):

@@ -30,7 +30,8 @@ STATS_STRIDE = 2              # AGC / exposure statistics from every 2nd pixel i
 CAMERA_SEED = 20211015        # the fixed pattern belongs to the camera: the same for every frame
 NOISE_REFERENCE_K = 300.0     # scene temperature at which NETD is converted to radiance
 # visible
-VIS_BLUR_PX = 0.5             # (three taps: 0.107, 0.787, 0.107)
+VIS_BLUR_PX = 0.5             # Gaussian sigma of the visible optics ...
+VIS_BLUR_TRUNCATE = 2.0       # ... cut at 2 sigma: three taps (0.107, 0.787, 0.107) at 256 px
 EXPOSURE_PERCENTILE = 97.0    # this luminance percentile ...
 EXPOSURE_TARGET = 0.9         # ... maps to this linear level
 MAX_EXPOSURE_GAIN = 0.05      # gain limit (1 / radiance units): night scenes stay dark
@@ -107,7 +108,7 @@ def visible_sensor(radiance, rng):
     """(H, W, 3) linear radiance -> (H, W, 3) uint8 RGB image."""
     H, W, _ = radiance.shape
     sigma = _blur_sigma(VIS_BLUR_PX, W)
-    signal = gaussian_blur(radiance, sigma, truncate=2.0)
+    signal = gaussian_blur(radiance, sigma, truncate=VIS_BLUR_TRUNCATE)
     level = percentiles(signal @ LUMA, [EXPOSURE_PERCENTILE])[0]
     gain = min(EXPOSURE_TARGET / max(level, 1e-6), MAX_EXPOSURE_GAIN)
     signal = np.clip(signal * gain, 0.0, None)
@@ -116,4 +117,4 @@ def visible_sensor(radiance, rng):
     noise = np.sqrt(SHOT_NOISE * signal + READ_NOISE ** 2) * np.float32(np.sqrt(12.0))
     signal += noise * (rng.random(signal.shape, np.float32) - np.float32(0.5))
     codes = (np.clip(signal, 0.0, 1.0) * (_GAMMA_STEPS - 1) + 0.5).astype(np.int32)
-    return _GAMMA_LUT[codes]
+    return np.take(_GAMMA_LUT, codes)
