@@ -207,6 +207,14 @@ def test_overwrite_replaces_only_a_set_written_by_synth(tmp_path):
     with pytest.raises(ValueError, match="not written by mrff synth"):
         write_dataset(tmp_path / "foreign", 1, "day", (48, 48), overwrite=True)
     assert (foreign / "I00000.jpg").is_file()
+    # nor are foreign images next to a synthetic set
+    mixed = tmp_path / "images" / "set11" / "V000" / "lwir"
+    mixed.mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(mixed / "I00000.jpg")
+    with pytest.raises(ValueError, match="did not write"):
+        write_dataset(tmp_path, 1, "night", (48, 48), overwrite=True)
+    assert (mixed / "I00000.jpg").is_file() and len(list(tmp_path.glob("images/set0[34]/*/*/*.jpg"))) == 4
+    assert json.loads((tmp_path / "synth.json").read_text())["complete"] is True
 
 
 # ------------------------------------------------------------------ helpers

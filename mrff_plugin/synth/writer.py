@@ -2,7 +2,8 @@
 
     DIR/images/setNN/V000/visible/I00000.jpg   RGB JPEG
     DIR/images/setNN/V000/lwir/I00000.jpg      grey stored as 3 channels, as KAIST
-    DIR/synth.json                             what was written and how (no timings)
+    DIR/synth.json                             what was written and how (no timings);
+                                               "complete": false until the last pair is written
 
 Training pairs go to KAIST's training sets of their time of day (day set00-02,
 night set03-05), test pairs to the test sets (day set06-08, night set09-11),
@@ -111,9 +112,13 @@ def _prepare_output(out, overwrite):
         raise SynthError(f"{images} holds images that were not written by mrff synth (no {MANIFEST}); "
                          f"refusing to overwrite them, choose another --out.")
     try:
-        old_sets = json.loads(manifest.read_text())["sets"]
+        old_sets = set(json.loads(manifest.read_text())["sets"])
     except (ValueError, KeyError, TypeError):
-        raise SynthError(f"{manifest} is unreadable; delete {images} yourself or choose another --out.")
+        raise SynthError(f"{manifest} is unreadable; delete {images} yourself or choose another --out.") from None
+    foreign = [p for p in images.glob("set*/V*/*/*.jpg") if p.relative_to(images).parts[0] not in old_sets]
+    if foreign:
+        raise SynthError(f"{images} also holds images that mrff synth did not write (e.g. "
+                         f"{foreign[0].relative_to(out)}); refusing to overwrite, choose another --out.")
     manifest.unlink()
     for name in old_sets:
         shutil.rmtree(images / name, ignore_errors=True)
@@ -123,8 +128,9 @@ def write_dataset(out, pairs, time="day", size=(256, 256), seed=0, test_pairs=No
                   overwrite=False, progress=False):
     """Render `pairs` training and `test_pairs` test pairs (default: one per five
     training pairs) of `size` (width, height) and write them under `out` in the
-    KAIST layout.  Returns a summary dict: out, train_pairs, test_pairs, time,
-    size, seed, sets ({set name: pairs}), jpeg_quality, seconds, pairs_per_second."""
+    KAIST layout.  Returns a summary dict: out, generator, complete, train_pairs,
+    test_pairs, time, size, seed, sets ({set name: pairs}), jpeg_quality,
+    seconds, pairs_per_second."""
     test_pairs = default_test_pairs(pairs) if test_pairs is None else test_pairs
     size = tuple(int(v) for v in size)
     _check_args(pairs, time, size, seed, test_pairs)
@@ -134,31 +140,37 @@ def write_dataset(out, pairs, time="day", size=(256, 256), seed=0, test_pairs=No
     _prepare_output(out, overwrite)
 
     work = plan(pairs, time, test_pairs, seed)
-    folders = sorted({folder for folder, *_ in work})
-    for folder in folders:
-        for modality in MODALITIES:
-            (out / folder / modality).mkdir(parents=True, exist_ok=True)
-    args = [(str(out), folder, name, tod, key, size) for folder, name, tod, key in work]
-    start = _time.perf_counter()
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = pool.map(_write_pair_args, args, chunksize=4)
-            _drain(results, len(args), progress)
-    else:
-        _drain(map(_write_pair_args, args), len(args), progress)
-    seconds = _time.perf_counter() - start
-
     sets = {}
     for folder, *_ in work:
         name = folder.split("/")[1]
         sets[name] = sets.get(name, 0) + 1
-    record = {"generator": "mrff_plugin.synth", "train_pairs": pairs, "test_pairs": test_pairs,
-              "time": time, "size": list(size), "seed": seed, "sets": sets, "jpeg_quality": JPEG_QUALITY}
+    record = {"generator": "mrff_plugin.synth", "complete": False, "train_pairs": pairs,
+              "test_pairs": test_pairs, "time": time, "size": list(size), "seed": seed, "sets": sets,
+              "jpeg_quality": JPEG_QUALITY}
+    out.mkdir(parents=True, exist_ok=True)
+    _write_manifest(out, record)          # first: an interrupted run can still be replaced with --overwrite
+    for folder in sorted({folder for folder, *_ in work}):
+        for modality in MODALITIES:
+            (out / folder / modality).mkdir(parents=True, exist_ok=True)
+
+    args = [(str(out), folder, name, tod, key, size) for folder, name, tod, key in work]
+    start = _time.perf_counter()
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            _drain(pool.map(_write_pair_args, args, chunksize=4), len(args), progress)
+    else:
+        _drain(map(_write_pair_args, args), len(args), progress)
+    seconds = _time.perf_counter() - start
+    record["complete"] = True
+    _write_manifest(out, record)
+    return {"out": str(out), **record, "seconds": seconds,
+            "pairs_per_second": len(work) / seconds if seconds > 0 else float("inf")}
+
+
+def _write_manifest(out, record):
     tmp = out / (MANIFEST + ".part")
     tmp.write_text(json.dumps(record, indent=2) + "\n")
     os.replace(tmp, out / MANIFEST)
-    return {"out": str(out), **record, "seconds": seconds,
-            "pairs_per_second": len(work) / seconds if seconds > 0 else float("inf")}
 
 
 def _drain(results, total, progress):
