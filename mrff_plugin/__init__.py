@@ -10,10 +10,14 @@ whichever host toolkit's `models`/`data` packages are importable.
 __version__ = "0.1.0"
 
 
-def register():
-    """Attach the plugin to the pix2pix-style host on sys.path (idempotent)."""
+def register(root=None, quiet=False):
+    """Attach the plugin to the pix2pix-style host checkout `root` (default: the one on sys.path).
+
+    Idempotent; returns True when attached, False (with a warning unless `quiet`)
+    when there is no such host.  See `mrff_plugin.hooks` for what it changes.
+    """
     from .hooks import register as _register
-    return _register()
+    return _register(root, quiet)
 
 
 def unregister():

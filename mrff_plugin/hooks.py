@@ -250,9 +250,11 @@ def add_plugin_options(parser):
     from .networks import generator_names
     from .networks.unetpp_fusion import FUSION_MODES, MRFF_CHANNELS
     netG = parser._option_string_actions.get("--netG")
-    names = " | ".join(generator_names())
+    names = " | ".join(generator_names()) + " (mrff plugin)"
     if netG is not None and names not in (netG.help or ""):
-        netG.help = f"{netG.help or 'generator architecture'} | {names} (mrff plugin)"
+        text = (netG.help or "generator architecture:").rstrip()
+        # 'architecture: a | b' -> '... | b | unetpp_fusion (mrff plugin)'; '[a | b]' -> '[a | b | ...]'
+        netG.help = f"{text[:-1]} | {names}]" if text.endswith("]") else f"{text} | {names}"
     if "--mrff_fusion" in parser._option_string_actions:
         return parser
     group = parser.add_argument_group("mrff plugin (--netG unetpp_fusion)")
