@@ -51,6 +51,6 @@ def main():
 if __name__ == "__main__":
     try:
         main()
-    except UserError as exc:
+    except (UserError, NotImplementedError) as exc:  # a flag or file the user can fix
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -9,6 +9,7 @@ import itertools
 
 import torch
 
+from util.errors import UserError
 from util.image_pool import ImagePool
 
 from . import networks
@@ -49,7 +50,7 @@ class CycleGANModel(BaseModel):
                                         opt.init_type, opt.init_gain, self.gpu_ids)
         if self.isTrain:
             if self.use_identity and opt.input_nc != opt.output_nc:
-                raise ValueError(f"--lambda_identity {opt.lambda_identity} needs --input_nc == --output_nc "
+                raise UserError(f"--lambda_identity {opt.lambda_identity} needs --input_nc == --output_nc "
                                  f"(got {opt.input_nc} and {opt.output_nc}); pass --lambda_identity 0.")
             self.netD_A = networks.define_D(opt.output_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm,
                                             opt.init_type, opt.init_gain, self.gpu_ids)

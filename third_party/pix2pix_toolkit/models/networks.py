@@ -43,7 +43,8 @@ def get_norm_layer(norm_type="instance"):
         return functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
     if norm_type == "none":
         return lambda num_features: Identity()
-    raise NotImplementedError(f"normalization layer [{norm_type}] is not found; use one of: {' | '.join(NORMS)}")
+    raise NotImplementedError(f"normalization layer [{norm_type}] is not found; pass --norm with one of: "
+                              f"{', '.join(NORMS)}")
 
 
 def get_scheduler(optimizer, opt):
@@ -64,7 +65,7 @@ def get_scheduler(optimizer, opt):
     if opt.lr_policy == "cosine":
         return lr_scheduler.CosineAnnealingLR(optimizer, T_max=opt.n_epochs, eta_min=0)
     raise NotImplementedError(f"learning rate policy [{opt.lr_policy}] is not implemented; "
-                              f"use linear | step | plateau | cosine")
+                              f"pass --lr_policy linear, step, plateau or cosine")
 
 
 def init_weights(net, init_type="normal", init_gain=0.02):
@@ -83,7 +84,7 @@ def init_weights(net, init_type="normal", init_gain=0.02):
                 nn.init.orthogonal_(m.weight, gain=init_gain)
             else:
                 raise NotImplementedError(f"initialization method [{init_type}] is not implemented; "
-                                          f"use normal | xavier | kaiming | orthogonal")
+                                          f"pass --init_type normal, xavier, kaiming or orthogonal")
             if getattr(m, "bias", None) is not None:
                 nn.init.constant_(m.bias, 0.0)
         elif "BatchNorm2d" in classname:
@@ -113,7 +114,7 @@ def define_G(input_nc, output_nc, ngf, netG, norm="batch", use_dropout=False, in
     """
     if netG not in GENERATORS:
         raise NotImplementedError(f"Generator model name [{netG}] is not recognized; "
-                                  f"valid names: {', '.join(GENERATORS)}")
+                                  f"pass --netG with one of: {', '.join(GENERATORS)}")
     net = GENERATORS[netG](input_nc, output_nc, ngf, get_norm_layer(norm_type=norm), use_dropout)
     return init_net(net, init_type, init_gain, gpu_ids)
 
@@ -130,7 +131,7 @@ def define_D(input_nc, ndf, netD, n_layers_D=3, norm="batch", init_type="normal"
         net = PixelDiscriminator(input_nc, ndf, norm_layer=norm_layer)
     else:
         raise NotImplementedError(f"Discriminator model name [{netD}] is not recognized; "
-                                  f"valid names: {', '.join(DISCRIMINATORS)}")
+                                  f"pass --netD with one of: {', '.join(DISCRIMINATORS)}")
     return init_net(net, init_type, init_gain, gpu_ids)
 
 
@@ -155,7 +156,7 @@ class GANLoss(nn.Module):
         elif gan_mode == "wgangp":
             self.loss = None
         else:
-            raise NotImplementedError(f"gan mode {gan_mode} not implemented; use vanilla | lsgan | wgangp")
+            raise NotImplementedError(f"gan mode {gan_mode} not implemented; pass --gan_mode vanilla, lsgan or wgangp")
 
     def get_target_tensor(self, prediction, target_is_real):
         """A tensor of the real or fake label with the shape of `prediction`."""
@@ -183,7 +184,7 @@ def cal_gradient_penalty(netD, real_data, fake_data, device, type="mixed", const
     elif type == "fake":
         interpolates = fake_data
     elif type == "mixed":
-        alpha = torch.rand(real_data.shape[0], 1, 1, 1, device=device)
+        alpha = torch.rand(real_data.shape[0], *[1] * (real_data.dim() - 1), device=device)  # one per sample
         interpolates = alpha * real_data + (1 - alpha) * fake_data
     else:
         raise NotImplementedError(f"{type} not implemented; use real | fake | mixed")

@@ -1,4 +1,6 @@
 """Generating results one way only: load a generator and run it on single images."""
+from util.errors import UserError
+
 from . import networks
 from .base_model import BaseModel
 
@@ -9,7 +11,7 @@ class TestModel(BaseModel):
     @staticmethod
     def modify_commandline_options(parser, is_train=True):
         if is_train:
-            raise ValueError("TestModel cannot be used during training; use --model pix2pix or cycle_gan")
+            raise UserError("--model test only generates results; train with --model pix2pix or cycle_gan.")
         parser.set_defaults(dataset_mode="single")
         parser.add_argument("--model_suffix", type=str, default="",
                             help="In checkpoints_dir, [epoch]_net_G[model_suffix].pth will be loaded as the generator.")
