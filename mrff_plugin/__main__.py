@@ -11,7 +11,7 @@ import os
 import runpy
 import sys
 
-USAGE = "usage: python -m mrff_plugin SCRIPT.py [ARGS...]   e.g. python -m mrff_plugin train.py --netG unetpp_fusion ..."
+USAGE = "usage: python -m mrff_plugin SCRIPT.py [ARGS...]   (e.g. train.py --netG unetpp_fusion ...)"
 
 
 def main(argv):

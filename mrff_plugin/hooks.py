@@ -220,7 +220,7 @@ def _wrap_define_G(networks, original):
                 raise  # not about the name (e.g. an unknown --norm)
             valid = ", ".join(list(host_names) + generator_names())
             raise _host_error(UnknownGeneratorError,
-                              f"--netG {name} is not a known generator; valid names: {valid}.") from None
+                              f"--netG {name} is not a known generator; pass --netG with one of: {valid}.") from None
 
     define_G._mrff_original = original
     return define_G

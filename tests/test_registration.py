@@ -158,8 +158,8 @@ def test_unknown_generator_name_lists_host_and_plugin_names(clean_slate, tmp_pat
     hooks.register()
     with pytest.raises(NotImplementedError) as info:
         networks.define_G(3, 3, 4, "unetpp_fusoin")
-    assert str(info.value) == ("--netG unetpp_fusoin is not a known generator; valid names: resnet_9blocks, "
-                               "resnet_6blocks, unet_256, unet_128, unetpp_fusion.")
+    assert str(info.value) == ("--netG unetpp_fusoin is not a known generator; pass --netG with one of: "
+                               "resnet_9blocks, resnet_6blocks, unet_256, unet_128, unetpp_fusion.")
     with pytest.raises(NotImplementedError, match=r"normalization layer \[group\]"):  # not about the name
         networks.define_G(3, 3, 4, "unet_128", norm="group")
 
@@ -215,6 +215,18 @@ def test_aliases_load_lazily_as_the_same_module_object(clean_slate, tmp_path):
     assert info.value.name == "models.not_written_yet_model"
     hooks.unregister()
     assert "data.alias_target_dataset" not in sys.modules and not hasattr(data, "alias_target_dataset")
+
+
+def test_runner_explains_a_missing_script_and_its_usage(tmp_path):
+    env = dict(host_env(), MRFF_NO_AUTOLOAD="1")
+    missing = subprocess.run([sys.executable, "-m", "mrff_plugin", "trian.py", "--netG", "unetpp_fusion"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == ("mrff_plugin: trian.py does not exist; run from the toolkit checkout "
+                                      "(cd to the folder with train.py) or give the script's path.")
+    bare = subprocess.run([sys.executable, "-m", "mrff_plugin"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert bare.returncode == 2 and bare.stderr.startswith("usage: python -m mrff_plugin SCRIPT.py")
 
 
 # ------------------------------------------------------------------ part 2: the bundled host, unmodified
@@ -294,8 +306,8 @@ def test_a_typo_in_netG_is_one_line_listing_the_valid_names(dataroot, tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        "error: --netG unetpp_fusoin is not a known generator; valid names: resnet_9blocks, resnet_6blocks, "
-        "unet_128, unet_256, unetpp_fusion.")
+        "error: --netG unetpp_fusoin is not a known generator; pass --netG with one of: resnet_9blocks, "
+        "resnet_6blocks, unet_128, unet_256, unetpp_fusion.")
 
 
 @pytest.mark.slow
