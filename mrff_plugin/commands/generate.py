@@ -1,0 +1,113 @@
+"""`mrff generate --checkpoint C --input DIR --output DIR`: visible -> LWIR for a whole folder tree.
+
+The network flags (--netG, --norm, --ngf, --input_nc, --output_nc, --no_dropout,
+--mrff_fusion, --mrff_channels) come from the `<epoch>_state.pth` (or
+`train_opt.txt`) beside the checkpoint; pass them only for a checkpoint that has
+neither.  Outputs mirror the input tree as 8-bit PNGs at each input's own size;
+finished files are skipped, so an interrupted run is resumed by running it again.
+Under `torchrun --nproc_per_node=K mrff generate ...` the K processes share the
+files and none is written twice.  See mrff_plugin/generate/ for the machinery.
+"""
+import sys
+
+NETWORK_OVERRIDES = ("netG", "norm", "ngf", "input_nc", "mrff_fusion", "mrff_channels")
+
+
+def _size(text):
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--size {text} is not WIDTHxHEIGHT (e.g. 640x512)") from None
+    if width < 1 or height < 1:
+        raise ValueError(f"--size {text} must be positive")
+    return width, height
+
+
+def add_arguments(parser):
+    parser.add_argument("--checkpoint", required=True,
+                        help="<run folder>/<epoch>_net_G.pth, or the run folder with --epoch")
+    parser.add_argument("--epoch", default="latest", help="checkpoint label when --checkpoint is a folder")
+    parser.add_argument("--input", required=True, help="folder of visible images (walked recursively)")
+    parser.add_argument("--output", required=True, help="folder for the generated PNGs (same relative paths)")
+    parser.add_argument("--size", type=_size, default=None, metavar="WxH",
+                        help="resize inputs to WxH (default: keep each image's size; padded to the network's "
+                             "multiple and cropped back)")
+    parser.add_argument("--batch_size", type=int, default=8, help="images per forward pass (same-size images)")
+    parser.add_argument("--workers", type=int, default=2, help="loader processes decoding images (0: in-line)")
+    parser.add_argument("--amp", choices=("none", "bf16", "fp16"), default="none",
+                        help="autocast precision: bf16 (CPU or GPU) or fp16 (GPU)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="auto: CUDA when available (cuda:LOCAL_RANK under torchrun)")
+    parser.add_argument("--output_nc", type=int, choices=(1, 3), default=None,
+                        help="channels of the written PNGs (default: the network's)")
+    parser.add_argument("--skip_bad", action="store_true", help="count and skip unreadable images")
+    parser.add_argument("--host", default=None, help="pix2pix/CycleGAN checkout (default: $MRFF_HOST or bundled)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    group = parser.add_argument_group("network flags (only for checkpoints saved without their options)")
+    group.add_argument("--netG", default=None)
+    group.add_argument("--norm", default=None)
+    group.add_argument("--ngf", type=int, default=None)
+    group.add_argument("--input_nc", type=int, default=None)
+    group.add_argument("--no_dropout", action="store_true", default=None)
+    group.add_argument("--mrff_fusion", default=None)
+    group.add_argument("--mrff_channels", type=int, default=None)
+
+
+def choose_device(name):
+    """torch.device for --device; under torchrun each process takes cuda:LOCAL_RANK."""
+    import os
+
+    import torch
+    if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ValueError("--device cuda was given but no CUDA device is available; use --device cpu")
+    return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
+
+
+def run(args):
+    """Do the work; return the summary dict.  Cheap checks (checkpoint, input tree) come before torch loads."""
+    from ..generate.files import plan_jobs, shard_from_env
+    from ..generate.network import checkpoint_files
+
+    checkpoint_files(args.checkpoint, args.epoch)
+    rank, world = shard_from_env()
+    jobs, done, bad = plan_jobs(args.input, args.output, rank, world, args.skip_bad)
+
+    from tqdm import tqdm
+
+    from ..generate.engine import generate
+    from ..generate.network import load_generator, prepare_for_inference
+    from ..precision import Precision
+    device = choose_device(args.device)
+    precision = Precision(args.amp, device)
+    overrides = {flag: getattr(args, flag) for flag in NETWORK_OVERRIDES}
+    overrides["no_dropout"] = args.no_dropout
+    # --output_nc is the PNG's channels; for a checkpoint without saved options it is also the network's
+    net, options = load_generator(args.checkpoint, args.epoch, args.host, overrides, {"output_nc": args.output_nc})
+    output_nc = args.output_nc or options["output_nc"]
+    net = prepare_for_inference(net, device)
+    label = f"rank {rank}/{world}" if world > 1 else "generate"
+    with tqdm(total=len(jobs), desc=label, unit="img", disable=args.quiet) as bar:
+        result = generate(net, jobs, precision, options["input_nc"], output_nc, args.batch_size, args.workers,
+                          args.size, args.skip_bad, progress=bar)
+    result.update(skipped_existing=done, bad=bad + result["bad"], rank=rank, world=world)
+    return result
+
+
+def main(args):
+    from ..generate import GenerateError
+    from ..precision import PrecisionError
+    try:
+        result = run(args)
+    except (GenerateError, PrecisionError, ValueError) as exc:
+        print(f"mrff generate: {exc}", file=sys.stderr)
+        return 2
+    seconds = result["seconds"]
+    rate = result["written"] / seconds if seconds > 0 else 0.0
+    print(f"mrff generate: wrote {result['written']} images ({rate:.2f} images/s), skipped "
+          f"{result['skipped_existing']} already done, {len(result['bad'])} unreadable"
+          + (f" (rank {result['rank']} of {result['world']})" if result["world"] > 1 else ""))
+    for path in result["bad"]:
+        print(f"  unreadable: {path}", file=sys.stderr)
+    return 0

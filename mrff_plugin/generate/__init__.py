@@ -1,0 +1,16 @@
+"""`mrff generate`: a trained generator applied to a whole folder tree of visible images.
+
+Reading order:
+  network.py  the checkpoint -> the generator, rebuilt from its saved options through
+              the host's `define_G` (plugin attached), ready for inference
+  files.py    which images to do: the input tree, the output path of each, resume, shards
+  engine.py   the batched loop: loader workers decode, the network runs, a thread pool
+              encodes and writes each PNG atomically
+"""
+
+
+class GenerateError(Exception):
+    """A problem the user can fix (missing checkpoint, empty folder, unreadable image).
+
+    The message is one sentence naming the file or flag and the fix.
+    """

@@ -1,0 +1,190 @@
+"""A checkpoint -> the generator it holds, rebuilt without repeating `--netG/--norm/...`.
+
+The host writes `<label>_net_G.pth` (a plain state_dict) and, beside it,
+`<label>_state.pth` whose `opt` entry holds the training options as plain
+values (host util/checkpoint.py).  The network flags (NETWORK_FLAGS) are read
+from there; failing that from the `train_opt.txt` the host's option printer
+wrote in the same folder; flags given on the command line override both.  The
+generator is built by the host's own `models.networks.define_G` with the plugin
+registered, so host generators (`unet_256`, ...) and `unetpp_fusion` load alike.
+
+For inference the network is switched to eval mode (BatchNorm running
+statistics, no dropout, so a batch's images do not influence each other),
+every BatchNorm that follows a convolution is folded into it, and the weights
+are moved to the device in `channels_last` layout.
+"""
+import argparse
+import contextlib
+import io
+import os
+import re
+import sys
+
+from . import GenerateError
+
+# Options that decide the generator's shape (host --flags and the plugin's).
+NETWORK_FLAGS = ("netG", "norm", "ngf", "input_nc", "output_nc", "no_dropout", "mrff_fusion", "mrff_channels")
+NET_SUFFIX = "_net_G.pth"
+OPTIONS_FILE = "train_opt.txt"
+
+
+# ------------------------------------------------------------------ the host
+
+def attach_host(host=None):
+    """Put the host checkout (`--host`, $MRFF_HOST or the bundled one) on sys.path, register
+    the plugin, and return the host's `(models.networks, util.checkpoint)` modules."""
+    import importlib
+
+    from .. import hooks
+    from ..host import HostNotFound, find_host
+    try:
+        root = str(find_host(host))
+    except HostNotFound as exc:
+        raise GenerateError(str(exc)) from None
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    hooks.register(root, quiet=True)
+    return importlib.import_module("models.networks"), importlib.import_module("util.checkpoint")
+
+
+# ------------------------------------------------------------------ checkpoint and its options
+
+def checkpoint_files(checkpoint, epoch="latest"):
+    """(weights path, state path, folder) for `<folder>/<label>_net_G.pth`, or for a folder + epoch."""
+    path = os.path.abspath(os.path.expanduser(checkpoint))
+    if os.path.isdir(path):
+        folder, label = path, str(epoch)
+        path = os.path.join(folder, label + NET_SUFFIX)
+    else:
+        folder, name = os.path.split(path)
+        label = name[: -len(NET_SUFFIX)] if name.endswith(NET_SUFFIX) else None
+    if not os.path.isfile(path):
+        raise GenerateError(f"checkpoint {path} does not exist; pass --checkpoint <run folder>/<epoch>_net_G.pth "
+                            f"(or the run folder and --epoch) of a trained model.")
+    state = os.path.join(folder, f"{label}_state.pth") if label is not None else None
+    return path, state, folder
+
+
+def _plain_value(text):
+    """'True' -> True, '64' -> 64, '0.5' -> 0.5, 'None' -> None, anything else stays text."""
+    if text in ("True", "False"):
+        return text == "True"
+    if text == "None":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def read_options_file(path):
+    """{option: value} from a `train_opt.txt` ('   key: value\\t[default: d]' lines)."""
+    options = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            match = re.match(r"^\s*(\w+): (.*?)(\t\[default: .*\])?\s*$", line)
+            if match:
+                options[match.group(1)] = _plain_value(match.group(2).strip())
+    return options
+
+
+def saved_options(state_path, folder, host_checkpoint):
+    """The training options saved with a checkpoint: from its state file, else train_opt.txt, else {}."""
+    if state_path and os.path.isfile(state_path):
+        try:
+            state = host_checkpoint.load_state(state_path)
+        except Exception as exc:  # damaged file
+            raise GenerateError(f"{state_path} cannot be read ({type(exc).__name__}); delete it and pass the "
+                                f"network flags (--netG, --norm, ...) instead.") from None
+        return dict(state.get("opt") or {})
+    options_file = os.path.join(folder, OPTIONS_FILE)
+    return read_options_file(options_file) if os.path.isfile(options_file) else {}
+
+
+def network_options(saved, overrides, fallbacks=None):
+    """NETWORK_FLAGS from `saved` with non-None `overrides` on top and non-None `fallbacks` filling gaps;
+    GenerateError naming what is missing."""
+    options = {flag: saved[flag] for flag in NETWORK_FLAGS if flag in saved}
+    options.update({flag: value for flag, value in overrides.items() if value is not None})
+    options.update({flag: value for flag, value in (fallbacks or {}).items()
+                    if value is not None and flag not in options})
+    missing = [flag for flag in ("netG", "norm") if flag not in options]
+    if missing:
+        raise GenerateError(f"the checkpoint has no saved options (no <epoch>_state.pth or {OPTIONS_FILE} beside "
+                            f"it); pass the training flags {', '.join('--' + f for f in missing)} "
+                            f"(and --ngf/--input_nc/--output_nc/--no_dropout if not the defaults).")
+    options.setdefault("ngf", 64)
+    options.setdefault("input_nc", 3)
+    options.setdefault("output_nc", 3)
+    options.setdefault("no_dropout", False)
+    return options
+
+
+# ------------------------------------------------------------------ building and loading
+
+def build_generator(networks, options):
+    """The generator named by options['netG'], built by the host's define_G (uninitialised weights matter
+    not: they are loaded next).  Plugin flags reach the plugin builder through the hooks' parsed options."""
+    from .. import hooks
+    previous = hooks._State.opt  # the hooks pass parsed options to plugin builders; give them the saved ones
+    hooks._State.opt = argparse.Namespace(**options)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # define_G prints "initialize network with ..."
+            return networks.define_G(options["input_nc"], options["output_nc"], options["ngf"], options["netG"],
+                                     options["norm"], not options["no_dropout"], "normal", 0.02, [])
+    except (NotImplementedError, ValueError, KeyError) as exc:
+        raise GenerateError(f"cannot build the generator from the checkpoint's options: {exc}") from None
+    finally:
+        hooks._State.opt = previous
+
+
+def load_generator(checkpoint, epoch="latest", host=None, overrides=None, fallbacks=None):
+    """(generator with the checkpoint's weights, its network options dict).  CPU, float32, eval mode.
+
+    overrides replace saved options; fallbacks only fill options the checkpoint did not save.
+    """
+    weights_path, state_path, folder = checkpoint_files(checkpoint, epoch)
+    networks, host_checkpoint = attach_host(host)
+    options = network_options(saved_options(state_path, folder, host_checkpoint), overrides or {}, fallbacks)
+    net = build_generator(networks, options)
+    try:
+        state_dict = host_checkpoint.load_weights(weights_path)
+    except Exception as exc:  # the host's UserError: unreadable file
+        raise GenerateError(str(exc)) from None
+    try:
+        net.load_state_dict(state_dict)
+    except RuntimeError:
+        built = " ".join(f"--{k} {v}" for k, v in options.items() if k != "no_dropout")
+        raise GenerateError(f"checkpoint {weights_path} does not fit the generator built from {built}; pass the "
+                            f"network flags it was trained with.") from None
+    return net.eval(), options
+
+
+def fold_batch_norms(module):
+    """Fold every eval-mode BatchNorm2d that directly follows a (transposed) convolution in an
+    nn.Sequential into that convolution (same outputs, one pass over memory fewer); returns `module`."""
+    import torch.nn as nn
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    for child in module.modules():
+        if not isinstance(child, nn.Sequential):
+            continue
+        layers = list(child)
+        for k in range(len(layers) - 1):
+            conv, norm = layers[k], layers[k + 1]
+            if isinstance(conv, (nn.Conv2d, nn.ConvTranspose2d)) and type(norm) is nn.BatchNorm2d \
+                    and norm.track_running_stats and not norm.training and not conv.training:
+                child[k] = fuse_conv_bn_eval(conv, norm, transpose=isinstance(conv, nn.ConvTranspose2d))
+                child[k + 1] = nn.Identity()
+                layers[k + 1] = child[k + 1]
+    return module
+
+
+def prepare_for_inference(net, device):
+    """Eval mode, BatchNorms folded, no gradients, on `device` in channels_last layout."""
+    import torch
+    net = fold_batch_norms(net.eval())
+    for parameter in net.parameters():
+        parameter.requires_grad_(False)
+    return net.to(device, memory_format=torch.channels_last)
