@@ -288,6 +288,11 @@ def test_host_train_and_test_scripts_run_unetpp_fusion(way, dataroot, tmp_path):
     assert (gallery / "index.html").read_text().count("<img") == 6  # 2 rows x real_A, fake_B, real_B
     assert sorted(p.name for p in (gallery / "images").glob("pair_0_*")) == \
         ["pair_0_fake_B.png", "pair_0_real_A.png", "pair_0_real_B.png"]
+    if way == "runner":  # testing with another --mrff_fusion names the flag to pass
+        wrong = [f if f != "average" else "nested" for f in common]
+        mismatch = run_python(prefix + ["test.py"] + wrong + ["--results_dir", tmp_path / "results"], autoload)
+        assert mismatch.returncode == 2 and "Traceback" not in mismatch.stderr
+        assert "pass --mrff_fusion average" in mismatch.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.slow
