@@ -36,3 +36,23 @@ def expand_presets(argv):
     for item in argv:
         out.extend(read_preset(item[1:]) if item.startswith("@") and len(item) > 1 else [item])
     return out
+
+
+# Flags that only train.py knows (host contract: TrainOptions); test.py refuses them.
+TRAIN_ONLY_FLAGS = frozenset({
+    "n_epochs", "n_epochs_decay", "epoch_count", "continue_train", "lr", "beta1", "lr_policy",
+    "lr_decay_iters", "gan_mode", "pool_size", "lambda_L1", "lambda_A", "lambda_B", "lambda_identity",
+    "print_freq", "display_freq", "display_ncols", "display_id", "display_server", "display_env",
+    "display_port", "update_html_freq", "no_html", "save_latest_freq", "save_epoch_freq", "save_by_iter",
+})
+
+
+def drop_train_only(argv):
+    """argv without the train-only flags and their values, so a training preset can drive test.py."""
+    out, skipping = [], False
+    for item in argv:
+        if item.startswith("--"):
+            skipping = item[2:].split("=", 1)[0] in TRAIN_ONLY_FLAGS
+        if not skipping:
+            out.append(item)
+    return out

@@ -1,0 +1,102 @@
+"""`mrff demo`: the main job, end to end on a fresh machine.
+
+1. make a small synthetic day set (`mrff synth`) unless one is already there;
+2. train the paper's fusion generator through the host's `train.py`
+   (preset `options/demo.txt`: pix2pix + `--netG unetpp_fusion` +
+   `--dataset_mode kaist_aligned`, 128x128), on the GPU when there is one;
+3. run the host's `test.py` on the held-out pairs;
+4. print the HTML gallery's path and the test SSIM/PSNR (`mrff evaluate`).
+
+Visdom is used when a server answers at --display_server:--display_port,
+otherwise skipped with one line.
+"""
+import os
+import socket
+import sys
+from argparse import Namespace
+from pathlib import Path
+from urllib.parse import urlparse
+
+TRAIN_PAIRS = 60   # small enough for minutes on 2 CPU cores
+TEST_PAIRS = 12
+SYNTH_SIZE = (144, 144)   # --load_size of options/demo.txt
+TEST_SIZE = 128           # test.py: resize to the crop size, so the whole frame is scored
+
+
+def add_arguments(parser):
+    parser.add_argument("--dataroot", default="datasets/mrff_demo",
+                        help="synthetic set to use, made here if absent (default: %(default)s)")
+    parser.add_argument("--name", default="mrff_demo", help="experiment name (default: %(default)s)")
+    parser.add_argument("--checkpoints_dir", default="checkpoints")
+    parser.add_argument("--results_dir", default="results")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic scenes")
+    parser.add_argument("--pairs", type=int, default=TRAIN_PAIRS, help="synthetic training pairs (default: %(default)s)")
+    parser.add_argument("--test_pairs", type=int, default=TEST_PAIRS, help="synthetic test pairs (default: %(default)s)")
+    parser.add_argument("--n_epochs", type=int, default=None, help="override the preset's --n_epochs")
+    parser.add_argument("--n_epochs_decay", type=int, default=None, help="override the preset's --n_epochs_decay")
+    parser.add_argument("--display_server", default="http://localhost")
+    parser.add_argument("--display_port", type=int, default=8097)
+    parser.add_argument("--host", default=None, help="pix2pix/CycleGAN checkout (default: the bundled one)")
+
+
+def visdom_reachable(server, port, timeout=0.5):
+    """True when something accepts TCP connections at the Visdom address."""
+    hostname = urlparse(server).hostname or server
+    try:
+        with socket.create_connection((hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_dataset(root, pairs, test_pairs, seed):
+    from ..synth import write_dataset
+    if (Path(root) / "images").is_dir():
+        print(f"mrff demo: using the synthetic set already at {root}")
+        return
+    print(f"mrff demo: writing {pairs} + {test_pairs} synthetic day pairs to {root} ...")
+    summary = write_dataset(root, pairs, time="day", size=SYNTH_SIZE, seed=seed,
+                            test_pairs=test_pairs, progress=True)
+    print(f"mrff demo: {summary['train_pairs']} train + {summary['test_pairs']} test pairs "
+          f"in {summary['seconds']:.1f} s")
+
+
+def main(args):
+    import torch
+    from ..host import HostNotFound, run_host_script
+    from ..presets import drop_train_only, read_preset
+    from .evaluate import main as evaluate
+
+    ensure_dataset(args.dataroot, args.pairs, args.test_pairs, args.seed)
+    gpu_ids = "0" if torch.cuda.is_available() else "-1"
+    if visdom_reachable(args.display_server, args.display_port):
+        display = ["--display_id", "1", "--display_server", args.display_server,
+                   "--display_port", str(args.display_port)]
+        print(f"mrff demo: live losses, images and attention maps at {args.display_server}:{args.display_port}")
+    else:
+        display = ["--display_id", "0"]
+        print(f"mrff demo: no Visdom server at {args.display_server}:{args.display_port}; continuing without "
+              f"live plots (start one with `python -m visdom.server -port {args.display_port}`).")
+    workers = str(min(4, os.cpu_count() or 1))  # data-loading processes: no more than the cores
+    common = ["--dataroot", args.dataroot, "--name", args.name, "--checkpoints_dir", args.checkpoints_dir,
+              "--gpu_ids", gpu_ids, "--num_threads", workers]
+    preset = read_preset("demo")
+    schedule = [flag for name in ("n_epochs", "n_epochs_decay") if getattr(args, name) is not None
+                for flag in (f"--{name}", str(getattr(args, name)))]
+    try:
+        if run_host_script("train.py", preset + common + display + schedule, host=args.host) != 0:
+            print("mrff demo: training failed (see the message above).", file=sys.stderr)
+            return 1
+        test_flags = drop_train_only(preset) + common + ["--results_dir", args.results_dir, "--phase", "test",
+                                        "--load_size", str(TEST_SIZE), "--crop_size", str(TEST_SIZE),
+                                        "--num_test", str(args.test_pairs)]
+        if run_host_script("test.py", test_flags, host=args.host) != 0:
+            print("mrff demo: testing failed (see the message above).", file=sys.stderr)
+            return 1
+    except HostNotFound as exc:
+        print(f"mrff demo: {exc}", file=sys.stderr)
+        return 2
+    run_dir = os.path.join(args.results_dir, args.name, "test_latest")
+    status = evaluate(Namespace(results=[run_dir], labels=f"{args.name} (fusion)", out=None))
+    print(f"mrff demo: gallery: {os.path.abspath(os.path.join(run_dir, 'index.html'))}")
+    return status
