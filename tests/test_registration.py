@@ -282,6 +282,8 @@ def test_host_train_and_test_scripts_run_unetpp_fusion(way, dataroot, tmp_path):
     if fusion == "nested":
         assert printed == f"{table1_parameter_count(8, 3, 3, 'batch') / 1e6:.3f}"
 
+    if way == "explicit":
+        return  # reloading is the same code path as for the other two ways
     test = run_python(prefix + ["test.py"] + common + ["--results_dir", tmp_path / "results"], autoload)
     assert test.returncode == 0, test.stderr[-3000:]
     gallery = tmp_path / "results" / way / "test_latest"
