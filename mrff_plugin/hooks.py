@@ -25,6 +25,7 @@ imported.  Only a folder with the host layout (HOST_LAYOUT) is touched: any othe
 `models`/`data` package is left alone.  `register()` is idempotent and
 `unregister()` undoes it.  This module imports neither torch nor the host at import.
 """
+import contextlib
 import functools
 import importlib
 import importlib.util
@@ -175,6 +176,17 @@ def _host_generator_names(networks):
 def _plugin_options():
     """The plugin flags' values from the host's last parsed options (builder defaults when none)."""
     return {flag: getattr(_State.opt, flag) for flag in PLUGIN_FLAGS if hasattr(_State.opt, flag)}
+
+
+@contextlib.contextmanager
+def options_for_build(opt):
+    """Inside the block, plugin generators built through `define_G` take their flags (and the
+    --crop_size check) from `opt` -- e.g. a checkpoint's saved options -- not the last parse."""
+    previous, _State.opt = _State.opt, opt
+    try:
+        yield
+    finally:
+        _State.opt = previous
 
 
 def _check_crop_size():

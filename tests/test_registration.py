@@ -4,6 +4,7 @@ Part 1 uses small hosts written here (a classic-era and a newer-era `define_G`),
 imported in this process with the real host packages set aside.  Part 2 runs the
 unmodified bundled host's train.py / test.py as subprocesses, once per way in.
 """
+import argparse
 import re
 import subprocess
 import sys
@@ -178,6 +179,10 @@ def test_options_gain_the_plugin_flags_and_the_generator_is_built_with_them(clea
     assert list(net.reduce) == ["f4"]
     defaults = BaseOptions().parse([])
     assert (defaults.mrff_fusion, defaults.mrff_channels) == ("nested", 32)
+    saved = argparse.Namespace(mrff_fusion="average", mrff_channels=5)  # e.g. a checkpoint's options
+    with hooks.options_for_build(saved):
+        assert networks.define_G(3, 3, 4, "unetpp_fusion").config["mrff_fusion"] == "average"
+    assert networks.define_G(3, 3, 4, "unetpp_fusion").config["mrff_fusion"] == "nested"  # the last parse again
 
 
 def test_a_models_package_that_is_not_a_pix2pix_host_is_left_alone(clean_slate, tmp_path):
