@@ -30,11 +30,16 @@ def read_preset(name):
     return shlex.split(preset_path(name).read_text(), comments=True)
 
 
-def expand_presets(argv):
-    """Replace every `@NAME` item of argv by the preset's flags."""
+def expand_presets(argv, for_test=False):
+    """Replace every `@NAME` item of argv by the preset's flags (without the train-only
+    ones when `for_test`, so one preset drives both train.py and test.py)."""
     out = []
     for item in argv:
-        out.extend(read_preset(item[1:]) if item.startswith("@") and len(item) > 1 else [item])
+        if item.startswith("@") and len(item) > 1:
+            flags = read_preset(item[1:])
+            out.extend(drop_train_only(flags) if for_test else flags)
+        else:
+            out.append(item)
     return out
 
 

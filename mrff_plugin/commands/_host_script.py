@@ -16,7 +16,7 @@ def run(script, args):
     from ..host import HostNotFound, run_host_script
     from ..presets import PresetNotFound, expand_presets
     try:
-        return run_host_script(script, expand_presets(args.extra), host=args.host)
+        return run_host_script(script, expand_presets(args.extra, for_test=script == "test.py"), host=args.host)
     except (HostNotFound, PresetNotFound) as exc:
         print(f"mrff: {exc}", file=sys.stderr)
         return 2
