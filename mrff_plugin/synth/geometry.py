@@ -17,7 +17,6 @@ import numpy as np
 GROUND_PRIM = -1   # prim map value for the ground plane
 SKY_PRIM = -2      # ... and for pixels that hit nothing
 _NEAR = 0.5        # m; shapes closer than this to the camera plane are not drawn
-MIN_OCCLUDER_M3 = 0.02  # shapes smaller than this cast no shadow (lamps, exhausts)
 MIN_SCREEN_PX = 1.0     # boxes thinner than this on screen are not drawn: point sampling would only alias them
 
 
@@ -153,7 +152,6 @@ def occluded(points, direction, boxes, spheres, eps=0.02):
     can only hit a shape of height `top` where that track, traced back to
     height 0 (gx, gz), lies within top / direction_y of the shape's footprint.
     Points are sorted by gz once, so each shape only looks at a slice of them.
-    Shapes smaller than MIN_OCCLUDER_M3 (lamps, exhausts) cast no shadow.
     """
     n = len(points)
     hit = np.zeros(n, bool)
@@ -171,14 +169,13 @@ def occluded(points, direction, boxes, spheres, eps=0.02):
 
     # Footprints (boxes first, then the spheres' bounding boxes), widened along the
     # ground track by top / d_y, and the slice of sorted points each one covers.
-    big = boxes[(boxes[:, 3] - boxes[:, 0]) * (boxes[:, 4] - boxes[:, 1]) * (boxes[:, 5] - boxes[:, 2])
-                >= MIN_OCCLUDER_M3].astype(np.float64)
+    box = boxes.astype(np.float64)
     sph = spheres.astype(np.float64)
-    xlo = np.concatenate([big[:, 0], sph[:, 0] - sph[:, 3]])
-    xhi = np.concatenate([big[:, 3], sph[:, 0] + sph[:, 3]])
-    zlo = np.concatenate([big[:, 2], sph[:, 2] - sph[:, 3]])
-    zhi = np.concatenate([big[:, 5], sph[:, 2] + sph[:, 3]])
-    top = np.concatenate([big[:, 4], sph[:, 1] + sph[:, 3]])
+    xlo = np.concatenate([box[:, 0], sph[:, 0] - sph[:, 3]])
+    xhi = np.concatenate([box[:, 3], sph[:, 0] + sph[:, 3]])
+    zlo = np.concatenate([box[:, 2], sph[:, 2] - sph[:, 3]])
+    zhi = np.concatenate([box[:, 5], sph[:, 2] + sph[:, 3]])
+    top = np.concatenate([box[:, 4], sph[:, 1] + sph[:, 3]])
     reach_x, reach_z = dx * top / dy, dz * top / dy
     xlo, xhi = np.minimum(xlo, xlo - reach_x), np.maximum(xhi, xhi - reach_x)
     first = np.searchsorted(gz, np.minimum(zlo, zlo - reach_z), "left").tolist()
@@ -190,7 +187,7 @@ def occluded(points, direction, boxes, spheres, eps=0.02):
         keep = (gx[sub] >= xlo[k]) & (gx[sub] <= xhi[k]) & (py[sub] < top[k]) & ~hit_sorted[sub]
         return first[k] + np.flatnonzero(keep)
 
-    for k, (x0, y0, z0, x1, y1, z1) in enumerate(big.tolist()):
+    for k, (x0, y0, z0, x1, y1, z1) in enumerate(box.tolist()):
         if first[k] == last[k]:
             continue
         idx = candidates(k)
@@ -204,7 +201,7 @@ def occluded(points, direction, boxes, spheres, eps=0.02):
         t_in = np.maximum(np.maximum(np.minimum(ax, bx), np.minimum(ay, by)), np.minimum(az, bz))
         t_out = np.minimum(np.minimum(np.maximum(ax, bx), np.maximum(ay, by)), np.maximum(az, bz))
         hit_sorted[idx] = t_out > np.maximum(t_in, eps)
-    for k, (cx, cy, cz, r) in enumerate(sph.tolist(), start=len(big)):
+    for k, (cx, cy, cz, r) in enumerate(sph.tolist(), start=len(box)):
         if first[k] == last[k]:
             continue
         idx = candidates(k)

@@ -8,7 +8,10 @@ from the camera; the ground is y = 0 and the camera sits at (0, CAMERA_HEIGHT_M,
   verges of grass/soil/water) -- `Ground`;
 * axis-aligned boxes (buildings with windows, car bodies, cabins, wheels,
   lights, exhausts, trunks, people's legs/torso/arms) and spheres (tree crowns,
-  heads) -- one row each in `Scene.prims`.
+  heads) -- one row each in `Scene.prims`;
+* the shadow casters: the same buildings and trees, and one simple proxy box
+  per car body, car cabin and person instead of their many small parts (the
+  usual shadow-proxy economy: the shadow outline is the same at this scale).
 
 Each shape carries its material, its own colour (car paints and clothes vary),
 its NIR reflectance, a class label and an optional internal heat source
@@ -90,6 +93,8 @@ class Scene:
     spheres: np.ndarray        # (S, 4) x, y, z, radius
     prims: dict = field(default_factory=dict)  # per-shape columns, boxes first then spheres
     lamps: np.ndarray = None   # (Q, 3) street-lamp heads (night light sources)
+    caster_boxes: np.ndarray = None    # (K, 6) boxes that cast shadows
+    caster_spheres: np.ndarray = None  # (L, 4) spheres that cast shadows
 
 
 class _Builder:
@@ -102,6 +107,7 @@ class _Builder:
         self.rng = rng
         self.boxes, self.spheres = [], []
         self.box_rows, self.sphere_rows = [], []
+        self.caster_boxes, self.caster_spheres = [], []
 
     def _row(self, material, label, rgb=None, nir=None, side_material=None, windows=False,
              heat=None, engine=False, emit=(0.0, 0.0, 0.0)):
@@ -115,13 +121,23 @@ class _Builder:
                     label=label, heat_conductance=conductance, heat_temperature=temperature,
                     engine=engine, emit=np.asarray(emit, np.float32))
 
-    def box(self, x0, y0, z0, x1, y1, z1, material, label, **props):
-        self.boxes.append((min(x0, x1), y0, min(z0, z1), max(x0, x1), y1, max(z0, z1)))
+    def box(self, x0, y0, z0, x1, y1, z1, material, label, casts=True, **props):
+        """A drawn box; `casts`: it is also its own shadow caster."""
+        box = (min(x0, x1), y0, min(z0, z1), max(x0, x1), y1, max(z0, z1))
+        self.boxes.append(box)
         self.box_rows.append(self._row(material, label, **props))
+        if casts:
+            self.caster_boxes.append(box)
 
-    def sphere(self, x, y, z, r, material, label, **props):
+    def sphere(self, x, y, z, r, material, label, casts=True, **props):
         self.spheres.append((x, y, z, r))
         self.sphere_rows.append(self._row(material, label, **props))
+        if casts:
+            self.caster_spheres.append((x, y, z, r))
+
+    def caster(self, x0, y0, z0, x1, y1, z1):
+        """A shadow-only box (a proxy for small drawn parts)."""
+        self.caster_boxes.append((min(x0, x1), y0, min(z0, z1), max(x0, x1), y1, max(z0, z1)))
 
     def columns(self):
         rows = self.box_rows + self.sphere_rows
@@ -221,25 +237,28 @@ def add_car(b, x, z, facing, running):
     zh = zf + hood if front_near else zf - hood  # end of the hood
     zr = z1 if front_near else z0            # rear bumper
     engine = dict(heat=mat.RUNNING_ENGINE, engine=True) if running else {}
+    shadow = dict(casts=False)                 # the car casts the shadow of the two proxies below
     # wheels under the body, one box per axle
     for wz in (z0 + 0.6, z1 - 1.1):
-        b.box(x0 + 0.05, 0.0, wz, x1 - 0.05, 0.65, wz + 0.5, mat.ID["rubber"], CAR)
-    b.box(x0, 0.35, zf, x1, body_top, zh, mat.ID["painted_metal"], CAR, **paint, **engine)
-    b.box(x0, 0.35, zh, x1, body_top, zr, mat.ID["painted_metal"], CAR, **paint)
+        b.box(x0 + 0.05, 0.0, wz, x1 - 0.05, 0.65, wz + 0.5, mat.ID["rubber"], CAR, **shadow)
+    b.box(x0, 0.35, zf, x1, body_top, zh, mat.ID["painted_metal"], CAR, **paint, **engine, **shadow)
+    b.box(x0, 0.35, zh, x1, body_top, zr, mat.ID["painted_metal"], CAR, **paint, **shadow)
     cz0, cz1 = sorted((zh + (0.3 if front_near else -0.3), zr + (-0.4 if front_near else 0.4)))
     b.box(x0 + 0.08, body_top, cz0, x1 - 0.08, cabin_top, cz1, mat.ID["painted_metal"], CAR,
-          **paint, side_material=mat.ID["glass"])
+          **paint, side_material=mat.ID["glass"], **shadow)
+    b.caster(x0, 0.35, z0, x1, body_top, z1)
+    b.caster(x0 + 0.08, body_top, cz0, x1 - 0.08, cabin_top, cz1)
     # lamps: a white head-lamp strip at the front, a red tail-lamp strip at the back
     head_emit = (60.0, 60.0, 50.0) if running else (0.0, 0.0, 0.0)
     tail_emit = (25.0, 1.0, 0.5) if running else (0.0, 0.0, 0.0)
     b.box(x0 + 0.1, body_top - 0.3, zf, x1 - 0.1, body_top - 0.15, zf + 0.02 * facing,
-          mat.ID["painted_metal"], CAR, rgb=(0.8, 0.8, 0.8), nir=0.6, emit=head_emit)
+          mat.ID["painted_metal"], CAR, rgb=(0.8, 0.8, 0.8), nir=0.6, emit=head_emit, **shadow)
     b.box(x0 + 0.05, body_top - 0.25, zr, x1 - 0.05, body_top - 0.1, zr - 0.02 * facing,
-          mat.ID["painted_metal"], CAR, rgb=(0.5, 0.03, 0.02), nir=0.5, emit=tail_emit)
+          mat.ID["painted_metal"], CAR, rgb=(0.5, 0.03, 0.02), nir=0.5, emit=tail_emit, **shadow)
     if running:
         ex = x1 - 0.5
         b.box(ex, 0.25, zr, ex + 0.12, 0.37, zr - 0.05 * facing, mat.ID["painted_metal"], CAR,
-              rgb=(0.08, 0.08, 0.08), nir=0.1, heat=mat.EXHAUST, engine=True)
+              rgb=(0.08, 0.08, 0.08), nir=0.1, heat=mat.EXHAUST, engine=True, **shadow)
 
 
 def add_cars(b, ground):
@@ -276,14 +295,16 @@ def add_person(b, x, z):
     skin = mat.draw_colour(rng, mat.ID["skin"])
     sleeves = dict(rgb=top[0], nir=top[1], material=mat.ID["clothing"]) if rng.random() < 0.6 else \
         dict(rgb=skin[0], nir=skin[1], material=mat.ID["skin"])
+    shadow = dict(casts=False)                 # a proxy box and the head cast the person's shadow
     b.box(x - 0.17, 0.0, z - 0.12, x + 0.17, 0.47 * h, z + 0.12, mat.ID["clothing"], PERSON,
-          rgb=trousers[0], nir=trousers[1])
+          rgb=trousers[0], nir=trousers[1], **shadow)
     b.box(x - 0.22, 0.47 * h, z - 0.13, x + 0.22, 0.82 * h, z + 0.13, mat.ID["clothing"], PERSON,
-          rgb=top[0], nir=top[1])
+          rgb=top[0], nir=top[1], **shadow)
     for ax in (x - 0.31, x + 0.22):
         b.box(ax, 0.45 * h, z - 0.05, ax + 0.09, 0.80 * h, z + 0.05, sleeves["material"], PERSON,
-              rgb=sleeves["rgb"], nir=sleeves["nir"])
+              rgb=sleeves["rgb"], nir=sleeves["nir"], **shadow)
     b.sphere(x, 0.9 * h, z, 0.075 * h, mat.ID["skin"], PERSON, rgb=skin[0], nir=skin[1])
+    b.caster(x - 0.17, 0.0, z - 0.12, x + 0.17, 0.82 * h, z + 0.12)
 
 
 def add_people(b, ground, camera):
@@ -316,6 +337,7 @@ def make_scene(rng, width, height):
     add_trees(b, ground)
     add_cars(b, ground)
     add_people(b, ground, camera)
-    boxes = np.array(b.boxes, np.float32).reshape(-1, 6)
-    spheres = np.array(b.spheres, np.float32).reshape(-1, 4)
-    return Scene(camera, ground, boxes, spheres, b.columns(), make_lamps(rng, ground))
+    def array(rows, width):
+        return np.array(rows, np.float32).reshape(-1, width)
+    return Scene(camera, ground, array(b.boxes, 6), array(b.spheres, 4), b.columns(), make_lamps(rng, ground),
+                 array(b.caster_boxes, 6), array(b.caster_spheres, 4))

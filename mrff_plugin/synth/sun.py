@@ -92,7 +92,8 @@ def direct_irradiance(sun, g, scene, shadow_stride=1):
     cos_k, points_k = cos_i[::k, ::k], g.points[::k, ::k]
     facing = np.flatnonzero((cos_k > 0) & np.isfinite(g.depth[::k, ::k]))
     shadow = np.zeros(cos_k.size, bool)
-    shadow[facing] = occluded(points_k.reshape(-1, 3)[facing], sun.direction, scene.boxes, scene.spheres)
+    shadow[facing] = occluded(points_k.reshape(-1, 3)[facing], sun.direction, scene.caster_boxes,
+                              scene.caster_spheres)
     shadow = shadow.reshape(cos_k.shape)
     if k > 1:
         shadow = np.repeat(np.repeat(shadow, k, axis=0), k, axis=1)[:H, :W]

@@ -55,14 +55,12 @@ def texture_tiles(rng, count=2):
     return tiles.astype(np.float32)
 
 
-def _surface_coords(points, normal):
-    """Two in-plane world coordinates (s, t) of surface points ((N, 3) each),
-    chosen by the normal: (x, z) on the ground and roofs, (z, y) on x-facing
-    walls, (x, y) on z-facing ones."""
-    up = np.abs(normal[:, 1]) > 0.7
-    x_facing = np.abs(normal[:, 0]) > 0.7
-    s = np.where(x_facing, points[:, 2], points[:, 0])
-    t = np.where(up, points[:, 2], points[:, 1])
+def _surface_coords(x, y, z, nx, ny):
+    """Two in-plane world coordinates (s, t) of surface points (x, y, z) with
+    normals (nx, ny, .) (arrays of one shape), chosen by the normal: (x, z) on
+    the ground and roofs, (z, y) on x-facing walls, (x, y) on z-facing ones."""
+    s = np.where(np.abs(nx) > 0.7, z, x)
+    t = np.where(np.abs(ny) > 0.7, z, y)
     return s, t
 
 
@@ -91,12 +89,13 @@ def _ground_material(ground, x, z):
     return m
 
 
-def _windows(s, t, normal):
-    """Window cells on facades: (is_window, cell id) from in-plane coords (s, t)."""
+def _windows(s, t, ny):
+    """Window cells on facades: (is_window, cell id) from in-plane coords (s, t)
+    and the normal's y component (roofs have no windows)."""
     u, v = s / WINDOW_SPACING_M, t / FLOOR_HEIGHT_M
     fu, fv = u - np.floor(u), v - np.floor(v)
     inside = (fu < WINDOW_FRACTION[0]) & (fv > 0.3) & (fv < 0.3 + WINDOW_FRACTION[1]) & \
-        (np.abs(normal[:, 1]) < 0.7)
+        (np.abs(ny) < 0.7)
     cell = np.floor(u).astype(np.int64) * 7919 + np.floor(v).astype(np.int64) * 104729
     return inside, cell
 
@@ -108,7 +107,9 @@ def build_surfaces(scene, g, rng):
     H, W = g.prim.shape
     prims = scene.prims
     prim = g.prim.reshape(-1)
-    points, normal = g.points.reshape(-1, 3), g.normal.reshape(-1, 3)
+    # contiguous component arrays: several times faster than strided columns
+    px, py, pz = (np.ascontiguousarray(g.points[..., k]).reshape(-1) for k in range(3))
+    nx, ny = (np.ascontiguousarray(g.normal[..., k]).reshape(-1) for k in range(2))
     vis_tile, thermal_tile = texture_tiles(rng)
     window_salt = int(rng.integers(1 << 30))
 
@@ -120,16 +121,17 @@ def build_surfaces(scene, g, rng):
     material = np.full(H * W, mat.ID["sky"], np.int64)
     label = np.full(H * W, SKY, np.uint8)
     gi = np.flatnonzero(prim == GROUND_PRIM)
-    material[gi] = _ground_material(scene.ground, np.take(points[:, 0], gi), np.take(points[:, 2], gi))
+    material[gi] = _ground_material(scene.ground, np.take(px, gi), np.take(pz, gi))
     label[gi] = GROUND
     is_shape = prim >= 0
     if not len(prims["material"]):
         prims = {k: np.zeros((1,) + v.shape[1:], v.dtype) for k, v in prims.items()}
     shape_index = np.maximum(prim, 0)
     own, side = per_shape("material"), per_shape("side_material")
-    shape_mat = np.where((normal[:, 1] < 0.7) & (side != own), side, own)  # car windows on cabin sides
+    shape_mat = np.where((ny < 0.7) & (side != own), side, own)          # car windows on cabin sides
     wi = np.flatnonzero(is_shape & per_shape("windows"))                  # facade pixels
-    window, cell = _windows(*_surface_coords(points[wi], normal[wi]), normal[wi])
+    wny = np.take(ny, wi)
+    window, cell = _windows(*_surface_coords(*(np.take(a, wi) for a in (px, py, pz, nx)), wny), wny)
     shape_mat[wi[window]] = mat.ID["glass"]
     material = np.where(is_shape, shape_mat, material)
     label = np.where(is_shape, per_shape("label"), label).astype(np.uint8)
@@ -147,7 +149,7 @@ def build_surfaces(scene, g, rng):
     # visible reflectance (the shape's colour or the material's) with texture
     rgb = lookup(mat.RGB, "rgb")
     nir = lookup(mat.NIR, "nir")
-    s, t = _surface_coords(points, normal)
+    s, t = _surface_coords(px, py, pz, nx, ny)
     rgb *= (1.0 + np.take(mat.TEXTURE, material) * _sample(vis_tile, s, t))[:, None]
     np.clip(rgb, 0.0, 1.0, out=rgb)
 
@@ -164,7 +166,7 @@ def build_surfaces(scene, g, rng):
     emit[wi[lit]] = WINDOW_LIGHT
 
     sky = material == mat.ID["sky"]
-    sky_view = np.where(sky, 0.0, 0.5 * (1.0 + normal[:, 1]))
+    sky_view = np.where(sky, 0.0, 0.5 * (1.0 + ny))
 
     def img(a, dtype=np.float32):
         return a.reshape((H, W) + a.shape[1:]).astype(dtype, copy=False)
