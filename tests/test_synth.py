@@ -63,8 +63,9 @@ def test_jobs_do_not_change_the_output(tmp_path):
 def test_writes_the_kaist_layout_that_kaist_layout_lists(tmp_path):
     summary = write_dataset(tmp_path, 6, "all", (80, 64), seed=1, test_pairs=4)
     images = tmp_path / "images"
-    visible = sorted(p.relative_to(images).as_posix().replace("/visible/", "/") for p in images.glob("*/*/visible/*.jpg"))
-    lwir = sorted(p.relative_to(images).as_posix().replace("/lwir/", "/") for p in images.glob("*/*/lwir/*.jpg"))
+    visible, lwir = ([p.relative_to(images).as_posix().replace(f"/{m}/", "/") for p in images.glob(f"*/*/{m}/*.jpg")]
+                     for m in ("visible", "lwir"))
+    visible, lwir = sorted(visible), sorted(lwir)
     assert visible == lwir and len(visible) == 10
     sets = {name.split("/")[0] for name in visible}
     assert sets == {"set00", "set01", "set02", "set03", "set04", "set05", "set06", "set07", "set09", "set10"}
@@ -190,8 +191,8 @@ def test_mrff_synth_command_writes_pairs_and_refuses_to_overwrite(tmp_path):
     assert again.stderr.count("\n") == 1 and "--overwrite" in again.stderr and "Traceback" not in again.stderr
     assert _files(out) == before                       # nothing touched
 
-    bad = subprocess.run(cmd[:4] + [str(tmp_path / "x"), "--size", "64by48"], capture_output=True, text=True,
-                         timeout=120)
+    bad = subprocess.run(cmd[:4] + [str(tmp_path / "x"), "--size", "64by48"],
+                         capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--size" in bad.stderr and "Traceback" not in bad.stderr
 
 

@@ -24,14 +24,16 @@ def parse_size(text):
 
 
 def add_arguments(parser):
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder (gets images/setNN/V000/{visible,lwir}/)")
+    parser.add_argument("--out", required=True, metavar="DIR",
+                        help="output folder (gets images/setNN/V000/{visible,lwir}/)")
     parser.add_argument("--pairs", type=int, default=100, metavar="N", help="training pairs to write (default 100)")
     parser.add_argument("--test-pairs", type=int, default=None, metavar="M",
                         help="test pairs to write (default: one per five training pairs, at least 1)")
     parser.add_argument("--time", default="day", choices=("day", "night", "all"),
                         help="time of day; 'all' writes half day, half night (default day)")
     parser.add_argument("--size", default="256x256", metavar="WxH", help="image size WIDTHxHEIGHT (default 256x256)")
-    parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed; same seed, same bytes (default 0)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S",
+                        help="random seed; same seed, same bytes (default 0)")
     parser.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (default 1)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a set previously written by mrff synth in --out")
