@@ -40,3 +40,25 @@ def test_demo_makes_data_trains_tests_and_reports_scores(tmp_path):
     assert summary["n"] == 2
     assert 0.0 < summary["ssim_mean"] <= 1.0 and summary["psnr_mean"] > 0
     assert f"{summary['ssim_mean']:.4f}" in out
+
+
+def test_demo_rewrites_an_interrupted_synthetic_set_and_reuses_a_finished_one(tmp_path, capsys):
+    from mrff_plugin.commands.demo import ensure_dataset
+    from mrff_plugin.synth.writer import MANIFEST
+
+    root = tmp_path / "synth"
+    ensure_dataset(root, 2, 1, seed=0)
+    first = sorted(p.name for p in root.rglob("*.jpg"))
+    assert len(first) == 6  # 3 pairs x (visible, lwir)
+    ensure_dataset(root, 2, 1, seed=0)
+    assert "using the data already at" in capsys.readouterr().out
+
+    manifest = root / MANIFEST
+    record = json.loads(manifest.read_text())
+    record["complete"] = False          # as a killed `mrff synth` leaves it
+    manifest.write_text(json.dumps(record))
+    next(root.rglob("*.jpg")).unlink()  # and a pair half-written
+    ensure_dataset(root, 2, 1, seed=0)
+    assert "writing 2 + 1 synthetic day pairs" in capsys.readouterr().out
+    assert json.loads(manifest.read_text())["complete"] is True
+    assert sorted(p.name for p in root.rglob("*.jpg")) == first

@@ -10,6 +10,7 @@
 Visdom is used when a server answers at --display_server:--display_port,
 otherwise skipped with one line.
 """
+import json
 import os
 import socket
 import sys
@@ -50,13 +51,17 @@ def visdom_reachable(server, port, timeout=0.5):
 
 
 def ensure_dataset(root, pairs, test_pairs, seed):
-    from ..synth import write_dataset
-    if (Path(root) / "images").is_dir():
-        print(f"mrff demo: using the synthetic set already at {root}")
+    """Use the set at `root` if it is there (a finished synthetic set, or real KAIST); else make one."""
+    from ..synth.writer import MANIFEST, write_dataset
+    manifest = Path(root) / MANIFEST
+    finished = json.loads(manifest.read_text()).get("complete") if manifest.is_file() else None
+    if finished or (finished is None and (Path(root) / "images").is_dir()):
+        print(f"mrff demo: using the data already at {root}")
         return
+    # an interrupted `mrff synth` (complete: false) is rewritten, never trained on half-made
     print(f"mrff demo: writing {pairs} + {test_pairs} synthetic day pairs to {root} ...")
     summary = write_dataset(root, pairs, time="day", size=SYNTH_SIZE, seed=seed,
-                            test_pairs=test_pairs, progress=True)
+                            test_pairs=test_pairs, overwrite=finished is False, progress=True)
     print(f"mrff demo: {summary['train_pairs']} train + {summary['test_pairs']} test pairs "
           f"in {summary['seconds']:.1f} s")
 
