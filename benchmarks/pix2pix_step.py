@@ -1,0 +1,74 @@
+"""One pix2pix training step (G and D, the host's networks and losses) under a chosen precision.
+
+Shared by the speed and quality benchmarks.  The step is the host's
+`Pix2PixModel.optimize_parameters` written out so that forward passes and losses
+run under `mrff_plugin.precision.Precision.autocast()`:
+
+    fake_B = G(A)
+    D step:  L_D = 0.5 * (GAN(D(A, fake_B.detach()), fake) + GAN(D(A, B), real))
+    G step:  L_G = GAN(D(A, fake_B), real) + lambda_L1 * |fake_B - B|_1      (D frozen)
+
+Networks come from the host's `define_G`/`define_D` (plugin registered, so
+`unetpp_fusion` builds too), with the host's pix2pix defaults: batch norm,
+dropout, PatchGAN `basic`, vanilla GAN loss, Adam(2e-4, beta1 0.5), lambda_L1 100.
+Weights and activations are kept in `channels_last` layout.
+"""
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mrff_plugin.generate.network import attach_host, build_generator  # noqa: E402
+from mrff_plugin.precision import Precision  # noqa: E402
+
+LAMBDA_L1 = 100.0   # pix2pix (Isola et al. 2017) and the host's --lambda_L1 default
+LR, BETA1 = 2e-4, 0.5  # the host's --lr / --beta1 defaults
+
+
+class Pix2PixStep:
+    """G + D with their optimizers; calling it with (A, B) batches does one training step."""
+
+    def __init__(self, netG, ngf=64, input_nc=3, output_nc=1, amp="none", mrff_fusion="nested", seed=0,
+                 device="cpu"):
+        networks, _ = attach_host()
+        torch.manual_seed(seed)
+        options = dict(netG=netG, norm="batch", ngf=ngf, input_nc=input_nc, output_nc=output_nc,
+                       no_dropout=False, mrff_fusion=mrff_fusion)
+        layout = dict(memory_format=torch.channels_last)
+        self.G = build_generator(networks, options).to(device, **layout)
+        self.D = networks.define_D(input_nc + output_nc, 64, "basic", 3, "batch", "normal", 0.02, []).to(
+            device, **layout)
+        self.gan = networks.GANLoss("vanilla").to(device)
+        self.l1 = torch.nn.L1Loss()
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=LR, betas=(BETA1, 0.999))
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=LR, betas=(BETA1, 0.999))
+        self.precision = Precision(amp, device)
+
+    def __call__(self, real_A, real_B):
+        """One step on (N, input_nc, H, W) and (N, output_nc, H, W) batches in [-1, 1]; returns the losses."""
+        amp = self.precision
+        real_A = real_A.contiguous(memory_format=torch.channels_last)
+        with amp.autocast():
+            fake_B = self.G(real_A)
+        # D: fake pairs towards 'fake', real pairs towards 'real'
+        self.D.requires_grad_(True)
+        self.opt_D.zero_grad(set_to_none=True)
+        with amp.autocast():
+            loss_D_fake = self.gan(self.D(torch.cat((real_A, fake_B.detach()), 1)), False)
+            loss_D_real = self.gan(self.D(torch.cat((real_A, real_B), 1)), True)
+            loss_D = 0.5 * (loss_D_fake + loss_D_real)
+        amp.backward(loss_D)
+        amp.step(self.opt_D)
+        # G: fool the frozen D, stay close to B in L1
+        self.D.requires_grad_(False)
+        self.opt_G.zero_grad(set_to_none=True)
+        with amp.autocast():
+            loss_G_GAN = self.gan(self.D(torch.cat((real_A, fake_B), 1)), True)
+            loss_G_L1 = self.l1(fake_B.float(), real_B) * LAMBDA_L1
+            loss_G = loss_G_GAN + loss_G_L1
+        amp.backward(loss_G)
+        amp.step(self.opt_G)
+        amp.update()
+        return {"G_GAN": loss_G_GAN.item(), "G_L1": loss_G_L1.item(),
+                "D_real": loss_D_real.item(), "D_fake": loss_D_fake.item()}

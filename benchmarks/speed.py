@@ -1,0 +1,276 @@
+"""Speed and memory of the fusion generator against the host's U-Nets, in one run.
+
+    .venv/bin/python benchmarks/speed.py [--quick] [--threads 2] [--images 200]
+
+Measures, side by side in one process (configurations alternated round by
+round, so load from other processes hits all of them alike):
+
+1. the machine's matmul peak, fp32 and bf16 (square `torch.mm`), GFLOP/s;
+2. each generator's parameters and multiply-accumulates per image
+   (`torch.utils.flop_counter.FlopCounterMode`, FLOPs / 2);
+3. the pix2pix training step (G + D, benchmarks/pix2pix_step.py) of
+   `unetpp_fusion` and the host's U-Net for that size (`unet_256` at 256x256,
+   `unet_128` at 128x128), batch 1 and 4, fp32 and bf16 autocast: median
+   seconds per step, FLOPs per step (counted), achieved GFLOP/s and its
+   fraction of the matching matmul peak;
+4. peak resident memory (ru_maxrss of a child process doing three training
+   steps at 256x256, batch 1) of each generator, fp32 and bf16;
+5. inference: `mrff generate` against the host's `test.py --model test` on the
+   same images and the same (randomly initialised) fusion checkpoint, wall
+   time of each whole command (start-up included) and images/s.
+
+Writes benchmarks/out/speed.json and prints a summary.  `--quick` shrinks all
+of it (128x128, ngf 8, batch 1, 8 images) so it finishes in well under a minute:
+it checks the machinery, its figures mean nothing.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from pix2pix_step import Pix2PixStep  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "out" / "speed.json"
+BASELINE = {256: "unet_256", 128: "unet_128"}  # the host U-Net for each image size
+FUSION = "unetpp_fusion"
+
+
+# ------------------------------------------------------------------ 1. matmul peak
+
+def matmul_peak(dtype, n, seconds):
+    """GFLOP/s of (n x n) @ (n x n) in `dtype`, best of repeated timings over about `seconds`."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    torch.mm(a, b)
+    best, end = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = max(best, 2 * n ** 3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+# ------------------------------------------------------------------ 2. parameters and MACs
+
+def count_flops(fn):
+    """FLOPs that `fn()` performs (matmuls and convolutions, forward and backward)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return counter.get_total_flops()
+
+
+def generator_costs(names, size, ngf):
+    """{name: {'params', 'macs_per_image'}} at size x size, one 3-channel image."""
+    costs = {}
+    for name in names:
+        G = Pix2PixStep(name, ngf=ngf).G.eval()
+        x = torch.zeros(1, 3, size, size)
+        with torch.no_grad():
+            flops = count_flops(lambda: G(x))
+        costs[name] = {"params": sum(p.numel() for p in G.parameters()), "macs_per_image": flops // 2}
+    return costs
+
+
+# ------------------------------------------------------------------ 3. training steps
+
+def training_steps(configs, ngf, rounds, peaks):
+    """Median seconds per step of each config {'netG', 'size', 'batch', 'amp'}, alternated by round."""
+    runs = []
+    for config in configs:
+        step = Pix2PixStep(config["netG"], ngf=ngf, amp=config["amp"])
+        a = torch.rand(config["batch"], 3, config["size"], config["size"]) * 2 - 1
+        b = torch.rand(config["batch"], 1, config["size"], config["size"]) * 2 - 1
+        flops = count_flops(lambda: step(a, b))  # also the warm-up step
+        runs.append({"config": config, "step": step, "a": a, "b": b, "flops": flops, "times": []})
+    for _ in range(rounds):
+        for run in runs:
+            start = time.perf_counter()
+            run["step"](run["a"], run["b"])
+            run["times"].append(time.perf_counter() - start)
+    results = []
+    for run in runs:
+        seconds = statistics.median(run["times"])
+        gflops = run["flops"] / seconds / 1e9
+        peak = peaks["bf16" if run["config"]["amp"] == "bf16" else "fp32"]
+        results.append({**run["config"], "seconds_per_step": seconds, "times": run["times"],
+                        "gflop_per_step": run["flops"] / 1e9, "achieved_gflops": gflops,
+                        "fraction_of_peak": gflops / peak})
+    return results
+
+
+# ------------------------------------------------------------------ 4. peak memory
+
+RSS_CHILD = """
+import sys, torch
+sys.path.insert(0, sys.argv[1])
+from pix2pix_step import Pix2PixStep
+torch.set_num_threads(int(sys.argv[6]))
+size, batch = int(sys.argv[4]), 1
+step = Pix2PixStep(sys.argv[2], ngf=int(sys.argv[5]), amp=sys.argv[3])
+a, b = torch.rand(batch, 3, size, size) * 2 - 1, torch.rand(batch, 1, size, size) * 2 - 1
+for _ in range(3):
+    step(a, b)
+"""
+
+
+def run_measured(argv, **kwargs):
+    """(exit code, wall seconds, stdout, stderr) of a child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    stdout, stderr = proc.communicate()
+    wall = time.perf_counter() - start
+    return proc.returncode, wall, stdout, stderr
+
+
+def peak_rss_mb(netG, amp, size, ngf, threads):
+    """Peak RSS (MB) of a fresh process doing three training steps of `netG` at size x size, batch 1."""
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    argv = [sys.executable, "-c", probe, sys.executable, "-c", RSS_CHILD, str(ROOT / "benchmarks"), netG, amp,
+            str(size), str(ngf), str(threads)]
+    code, _, stdout, stderr = run_measured(argv)
+    if code != 0:
+        raise RuntimeError(f"peak-RSS child failed: {stderr.strip().splitlines()[-1:]}")
+    return int(stdout.split()[-1]) / 1024  # Linux: kilobytes
+
+
+# ------------------------------------------------------------------ 5. inference
+
+def write_images(folder, count, size, seed=0):
+    """`count` smooth random RGB PNGs of size x size (visible-like content is not needed for timing)."""
+    rng = np.random.default_rng(seed)
+    from PIL import Image
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        small = rng.integers(0, 256, (size // 8, size // 8, 3), dtype=np.uint8)
+        Image.fromarray(small).resize((size, size), Image.BILINEAR).save(folder / f"img_{i:04d}.png")
+
+
+def save_checkpoint(folder, ngf):
+    """A fusion checkpoint (random weights) in the host's format, via the host's own functions."""
+    import argparse as _argparse
+    from mrff_plugin.generate.network import attach_host
+    _, checkpoint = attach_host()
+    step = Pix2PixStep(FUSION, ngf=ngf)
+    opt = _argparse.Namespace(netG=FUSION, norm="batch", ngf=ngf, input_nc=3, output_nc=1, no_dropout=False,
+                              mrff_fusion="nested", mrff_channels=32)
+    folder.mkdir(parents=True, exist_ok=True)
+    checkpoint.save_network(step.G, checkpoint.network_path(str(folder), "latest", "G"))
+    checkpoint.save_state(checkpoint.state_path(str(folder), "latest"), opt, 1, 0, [], [])
+
+
+def inference(count, size, ngf, threads, batch_size, amp_modes):
+    """Wall time and images/s of `mrff generate` (each amp mode) and the host's test.py, same images."""
+    from mrff_plugin.host import host_command
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        write_images(tmp / "images", count, size)
+        save_checkpoint(tmp / "checkpoints" / "run", ngf)
+        test_argv = host_command("test.py", [
+            "--dataroot", str(tmp / "images"), "--name", "run", "--checkpoints_dir", str(tmp / "checkpoints"),
+            "--results_dir", str(tmp / "results"), "--model", "test", "--dataset_mode", "single",
+            "--netG", FUSION, "--norm", "batch", "--ngf", str(ngf), "--output_nc", "1", "--gpu_ids", "-1",
+            "--preprocess", "none", "--num_test", str(count), "--eval"])
+        runs = {"host test.py": test_argv}
+        for amp in amp_modes:
+            runs[f"mrff generate --amp {amp}"] = [
+                sys.executable, "-m", "mrff_plugin.cli", "generate", "--checkpoint",
+                str(tmp / "checkpoints" / "run" / "latest_net_G.pth"), "--input", str(tmp / "images"),
+                "--output", str(tmp / f"generated_{amp}"), "--batch_size", str(batch_size), "--workers", "1",
+                "--amp", amp, "--quiet"]
+        for label, argv in runs.items():
+            code, wall, stdout, stderr = run_measured(argv, env=env, cwd=str(ROOT))
+            if code != 0:
+                raise RuntimeError(f"{label} failed: {stderr.strip()[-500:]}")
+            results[label] = {"wall_seconds": wall, "images_per_s": count / wall}
+        fp32 = tmp / "generated_none"
+        if fp32.is_dir():  # bf16 vs fp32 agreement of the written images
+            from PIL import Image
+            for amp in amp_modes:
+                if amp != "none":
+                    diffs = [np.abs(np.asarray(Image.open(p), np.int16)
+                                    - np.asarray(Image.open(tmp / f"generated_{amp}" / p.name), np.int16)).mean()
+                             for p in sorted(fp32.glob("*.png"))]
+                    results[f"mrff generate --amp {amp}"]["mad_vs_fp32_grey_levels"] = float(np.mean(diffs))
+    base = results["host test.py"]["images_per_s"]
+    for label, entry in results.items():
+        entry["speedup_vs_test_py"] = entry["images_per_s"] / base
+    return {"images": count, "size": size, "ngf": ngf, "batch_size": batch_size, "runs": results}
+
+
+# ------------------------------------------------------------------ main
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="tiny settings (128x128, ngf 8): checks the machinery only")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (this CPU has 2 cores)")
+    p.add_argument("--rounds", type=int, default=None, help="timed steps per configuration (default 5; quick 2)")
+    p.add_argument("--sizes", default=None, help="comma-separated image sizes (default 256,128; quick 128)")
+    p.add_argument("--batches", default=None, help="comma-separated batch sizes (default 1,4; quick 1)")
+    p.add_argument("--amp", default="none,bf16", help="precisions to time: none,bf16")
+    p.add_argument("--images", type=int, default=None, help="images for the inference test (default 200; quick 8)")
+    p.add_argument("--skip", default="", help="comma-separated parts to skip: train,rss,inference")
+    p.add_argument("--out", type=Path, default=OUT)
+    args = p.parse_args(argv)
+    quick = args.quick
+    args.rounds = args.rounds or (2 if quick else 5)
+    args.sizes = [int(s) for s in (args.sizes or ("128" if quick else "256,128")).split(",")]
+    args.batches = [int(b) for b in (args.batches or ("1" if quick else "1,4")).split(",")]
+    args.amp = args.amp.split(",")
+    args.images = args.images or (8 if quick else 200)
+    args.ngf = 8 if quick else 64
+    args.skip = set(filter(None, args.skip.split(",")))
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    peak_n, peak_s = (256, 0.3) if args.quick else (2048, 3.0)
+    peaks = {"fp32": matmul_peak(torch.float32, peak_n, peak_s), "bf16": matmul_peak(torch.bfloat16, peak_n, peak_s)}
+    print(f"matmul peak: fp32 {peaks['fp32']:.1f} GFLOP/s, bf16 {peaks['bf16']:.1f} GFLOP/s", flush=True)
+    report = {"quick": args.quick, "threads": args.threads, "torch": torch.__version__,
+              "machine": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+              "matmul_peak_gflops": peaks, "generators": {}}
+    for size in args.sizes:
+        report["generators"][str(size)] = generator_costs([FUSION, BASELINE[size]], size, args.ngf)
+    if "train" not in args.skip:
+        configs = [{"netG": netG, "size": size, "batch": batch, "amp": amp}
+                   for size in args.sizes for batch in args.batches for amp in args.amp
+                   for netG in (FUSION, BASELINE[size])]
+        report["training_steps"] = training_steps(configs, args.ngf, args.rounds, peaks)
+        for r in report["training_steps"]:
+            print(f"train {r['netG']:>13} {r['size']}px b{r['batch']} {r['amp']:>4}: {r['seconds_per_step']:.3f} s/step,"
+                  f" {r['achieved_gflops']:.1f} GFLOP/s ({100 * r['fraction_of_peak']:.0f}% of peak)", flush=True)
+    if "rss" not in args.skip:
+        size = args.sizes[0]
+        report["peak_rss_mb"] = {f"{netG} {amp} {size}px b1": peak_rss_mb(netG, amp, size, args.ngf, args.threads)
+                                 for netG in (FUSION, BASELINE[size]) for amp in args.amp}
+        print("peak RSS (MB):", {k: round(v) for k, v in report["peak_rss_mb"].items()}, flush=True)
+    if "inference" not in args.skip:
+        size = args.sizes[0]
+        report["inference"] = inference(args.images, size, args.ngf, args.threads, 4, args.amp)
+        for label, r in report["inference"]["runs"].items():
+            print(f"inference {label}: {r['images_per_s']:.2f} images/s ({r['wall_seconds']:.1f} s), "
+                  f"{r['speedup_vs_test_py']:.2f}x test.py", flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(f"wrote {args.out}")
+    return report
+
+
+if __name__ == "__main__":
+    main()
