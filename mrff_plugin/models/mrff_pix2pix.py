@@ -1,0 +1,196 @@
+"""`--model mrff_pix2pix`: the host's pix2pix plus the fusion generator's insides and validation.
+
+The host finds this class as `models.mrff_pix2pix_model.MrffPix2PixModel`
+(`mrff_plugin.register()` places this module under that name).  It subclasses the
+host's own `Pix2PixModel` (same losses G_GAN, G_L1, D_real, D_fake, same
+networks) and adds:
+
+* visuals: after each forward, the generator's attention maps alpha_1..alpha_3
+  (Eq. 3-4) and the four reduced branches f1..f4 (Fig. 6), colour-mapped to RGB
+  in [-1, 1] at the output size (`mrff_plugin.visuals`), so the host's Visdom grid,
+  training `web/index.html` and test gallery show them.  A generator without
+  them (`--netG unet_256`, `--mrff_fusion average`) shows only what it has.
+* validation every `--val_freq` iterations (0 = off) on the first `--val_size`
+  pairs of `--val_dataroot` (default: --dataroot) / `--val_phase`, loaded once:
+  mean SSIM and PSNR (Table 3 protocol, `mrff_plugin.metrics`) go to Visdom
+  (`mrff_plugin.monitor`), the history to `val_log.txt`, and the best SSIM so
+  far to `best_net_G.pth` (the host's own atomic saving).  Rank 0 only.
+* `curves.png` next to `loss_log.txt`: loss and validation curves, refreshed at
+  every validation and every `save_networks` (so it exists when training ends).
+* `--amp none|bf16`: forward passes and losses under `mrff_plugin.precision`.
+
+The host calls only set_input / optimize_parameters / compute_visuals /
+get_current_* / save_networks, so the iteration count lives here.
+"""
+import copy
+import os
+
+import torch
+
+from data import find_dataset_using_name             # the host's, on sys.path
+from models.pix2pix_model import Pix2PixModel         # the host's, on sys.path
+from util import distributed
+from util.errors import UserError
+
+from ..metrics import tensor_scores
+from ..monitor import MetricMonitor
+from ..precision import Precision, PrecisionError
+from ..visuals import branch_map, colour_map, plot_curves, read_loss_log
+
+ATTENTION_NAMES = ("alpha_1", "alpha_2", "alpha_3")   # Eq. 3-4: F1(f1, f2), F2(g1, f3), F3(g2, f4)
+BRANCH_NAMES = ("f1", "f2", "f3", "f4")               # Fig. 6: reduced X0,1 .. X0,4
+CURVES_FILE = "curves.png"
+VAL_LOG_FILE = "val_log.txt"
+BEST_LABEL = "best"                                   # -> best_net_G.pth
+# fp16 needs its losses scaled before backward, and the host's backward_D/G call backward themselves.
+TRAIN_AMP_MODES = ("none", "bf16")
+
+
+class MrffPix2PixModel(Pix2PixModel):
+    """pix2pix with attention/branch visuals, periodic validation and a curve PNG (module docstring)."""
+
+    @staticmethod
+    def modify_commandline_options(parser, is_train=True):
+        """pix2pix's options, defaults --netG unetpp_fusion --dataset_mode kaist_aligned, plus validation."""
+        parser = Pix2PixModel.modify_commandline_options(parser, is_train)
+        parser.set_defaults(netG="unetpp_fusion", dataset_mode="kaist_aligned")
+        if is_train:
+            parser.add_argument("--val_freq", type=int, default=0,
+                                help="validate every K iterations on held-out pairs (0 = off)")
+            parser.add_argument("--val_dataroot", default=None, help="held-out pairs (default: --dataroot)")
+            parser.add_argument("--val_phase", default="test", help="phase of the held-out pairs")
+            parser.add_argument("--val_size", type=int, default=4, help="how many held-out pairs to score")
+            parser.add_argument("--amp", default="none", choices=TRAIN_AMP_MODES,
+                                help="mixed precision of forward passes and losses: none | bf16")
+        return parser
+
+    def __init__(self, opt):
+        Pix2PixModel.__init__(self, opt)
+        self.base_visual_names = list(self.visual_names)
+        self.iterations = 0
+        self.history = []              # (iteration, mean SSIM, mean PSNR) per validation
+        self.best_ssim = float("-inf")
+        self.val_batch = None
+        if not self.isTrain:
+            return
+        try:
+            self.precision = Precision(opt.amp, self.device)
+        except PrecisionError as exc:
+            raise UserError(str(exc)) from None
+        self.main = distributed.is_main_process()
+        self.monitor = MetricMonitor(opt, active=self.main and opt.val_freq > 0)
+        if opt.val_freq > 0 and self.main:
+            self.val_batch = self._load_validation_pairs()
+
+    # ------------------------------------------------------------------ visuals
+
+    def _generator(self):
+        return self._bare("G")
+
+    def compute_visuals(self):
+        """Colour-map the generator's attention maps and branches of the last forward (N, 3, H, W)."""
+        generator = self._generator()
+        size = self.fake_B.shape[-2:]
+        self.visual_names = list(self.base_visual_names)
+        maps = getattr(generator, "attention_maps", ())
+        branches = getattr(generator, "branch_features", ())
+        if len(branches) == 1:   # --mrff_fusion last keeps only f4
+            branches = (None,) * (len(BRANCH_NAMES) - 1) + tuple(branches)
+        for name, alpha in zip(ATTENTION_NAMES, maps):
+            setattr(self, name, colour_map(alpha, size))
+            self.visual_names.append(name)
+        for name, f_i in zip(BRANCH_NAMES, branches):
+            if f_i is not None:
+                setattr(self, name, branch_map(f_i, size))
+                self.visual_names.append(name)
+
+    # ------------------------------------------------------------------ training step
+
+    def optimize_parameters(self):
+        """The host's D step then G step, with forward passes and losses under --amp; then maybe validate."""
+        with self.precision.autocast():
+            self.forward()
+        self.set_requires_grad(self.netD, True)
+        self.optimizer_D.zero_grad()
+        with self.precision.autocast():
+            self.backward_D()     # the host's losses; bf16 needs no gradient scaling
+        self.precision.step(self.optimizer_D)
+        self.set_requires_grad(self.netD, False)
+        self.optimizer_G.zero_grad()
+        with self.precision.autocast():
+            self.backward_G()
+        self.precision.step(self.optimizer_G)
+        self.precision.update()
+        self.iterations += 1
+        if self.val_batch is not None and self.iterations % self.opt.val_freq == 0:
+            self.validate()
+
+    # ------------------------------------------------------------------ validation
+
+    def _load_validation_pairs(self):
+        """The first --val_size held-out pairs as one batch {'A': (N, C, H, W), 'B': ...}, loaded once."""
+        opt = copy.copy(self.opt)
+        opt.dataroot = self.opt.val_dataroot or self.opt.dataroot
+        opt.phase = self.opt.val_phase
+        opt.max_dataset_size = self.opt.val_size
+        opt.no_flip = True
+        opt.isTrain = False
+        if self.opt.val_size < 1:
+            raise UserError(f"--val_size {self.opt.val_size} selects no pairs; pass --val_size 1 or more.")
+        dataset = find_dataset_using_name(opt.dataset_mode)(opt)
+        if len(dataset) == 0:
+            raise UserError(f"--val_freq {self.opt.val_freq}: no held-out pairs in {opt.dataroot} (phase "
+                            f"'{opt.phase}'); pass --val_dataroot/--val_phase with pairs, or --val_freq 0.")
+        items = [dataset[i] for i in range(min(len(dataset), self.opt.val_size))]
+        return {key: torch.stack([item[key] for item in items]) for key in ("A", "B")}
+
+    def validate(self):
+        """Score G on the held-out batch (eval mode, no gradients); log, plot, keep the best G."""
+        AtoB = self.opt.direction == "AtoB"
+        real_A = self.val_batch["A" if AtoB else "B"].to(self.device)
+        real_B = self.val_batch["B" if AtoB else "A"].to(self.device)
+        generator = self._generator()
+        was_training = generator.training
+        generator.eval()   # BatchNorm running statistics are read, not updated
+        try:
+            with torch.no_grad(), self.precision.autocast():
+                fake_B = generator(real_A).float()
+        finally:
+            generator.train(was_training)
+        ssim, psnr = tensor_scores(fake_B, real_B)
+        scores = {"SSIM": float(ssim.mean()), "PSNR": float(psnr.mean())}
+        self.history.append((self.iterations, scores["SSIM"], scores["PSNR"]))
+        line = (f"(iters: {self.iterations}) validation on {len(ssim)} pairs: "
+                f"SSIM {scores['SSIM']:.4f} PSNR {scores['PSNR']:.2f} dB")
+        print(line, flush=True)
+        with open(os.path.join(self.save_dir, VAL_LOG_FILE), "a") as log_file:
+            log_file.write(line + "\n")
+        self.monitor.plot(self.iterations, scores)
+        if scores["SSIM"] > self.best_ssim:
+            self.best_ssim = scores["SSIM"]
+            self._save_generator(BEST_LABEL)
+        self.write_curves()
+        return scores
+
+    def _save_generator(self, label):
+        """`<label>_net_G.pth` only, through the host's save_networks."""
+        names, self.model_names = self.model_names, ["G"]
+        try:
+            Pix2PixModel.save_networks(self, label)
+        finally:
+            self.model_names = names
+
+    # ------------------------------------------------------------------ curves
+
+    def write_curves(self):
+        """Refresh `curves.png` next to `loss_log.txt` (rank 0, training only)."""
+        if not self.isTrain or not distributed.is_main_process():
+            return None
+        os.makedirs(self.save_dir, exist_ok=True)
+        rows = read_loss_log(os.path.join(self.save_dir, "loss_log.txt"))
+        return plot_curves(os.path.join(self.save_dir, CURVES_FILE), rows, self.history)
+
+    def save_networks(self, epoch):
+        """The host's checkpoints, then a fresh curve PNG."""
+        Pix2PixModel.save_networks(self, epoch)
+        self.write_curves()

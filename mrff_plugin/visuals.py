@@ -1,0 +1,82 @@
+"""Pictures of what the fusion generator does, and curves of how training went.
+
+* `colour_map(maps, size)`: attention maps alpha_1..alpha_3 (Eq. 3-4, values in
+  [0, 1]) -> RGB images in [-1, 1], the range the host's `util.tensor2im` shows,
+  so the host's Visdom grid and HTML pages display them unchanged.
+* `branch_map(features, size)`: a reduced branch f_i (N, C, h, w) -> the mean
+  absolute activation per pixel, scaled to [0, 1] per image, colour-mapped.
+* `plot_curves(png, log, validation)`: loss curves from `loss_log.txt` and the
+  validation SSIM/PSNR history in one PNG (matplotlib, written atomically).
+"""
+import os
+import re
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+COLORMAP = "inferno"  # perceptually uniform: dark = low alpha / weak branch, bright = high
+LOSS_LINE = re.compile(r"^\(epoch: (\d+), iters: (\d+),[^)]*\)\s*(.*)$")
+LOSS_VALUE = re.compile(r"(\S+): (-?[\d.]+(?:e[-+]?\d+)?|nan|inf)")
+
+
+def colour_map(maps, size, colormap=COLORMAP):
+    """(N, 1, h, w) values in [0, 1] -> (N, 3, H, W) RGB in [-1, 1], resized (bilinear) to size=(H, W)."""
+    from matplotlib import colormaps
+    maps = maps.detach().float()
+    if tuple(maps.shape[-2:]) != tuple(size):
+        maps = F.interpolate(maps, size=tuple(size), mode="bilinear", align_corners=False)
+    lut = torch.as_tensor(colormaps[colormap](np.linspace(0.0, 1.0, 256))[:, :3], dtype=torch.float32)  # (256, 3)
+    index = (maps.clamp(0, 1) * 255).round().long()[:, 0]          # (N, H, W)
+    rgb = lut.to(index.device)[index].permute(0, 3, 1, 2)          # (N, 3, H, W) in [0, 1]
+    return rgb * 2 - 1
+
+
+def branch_map(features, size, colormap=COLORMAP):
+    """(N, C, h, w) branch features f_i -> (N, 3, H, W) colour-mapped mean |f_i|, min-max scaled per image."""
+    energy = features.detach().float().abs().mean(dim=1, keepdim=True)      # (N, 1, h, w)
+    low = energy.amin(dim=(2, 3), keepdim=True)
+    high = energy.amax(dim=(2, 3), keepdim=True)
+    return colour_map((energy - low) / (high - low).clamp_min(1e-12), size, colormap)
+
+
+def read_loss_log(path):
+    """The loss lines of a host `loss_log.txt`: a list of {loss name: value}, in order (all runs)."""
+    rows = []
+    if not os.path.isfile(path):
+        return rows
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            match = LOSS_LINE.match(line.strip())
+            if match:
+                rows.append({name: float(value) for name, value in LOSS_VALUE.findall(match.group(3))})
+    return rows
+
+
+def plot_curves(png_path, loss_rows, validation=()):
+    """Write a PNG: one panel of loss curves (x = logged step), and SSIM / PSNR panels when
+    `validation` holds (iteration, ssim, psnr) triples.  Replaced atomically."""
+    import matplotlib
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure   # no pyplot: no global state, no GUI backend
+
+    panels = 1 + (2 if validation else 0)
+    figure = Figure(figsize=(5 * panels, 3.6), dpi=100)
+    axes = figure.subplots(1, panels, squeeze=False)[0]
+    names = list(dict.fromkeys(name for row in loss_rows for name in row))
+    for name in names:
+        axes[0].plot([row.get(name, np.nan) for row in loss_rows], label=name)
+    axes[0].set(title="training losses", xlabel="logged step (loss_log.txt line)", ylabel="loss")
+    if names:
+        axes[0].legend(fontsize="small")
+    if validation:
+        iters, ssim, psnr = zip(*validation)
+        axes[1].plot(iters, ssim, marker="o")
+        axes[1].set(title="validation SSIM", xlabel="iteration", ylabel="SSIM")
+        axes[2].plot(iters, psnr, marker="o", color="tab:orange")
+        axes[2].set(title="validation PSNR", xlabel="iteration", ylabel="PSNR (dB)")
+    figure.tight_layout()
+    tmp_path = png_path + ".tmp"
+    figure.savefig(tmp_path, format="png")
+    os.replace(tmp_path, png_path)
+    return png_path
