@@ -18,6 +18,8 @@ and finds models/datasets by module name.  `register()` therefore:
    lazily: the aliased module is the same object under both names and an
    attribute of the host package, so `importlib.import_module` -- the host's
    `--model`/`--dataset_mode` lookup -- finds it.
+4. wraps `util.visualizer.save_images` (test.py's gallery rows): fake_B gets its
+   SSIM/PSNR as caption and the page a summary line (`mrff_plugin.gallery`).
 
 Host modules imported later are patched as they finish loading (a `sys.meta_path`
 finder watches for them), so `register()` may run before or after the host is
@@ -300,10 +302,22 @@ def _patch_options(base_options):
     _replace(cls, "parse", parse)
 
 
+# ------------------------------------------------------------------ util.visualizer.save_images (test gallery)
+
+def _patch_visualizer(visualizer):
+    """`save_images` that captions each test-gallery row with SSIM/PSNR and adds a summary (gallery.py)."""
+    save_images = getattr(visualizer, "save_images", None)
+    if not callable(save_images) or hasattr(save_images, "_mrff_original"):
+        return
+    from .gallery import wrap_save_images
+    _replace(visualizer, "save_images", wrap_save_images(save_images))
+
+
 # Host modules patched when they have loaded.
 PATCHES = {
     "models.networks": _patch_networks,
     "options.base_options": _patch_options,
+    "util.visualizer": _patch_visualizer,
 }
 
 
