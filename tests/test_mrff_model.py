@@ -1,0 +1,142 @@
+"""--model mrff_pix2pix: attention/branch visuals, validation with best_net_G.pth, curves.png, gallery scores."""
+import re
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import run_host
+from mrff_plugin import metrics
+from mrff_plugin.synth import write_dataset
+from mrff_plugin.visuals import branch_map, colour_map, plot_curves, read_loss_log
+
+MAPS = ("alpha_1", "alpha_2", "alpha_3", "f1", "f2", "f3", "f4")
+TINY = ["--model", "mrff_pix2pix", "--ngf", "8", "--ndf", "8", "--load_size", "64", "--crop_size", "64",
+        "--gpu_ids", "-1", "--num_threads", "0"]
+TRAIN = ["--n_epochs", "1", "--n_epochs_decay", "0", "--print_freq", "1", "--display_freq", "1", "--display_id", "0"]
+
+
+@pytest.fixture(scope="module")
+def kaist_root(tmp_path_factory):
+    """A synthetic KAIST-layout set of 64x64 pairs: 4 train (set00-02), 2 test (set06-07)."""
+    root = tmp_path_factory.mktemp("kaist")
+    write_dataset(str(root / "data"), 4, size=(64, 64), test_pairs=2)
+    return root / "data"
+
+
+@pytest.fixture(scope="module")
+def trained(kaist_root, tmp_path_factory):
+    """One tiny training run with validation every 2 iterations on 2 held-out pairs: (result, checkpoints)."""
+    checkpoints = tmp_path_factory.mktemp("checkpoints")
+    result = run_host("train.py", "--dataroot", kaist_root, "--name", "run", "--checkpoints_dir", checkpoints,
+                      *TINY, *TRAIN, "--val_freq", "2", "--val_size", "2")
+    return result, checkpoints
+
+
+# ---------------------------------------------------------------- visuals (in-process)
+
+def test_colour_map_spans_the_colormap_and_resizes_to_the_output():
+    from matplotlib import colormaps
+    maps = torch.tensor([0.0, 1.0]).view(1, 1, 1, 2).expand(3, 1, 2, 2)          # (3, 1, 2, 2)
+    rgb = colour_map(maps, (8, 8))
+    assert rgb.shape == (3, 3, 8, 8) and rgb.min() >= -1 and rgb.max() <= 1
+    low, high = colormaps["inferno"](0.0)[:3], colormaps["inferno"](1.0)[:3]
+    assert torch.allclose((rgb[0, :, 0, 0] + 1) / 2, torch.tensor(low, dtype=torch.float32), atol=1e-6)
+    assert torch.allclose((rgb[0, :, 0, -1] + 1) / 2, torch.tensor(high, dtype=torch.float32), atol=1e-6)
+
+
+def test_branch_map_scales_each_image_to_the_full_range():
+    features = torch.zeros(2, 4, 4, 4)
+    features[0, :, 0, 0] = 5.0    # image 0: one strong pixel
+    features[1] = -3.0            # image 1: constant (no contrast) -> all at the low end
+    features[1, :, 3, 3] = -1.0
+    rgb = branch_map(features, (4, 4))
+    expected = colour_map(torch.tensor([[[[1.0]]], [[[0.0]]]]), (1, 1))
+    assert torch.allclose(rgb[0, :, 0, 0], expected[0, :, 0, 0])     # the strongest pixel is the top colour
+    assert torch.allclose(rgb[1, :, 3, 3], expected[1, :, 0, 0])     # |-1| < |-3|: the weakest colour
+
+
+def test_loss_log_is_parsed_and_plotted(tmp_path):
+    log = tmp_path / "loss_log.txt"
+    log.write_text("================ Training Loss (now) ================\n"
+                   "(epoch: 1, iters: 1, time: 0.2, data: 0.0) G_GAN: 0.697 G_L1: 41.895 D_real: 0.667 D_fake: 0.777 \n"
+                   "(epoch: 1, iters: 2, time: 0.2, data: 0.0) G_GAN: 0.700 G_L1: 30.500 D_real: 0.600 D_fake: 0.700 \n")
+    rows = read_loss_log(str(log))
+    assert rows == [{"G_GAN": 0.697, "G_L1": 41.895, "D_real": 0.667, "D_fake": 0.777},
+                    {"G_GAN": 0.7, "G_L1": 30.5, "D_real": 0.6, "D_fake": 0.7}]
+    png = plot_curves(str(tmp_path / "curves.png"), rows, [(2, 0.31, 12.5), (4, 0.35, 13.0)])
+    with Image.open(png) as image:
+        assert image.format == "PNG" and image.width > 2 * image.height   # three panels side by side
+
+
+# ---------------------------------------------------------------- training and test through the host
+
+def test_training_shows_maps_validates_keeps_best_and_plots(trained):
+    result, checkpoints = trained
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = checkpoints / "run"
+    # validation after iterations 2 and 4 of the 4 training pairs, on the 2 held-out pairs
+    lines = (run / "val_log.txt").read_text().splitlines()
+    found = [re.match(r"\(iters: (\d+)\) validation on (\d+) pairs: SSIM (\S+) PSNR (\S+) dB", l) for l in lines]
+    assert [(m.group(1), m.group(2)) for m in found] == [("2", "2"), ("4", "2")]
+    ssim = [float(m.group(3)) for m in found]
+    assert all(-1 <= s <= 1 for s in ssim)
+    # best_net_G.pth: the generator only, loadable into the same architecture as latest_net_G.pth
+    best = torch.load(run / "best_net_G.pth", weights_only=True)
+    latest = torch.load(run / "latest_net_G.pth", weights_only=True)
+    assert best.keys() == latest.keys() and not (run / "best_net_D.pth").exists()
+    if ssim[1] <= ssim[0]:   # the second validation did not improve: best is the G of iteration 2
+        assert any(not torch.equal(best[k], latest[k]) for k in best if best[k].is_floating_point())
+    # curves next to loss_log.txt
+    with Image.open(run / "curves.png") as image:
+        assert image.format == "PNG" and image.width > 2 * image.height
+    # the training page shows the attention maps and branches
+    page = (run / "web" / "index.html").read_text()
+    for name in MAPS:
+        assert f"epoch001_{name}.png" in page
+        with Image.open(run / "web" / "images" / f"epoch001_{name}.png") as image:
+            assert image.size == (64, 64) and image.mode == "RGB"
+
+
+def test_test_gallery_captions_equal_scores_of_the_saved_files(kaist_root, trained, tmp_path):
+    assert trained[0].returncode == 0
+    result = run_host("test.py", "--dataroot", kaist_root, "--name", "run", "--checkpoints_dir", trained[1],
+                      "--results_dir", tmp_path / "results", *TINY, "--eval")
+    assert result.returncode == 0, result.stderr[-3000:]
+    gallery = tmp_path / "results" / "run" / "test_latest"
+    page = (gallery / "index.html").read_text()
+    captions = re.findall(r"fake_B: SSIM (\S+), PSNR (\S+) dB", page)
+    stems = re.findall(r"<h3>([^<]+)</h3>", page)
+    assert len(captions) == len(stems) == 2
+    for stem, (ssim, psnr) in zip(stems, captions):
+        fake, real = gallery / "images" / f"{stem}_fake_B.png", gallery / "images" / f"{stem}_real_B.png"
+        assert float(ssim) == pytest.approx(metrics.ssim(fake, real), abs=1e-4)
+        assert float(psnr) == pytest.approx(metrics.psnr(fake, real), abs=1e-2)
+        for name in MAPS:
+            assert (gallery / "images" / f"{stem}_{name}.png").is_file()
+    summary = re.search(r'<p id="mrff-summary"[^>]*>fake_B vs real_B over 2 images[^<]*SSIM (\S+) ± (\S+), '
+                        r'PSNR (\S+) ± (\S+) dB', page)
+    assert summary and page.index("mrff-summary") < page.index("<h3>")
+    assert float(summary.group(1)) == pytest.approx(np.mean([float(s) for s, _ in captions]), abs=1e-4)
+    assert float(summary.group(2)) == pytest.approx(np.std([float(s) for s, _ in captions], ddof=1), abs=2e-4)
+
+
+def test_unusable_validation_set_is_one_sentence_before_training(kaist_root, tmp_path):
+    result = run_host("train.py", "--dataroot", kaist_root, "--name", "run", "--checkpoints_dir", tmp_path,
+                      *TINY, *TRAIN, "--val_freq", "2", "--val_dataroot", tmp_path / "nowhere")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "nowhere" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run" / "latest_net_G.pth").exists()
+
+
+def test_bf16_training_runs_and_fp16_is_refused(kaist_root, tmp_path):
+    result = run_host("train.py", "--dataroot", kaist_root, "--name", "bf16", "--checkpoints_dir", tmp_path,
+                      *TINY, *TRAIN, "--amp", "bf16", "--max_dataset_size", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    losses = read_loss_log(str(tmp_path / "bf16" / "loss_log.txt"))
+    assert len(losses) == 2 and all(np.isfinite(list(row.values())).all() for row in losses)
+    refused = run_host("train.py", "--dataroot", kaist_root, "--name", "fp16", "--checkpoints_dir", tmp_path,
+                       *TINY, *TRAIN, "--amp", "fp16")
+    assert refused.returncode == 2 and "--amp" in refused.stderr and "Traceback" not in refused.stderr
