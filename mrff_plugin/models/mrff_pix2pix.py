@@ -137,7 +137,11 @@ class MrffPix2PixModel(Pix2PixModel):
         opt.isTrain = False
         if self.opt.val_size < 1:
             raise UserError(f"--val_size {self.opt.val_size} selects no pairs; pass --val_size 1 or more.")
-        dataset = find_dataset_using_name(opt.dataset_mode)(opt)
+        try:
+            dataset = find_dataset_using_name(opt.dataset_mode)(opt)
+        except UserError as exc:
+            raise UserError(f"the held-out pairs for --val_freq (--val_dataroot {opt.dataroot}, --val_phase "
+                            f"{opt.phase}) cannot be read: {exc}") from None
         if len(dataset) == 0:
             raise UserError(f"--val_freq {self.opt.val_freq}: no held-out pairs in {opt.dataroot} (phase "
                             f"'{opt.phase}'); pass --val_dataroot/--val_phase with pairs, or --val_freq 0.")
