@@ -13,7 +13,7 @@ which, for visuals holding both `fake_B` and `real_B`:
   `mrff evaluate` computes it from the saved files).
 
 Captions go through dominate, which escapes them.  Visuals without the pair
-(e.g. CycleGAN's) pass through unchanged.
+(e.g. CycleGAN's), or too small to score, pass through unchanged.
 """
 import functools
 import os
@@ -70,7 +70,10 @@ def wrap_save_images(original):
         if not all(label in visuals for label in SCORED):
             return original(webpage, visuals, image_path, *args, **kwargs)
         from .metrics import tensor_scores
-        ssim, psnr = (float(value[0]) for value in tensor_scores(visuals["fake_B"][:1], visuals["real_B"][:1]))
+        try:
+            ssim, psnr = (float(v[0]) for v in tensor_scores(visuals["fake_B"][:1], visuals["real_B"][:1]))
+        except ValueError:   # too small for the 11x11 window, or sizes differ: an unscored row
+            return original(webpage, visuals, image_path, *args, **kwargs)
         stem = os.path.splitext(os.path.basename(image_path[0]))[0]
         _page_scores(webpage).append((stem, ssim, psnr))
         host_add_images = webpage.add_images
