@@ -34,6 +34,8 @@ def test_demo_makes_data_trains_tests_and_reports_scores(tmp_path):
     assert f"gallery: {gallery}" in out
     fakes = sorted((run / "images").glob("*_fake_B.png"))
     assert len(fakes) == 2
+    assert len(list((run / "images").glob("*_alpha_3.png"))) == 2   # attention maps in every row
+    assert (tmp_path / "checkpoints" / "mrff_demo" / "curves.png").is_file()
     # 5. the SSIM/PSNR printed come from the evaluation written beside the gallery
     report = json.loads((run / "evaluation.json").read_text())
     (summary,) = report["runs"]

@@ -2,7 +2,8 @@
 
 1. make a small synthetic day set (`mrff synth`) unless one is already there;
 2. train the paper's fusion generator through the host's `train.py`
-   (preset `options/demo.txt`: pix2pix + `--netG unetpp_fusion` +
+   (preset `options/demo.txt`: `--model mrff_pix2pix` (pix2pix + attention
+   visuals + validation) + `--netG unetpp_fusion` +
    `--dataset_mode kaist_aligned`, 128x128), on the GPU when there is one;
 3. run the host's `test.py` on the held-out pairs;
 4. print the HTML gallery's path and the test SSIM/PSNR (`mrff evaluate`).
