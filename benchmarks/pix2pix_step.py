@@ -11,7 +11,9 @@ run under `mrff_plugin.precision.Precision.autocast()`:
 Networks come from the host's `define_G`/`define_D` (plugin registered, so
 `unetpp_fusion` builds too), with the host's pix2pix defaults: batch norm,
 dropout, PatchGAN `basic`, vanilla GAN loss, Adam(2e-4, beta1 0.5), lambda_L1 100.
-Weights and activations are kept in `channels_last` layout.
+`channels_last=True` keeps weights and activations in that layout (on this 2-core
+AVX2 CPU it made the fusion step about 2.5x slower, so the default is the usual
+contiguous layout; see benchmarks/README.md).
 """
 import sys
 from pathlib import Path
@@ -30,12 +32,13 @@ class Pix2PixStep:
     """G + D with their optimizers; calling it with (A, B) batches does one training step."""
 
     def __init__(self, netG, ngf=64, input_nc=3, output_nc=1, amp="none", mrff_fusion="nested", seed=0,
-                 device="cpu"):
+                 device="cpu", channels_last=False):
         networks, _ = attach_host()
         torch.manual_seed(seed)
         options = dict(netG=netG, norm="batch", ngf=ngf, input_nc=input_nc, output_nc=output_nc,
                        no_dropout=False, mrff_fusion=mrff_fusion)
-        layout = dict(memory_format=torch.channels_last)
+        self.layout = torch.channels_last if channels_last else torch.contiguous_format
+        layout = dict(memory_format=self.layout)
         self.G = build_generator(networks, options).to(device, **layout)
         self.D = networks.define_D(input_nc + output_nc, 64, "basic", 3, "batch", "normal", 0.02, []).to(
             device, **layout)
@@ -48,7 +51,7 @@ class Pix2PixStep:
     def __call__(self, real_A, real_B):
         """One step on (N, input_nc, H, W) and (N, output_nc, H, W) batches in [-1, 1]; returns the losses."""
         amp = self.precision
-        real_A = real_A.contiguous(memory_format=torch.channels_last)
+        real_A = real_A.contiguous(memory_format=self.layout)
         with amp.autocast():
             fake_B = self.G(real_A)
         # D: fake pairs towards 'fake', real pairs towards 'real'

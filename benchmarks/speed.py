@@ -85,10 +85,11 @@ def generator_costs(names, size, ngf):
 # ------------------------------------------------------------------ 3. training steps
 
 def training_steps(configs, ngf, rounds, peaks):
-    """Median seconds per step of each config {'netG', 'size', 'batch', 'amp'}, alternated by round."""
+    """Median seconds per step of each config {'netG', 'size', 'batch', 'amp', 'layout'}, alternated by round."""
     runs = []
     for config in configs:
-        step = Pix2PixStep(config["netG"], ngf=ngf, amp=config["amp"])
+        step = Pix2PixStep(config["netG"], ngf=ngf, amp=config["amp"],
+                           channels_last=config["layout"] == "channels_last")
         a = torch.rand(config["batch"], 3, config["size"], config["size"]) * 2 - 1
         b = torch.rand(config["batch"], 1, config["size"], config["size"]) * 2 - 1
         flops = count_flops(lambda: step(a, b))  # also the warm-up step
@@ -221,6 +222,7 @@ def parse_args(argv=None):
     p.add_argument("--sizes", default=None, help="comma-separated image sizes (default 256,128; quick 128)")
     p.add_argument("--batches", default=None, help="comma-separated batch sizes (default 1,4; quick 1)")
     p.add_argument("--amp", default="none,bf16", help="precisions to time: none,bf16")
+    p.add_argument("--layouts", default="contiguous", help="memory layouts to time: contiguous,channels_last")
     p.add_argument("--images", type=int, default=None, help="images for the inference test (default 200; quick 8)")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: train,rss,inference")
     p.add_argument("--out", type=Path, default=OUT)
@@ -230,6 +232,7 @@ def parse_args(argv=None):
     args.sizes = [int(s) for s in (args.sizes or ("128" if quick else "256,128")).split(",")]
     args.batches = [int(b) for b in (args.batches or ("1" if quick else "1,4")).split(",")]
     args.amp = args.amp.split(",")
+    args.layouts = args.layouts.split(",")
     args.images = args.images or (8 if quick else 200)
     args.ngf = 8 if quick else 64
     args.skip = set(filter(None, args.skip.split(",")))
@@ -248,12 +251,12 @@ def main(argv=None):
     for size in args.sizes:
         report["generators"][str(size)] = generator_costs([FUSION, BASELINE[size]], size, args.ngf)
     if "train" not in args.skip:
-        configs = [{"netG": netG, "size": size, "batch": batch, "amp": amp}
+        configs = [{"netG": netG, "size": size, "batch": batch, "amp": amp, "layout": layout}
                    for size in args.sizes for batch in args.batches for amp in args.amp
-                   for netG in (FUSION, BASELINE[size])]
+                   for layout in args.layouts for netG in (FUSION, BASELINE[size])]
         report["training_steps"] = training_steps(configs, args.ngf, args.rounds, peaks)
         for r in report["training_steps"]:
-            print(f"train {r['netG']:>13} {r['size']}px b{r['batch']} {r['amp']:>4}: {r['seconds_per_step']:.3f} s/step,"
+            print(f"train {r['netG']:>13} {r['size']}px b{r['batch']} {r['amp']:>4} {r['layout']}: {r['seconds_per_step']:.3f} s/step,"
                   f" {r['achieved_gflops']:.1f} GFLOP/s ({100 * r['fraction_of_peak']:.0f}% of peak)", flush=True)
     if "rss" not in args.skip:
         size = args.sizes[0]
