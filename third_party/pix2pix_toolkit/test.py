@@ -13,9 +13,9 @@ import sys
 from data import create_dataset
 from models import create_model
 from options.test_options import TestOptions
-from util import html
+from util import html, util
 from util.errors import UserError
-from util.visualizer import save_images
+from util.visualizer import result_name, save_images
 
 
 def main():
@@ -25,6 +25,7 @@ def main():
     opt.serial_batches = True
     opt.no_flip = True
     opt.display_id = -1      # no Visdom when testing
+    util.require_writable_dir(opt.results_dir, "--results_dir")  # fail before reading anything
     dataset = create_dataset(opt)
     model = create_model(opt)
     model.setup(opt)
@@ -35,6 +36,7 @@ def main():
     webpage = html.HTML(web_dir, f"Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.epoch}")
     if opt.eval:
         model.eval()
+    used_names = set()  # result file names must not overwrite each other
     for i, data in enumerate(dataset):
         if i >= opt.num_test:
             break
@@ -44,7 +46,9 @@ def main():
         img_path = model.get_image_paths()
         if i % 5 == 0:
             print(f"processing ({i:04d})-th image... {img_path}")
-        save_images(webpage, visuals, img_path, aspect_ratio=opt.aspect_ratio, width=opt.display_winsize)
+        item_id = data.get("pair_id", [None])[0] if isinstance(data, dict) else None
+        save_images(webpage, visuals, img_path, aspect_ratio=opt.aspect_ratio, width=opt.display_winsize,
+                    name=result_name(img_path[0], item_id, used_names))
     webpage.save()
 
 

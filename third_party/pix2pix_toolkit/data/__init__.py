@@ -65,6 +65,13 @@ class CustomDatasetDataLoader:
         self.opt = opt
         self.dataset = find_dataset_using_name(opt.dataset_mode)(opt)
         print(f"dataset [{type(self.dataset).__name__}] was created")
+        size = min(len(self.dataset), opt.max_dataset_size)
+        if size == 0:
+            raise UserError(f"--dataroot {opt.dataroot} holds no images for --phase {opt.phase}; "
+                            f"point --dataroot at a folder with a {opt.phase} subfolder of images.")
+        if opt.isTrain and opt.batch_size > size:
+            raise UserError(f"--batch_size {opt.batch_size} is larger than the {size} training images in "
+                            f"{opt.dataroot}; pass --batch_size {size} or less.")
         shuffle = not opt.serial_batches
         self.sampler = None
         if distributed.is_distributed():

@@ -141,19 +141,51 @@ class BaseModel(ABC):
             if isinstance(name, str):
                 checkpoint.save_network(self._bare(name), checkpoint.network_path(self.save_dir, epoch, name))
 
-    def save_training_state(self, epoch_label, epoch, total_iters):
-        """Write `<epoch_label>_state.pth`: options, epoch, iterations, optimizer and scheduler states."""
+    def save_training_state(self, epoch_label, epoch, total_iters, epoch_iter=None):
+        """Write `<epoch_label>_state.pth`: options, epoch, iterations, optimizer, scheduler and RNG
+        states, and the sha256 of each `<epoch_label>_net_<name>.pth` already written."""
         if not distributed.is_main_process():
             return
         os.makedirs(self.save_dir, exist_ok=True)
+        digests = {name: checkpoint.file_sha256(path) for name, path in self._network_paths(epoch_label).items()
+                   if os.path.isfile(path)}
         checkpoint.save_state(checkpoint.state_path(self.save_dir, epoch_label), self.opt, epoch, total_iters,
-                              self.optimizers, self.schedulers)
+                              self.optimizers, self.schedulers, epoch_iter=epoch_iter, net_sha256=digests)
+
+    def save_checkpoint(self, label, epoch, total_iters, epoch_iter=None):
+        """Weights and training state under `label`, replacing an older set as one unit.
+
+        Everything is first written under a hidden staging label, then renamed
+        over the `<label>_*` files, weights first and the state (the commit
+        marker, holding the weights' digests) last.
+        """
+        if not distributed.is_main_process():
+            return
+        staging = f".partial_{label}"
+        self.save_networks(staging)
+        self.save_training_state(staging, epoch, total_iters, epoch_iter)
+        final = self._network_paths(label)
+        for name, path in self._network_paths(staging).items():
+            os.replace(path, final[name])
+        os.replace(checkpoint.state_path(self.save_dir, staging), checkpoint.state_path(self.save_dir, label))
+
+    def _network_paths(self, label):
+        """{net name: `<save_dir>/<label>_net_<name>.pth`} for every network of the model."""
+        return {name: checkpoint.network_path(self.save_dir, label, name)
+                for name in self.model_names if isinstance(name, str)}
 
     def load_training_state(self, epoch_label):
-        """Restore optimizers and schedulers from `<epoch_label>_state.pth`; return the dict or None."""
-        state = checkpoint.load_state(checkpoint.state_path(self.save_dir, epoch_label))
+        """Restore optimizers and schedulers from `<epoch_label>_state.pth`; return the dict or None.
+
+        UserError when the weight files are not the ones the state was saved with.
+        The saved RNG states are left for the training loop to restore at the
+        point it resumes (checkpoint.restore_rng).
+        """
+        path = checkpoint.state_path(self.save_dir, epoch_label)
+        state = checkpoint.load_state(path)
         if state is None:
             return None
+        checkpoint.verify_networks(state, path, self._network_paths(epoch_label))
         for optimizer, saved in zip(self.optimizers, state.get("optimizers", [])):
             optimizer.load_state_dict(saved)
         for scheduler, saved in zip(self.schedulers, state.get("schedulers", [])):

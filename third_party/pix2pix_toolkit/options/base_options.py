@@ -114,7 +114,7 @@ class BaseOptions:
         message = "\n".join(lines)
         print(message)
         expr_dir = os.path.join(opt.checkpoints_dir, opt.name)
-        util.mkdirs(expr_dir)
+        util.require_writable_dir(expr_dir, "--checkpoints_dir")
         with open(os.path.join(expr_dir, f"{opt.phase}_opt.txt"), "wt") as opt_file:
             opt_file.write(message + "\n")
 

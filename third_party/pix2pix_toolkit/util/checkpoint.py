@@ -2,11 +2,19 @@
 
 Layout in `<checkpoints_dir>/<name>/`:
   `<label>_net_<G|D|...>.pth`  plain state_dict on CPU (no DataParallel/DDP prefix)
-  `<label>_state.pth`          {'opt': dict of plain option values, 'epoch', 'total_iters',
-                                'optimizers': [state_dict], 'schedulers': [state_dict]}
+  `<label>_state.pth`          {'opt': dict of plain option values, 'epoch', 'epoch_iter' (images
+                                of that epoch already trained), 'total_iters',
+                                'optimizers': [state_dict], 'schedulers': [state_dict],
+                                'rng': {'torch': ByteTensor, 'python': random.getstate()},
+                                'net_sha256': {net name: sha256 of its .pth file}}
 Both are written atomically and read with `torch.load(..., weights_only=True)`.
+The state file is the commit marker: it is renamed into place after the weight
+files it lists, and `verify_networks` checks the digests on resume, so a run
+killed between the renames is reported instead of resumed from mixed files.
 """
+import hashlib
 import os
+import random
 
 import torch
 
@@ -53,18 +61,60 @@ def save_network(net, path):
     atomic_save({key: value.detach().cpu() for key, value in net.state_dict().items()}, path)
 
 
-def save_state(path, opt, epoch, total_iters, optimizers, schedulers):
-    """Write the training state (see module docstring)."""
+def file_sha256(path):
+    """Hex sha256 of the bytes of `path`."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_state(path, opt, epoch, total_iters, optimizers, schedulers, epoch_iter=None, net_sha256=None):
+    """Write the training state (see module docstring) with the current RNG states."""
     atomic_save({"opt": plain_options(opt), "epoch": epoch, "total_iters": total_iters,
+                 "epoch_iter": epoch_iter,
                  "optimizers": [o.state_dict() for o in optimizers],
-                 "schedulers": [s.state_dict() for s in schedulers]}, path)
+                 "schedulers": [s.state_dict() for s in schedulers],
+                 "rng": {"torch": torch.get_rng_state(), "python": random.getstate()},
+                 "net_sha256": net_sha256 or {}}, path)
+
+
+def restore_rng(state):
+    """Put the torch and Python RNGs back where `save_state` found them (dropout, crops, shuffles)."""
+    rng = state.get("rng") or {}
+    if "torch" in rng:
+        torch.set_rng_state(rng["torch"])
+    if "python" in rng:
+        version, internal, gauss = rng["python"]
+        random.setstate((version, tuple(internal), gauss))
+
+
+def unreadable_message(path):
+    return (f"checkpoint {path} is truncated or corrupt; delete it or pick another --epoch "
+            f"(or --load_iter).")
 
 
 def load_state(path):
     """The training state dict at `path`, or None when there is none."""
     if not os.path.isfile(path):
         return None
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # truncated, corrupt or foreign file
+        raise UserError(unreadable_message(path)) from None
+
+
+def verify_networks(state, state_file, net_paths):
+    """Raise UserError when a weight file is not the one `state` was saved with.
+
+    net_paths: {net name: path}.  States written before digests were stored pass.
+    """
+    for name, expected in (state.get("net_sha256") or {}).items():
+        path = net_paths.get(name)
+        if path and os.path.isfile(path) and file_sha256(path) != expected:
+            raise UserError(f"{path} does not belong to {state_file} (training stopped while they were "
+                            f"being replaced); resume from another --epoch or --load_iter.")
 
 
 def load_weights(path):
@@ -74,9 +124,8 @@ def load_weights(path):
                         f"and --checkpoints_dir of an existing run.")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # unpicklable, truncated or foreign file
-        raise UserError(f"checkpoint {path} cannot be read ({type(exc).__name__}); "
-                        f"it is damaged or not a network state_dict, so retrain or pick another --epoch.") from None
+    except Exception:  # unpicklable, truncated or foreign file
+        raise UserError(unreadable_message(path)) from None
 
 
 def _flag_text(flag, value):

@@ -70,3 +70,16 @@ def atomic_save(obj, path):
         if os.path.exists(tmp_path):
             os.remove(tmp_path)
         raise
+
+
+def require_writable_dir(path, flag):
+    """Create folder `path` if needed and check that a file can be written in it; UserError naming `flag`."""
+    from .errors import UserError  # errors is a leaf module; imported here to keep util's imports light
+    try:
+        os.makedirs(path, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write_test_", dir=path)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as exc:
+        raise UserError(f"{flag} folder {path} cannot be written ({exc.strerror or exc}); "
+                        f"pass a writable {flag}.") from None

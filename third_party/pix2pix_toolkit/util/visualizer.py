@@ -18,15 +18,39 @@ import numpy as np
 from . import distributed, html, util
 
 
-def save_images(webpage, visuals, image_path, aspect_ratio=1.0, width=256):
+def result_name(image_path, item_id, used):
+    """The name of one test input's result files, unique within a run; adds it to set `used`.
+
+    The input's file stem, as upstream, unless an earlier input already took it
+    (e.g. frame names that restart in every video); then the dataset-provided
+    item id when the batch has one ('set06/V001/I00000' -> 'set06_V001_I00000'),
+    otherwise the stem prefixed by more and more parent folder names, and a
+    counter as the last resort.
+    """
+    path = os.path.normpath(os.path.abspath(image_path))
+    stem = os.path.splitext(os.path.basename(path))[0]
+    candidates = [stem]
+    if item_id:
+        candidates.append(str(item_id).strip("/").replace("/", "_").replace("\\", "_"))
+    parts = os.path.dirname(path).split(os.sep)
+    candidates += ["_".join(parts[-depth:] + [stem]) for depth in range(1, len(parts)) if parts[-depth]]
+    name = next((c for c in candidates if c not in used), None)
+    counter = 1
+    while name is None or name in used:
+        name, counter = f"{stem}_{counter}", counter + 1
+    used.add(name)
+    return name
+
+
+def save_images(webpage, visuals, image_path, aspect_ratio=1.0, width=256, name=None):
     """Save one test input's visuals into the gallery and add one row for them.
 
     webpage: an html.HTML page; visuals: OrderedDict label -> (1, C, H, W) tensor;
-    image_path: list holding the input's path.  Files are `<stem>_<label>.png`
-    in the page's image folder.
+    image_path: list holding the input's path.  Files are `<name>_<label>.png`
+    in the page's image folder; name defaults to the input's file stem.
     """
     image_dir = webpage.get_image_dir()
-    stem = os.path.splitext(os.path.basename(image_path[0]))[0]
+    stem = name or os.path.splitext(os.path.basename(image_path[0]))[0]
     webpage.add_header(stem)
     ims, txts, links = [], [], []
     for label, image in visuals.items():
