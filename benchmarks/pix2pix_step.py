@@ -11,9 +11,9 @@ run under `mrff_plugin.precision.Precision.autocast()`:
 Networks come from the host's `define_G`/`define_D` (plugin registered, so
 `unetpp_fusion` builds too), with the host's pix2pix defaults: batch norm,
 dropout, PatchGAN `basic`, vanilla GAN loss, Adam(2e-4, beta1 0.5), lambda_L1 100.
-`channels_last=True` keeps weights and activations in that layout (on this 2-core
-AVX2 CPU it made the fusion step about 2.5x slower, so the default is the usual
-contiguous layout; see benchmarks/README.md).
+`channels_last=True` keeps weights and activations in that layout; the default is
+the usual contiguous layout, because on this 2-core AVX2 CPU channels_last gave
+no consistent gain (see benchmarks/README.md).
 """
 import sys
 from pathlib import Path
