@@ -162,6 +162,9 @@ class BaseModel(ABC):
         if not distributed.is_main_process():
             return
         staging = f".partial_{label}"
+        for name in os.listdir(self.save_dir) if os.path.isdir(self.save_dir) else []:
+            if name.startswith((".tmp_", ".partial_")):  # left by a save that was killed
+                os.remove(os.path.join(self.save_dir, name))
         self.save_networks(staging)
         self.save_training_state(staging, epoch, total_iters, epoch_iter)
         final = self._network_paths(label)
