@@ -1,10 +1,8 @@
 """Paired images stored side by side: each file in `<dataroot>/<phase>/` holds A | B."""
 import os
 
-from PIL import Image
-
 from data.base_dataset import BaseDataset, get_params, get_transform
-from data.image_folder import make_dataset
+from data.image_folder import load_rgb, make_dataset
 from util.errors import UserError
 
 
@@ -32,7 +30,7 @@ class AlignedDataset(BaseDataset):
 
     def __getitem__(self, index):
         AB_path = self.AB_paths[index]
-        AB = Image.open(AB_path).convert("RGB")
+        AB = load_rgb(AB_path)
         w, h = AB.size
         half = w // 2
         A = AB.crop((0, 0, half, h))

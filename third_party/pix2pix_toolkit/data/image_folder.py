@@ -1,5 +1,8 @@
-"""Finding image files in a folder tree."""
+"""Finding image files in a folder tree and reading them as 8-bit RGB."""
 import os
+
+import numpy as np
+from PIL import Image
 
 from util.errors import UserError
 
@@ -26,3 +29,23 @@ def make_dataset(dir, max_dataset_size=float("inf")):
                 images.append(os.path.join(root, fname))
     images.sort()
     return images[: min(max_dataset_size, len(images))]
+
+
+def load_rgb(path):
+    """The image at `path` as an 8-bit PIL RGB image; UserError naming the file when it cannot be read.
+
+    Greyscale becomes three equal channels, alpha is dropped, and 16-bit or
+    32-bit integer greyscale ('I;16', 'I') is scaled to 8 bits by its type's
+    range (PIL's own convert would clip everything above 255 to white).
+    """
+    try:
+        with Image.open(path) as image:
+            image.load()  # decode now: a truncated file fails here, not later
+            if image.mode.startswith("I;16") or image.mode == "I":
+                values = np.asarray(image, dtype=np.float64)
+                top = 65535.0 if image.mode.startswith("I;16") or values.max() <= 65535 else 2.0 ** 31 - 1
+                grey = np.clip(np.round(values * 255.0 / top), 0, 255).astype(np.uint8)
+                return Image.fromarray(grey, "L").convert("RGB")
+            return image.convert("RGB")
+    except (OSError, ValueError, SyntaxError) as exc:  # PIL's errors for truncated or unknown data
+        raise UserError(f"{path} is truncated or not a readable image ({exc}); replace or delete it.") from None

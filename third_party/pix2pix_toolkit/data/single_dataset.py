@@ -1,8 +1,6 @@
 """Single images from `--dataroot` (one domain), for generating results with the test model."""
-from PIL import Image
-
 from data.base_dataset import BaseDataset, get_transform
-from data.image_folder import make_dataset
+from data.image_folder import load_rgb, make_dataset
 from util.errors import UserError
 
 
@@ -19,7 +17,7 @@ class SingleDataset(BaseDataset):
 
     def __getitem__(self, index):
         A_path = self.A_paths[index]
-        A = self.transform(Image.open(A_path).convert("RGB"))
+        A = self.transform(load_rgb(A_path))
         return {"A": A, "A_paths": A_path}
 
     def __len__(self):

@@ -2,10 +2,8 @@
 import os
 import random
 
-from PIL import Image
-
 from data.base_dataset import BaseDataset, get_transform
-from data.image_folder import make_dataset
+from data.image_folder import load_rgb, make_dataset
 from util.errors import UserError
 
 
@@ -41,8 +39,8 @@ class UnalignedDataset(BaseDataset):
         else:
             index_B = random.randint(0, self.B_size - 1)  # avoid fixed pairs
         B_path = self.B_paths[index_B]
-        A = self.transform_A(Image.open(A_path).convert("RGB"))
-        B = self.transform_B(Image.open(B_path).convert("RGB"))
+        A = self.transform_A(load_rgb(A_path))
+        B = self.transform_B(load_rgb(B_path))
         return {"A": A, "B": B, "A_paths": A_path, "B_paths": B_path}
 
     def __len__(self):
