@@ -5,8 +5,10 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from conftest import HOST_DIR, host_env, run_host, write_aligned_set
 
@@ -159,3 +161,17 @@ def test_batch_larger_than_the_dataset_and_empty_dataroot(tmp_path):
     empty = run_host("train.py", "--dataroot", tmp_path / "empty", "--name", "r",
                      "--checkpoints_dir", tmp_path / "ck", *FLAGS)
     assert empty.returncode == 2 and "no images in" in empty.stderr and "Traceback" not in empty.stderr
+
+
+def test_test_results_of_inputs_sharing_a_file_name_do_not_overwrite_each_other(straight, tmp_path):
+    """Frame names that restart in every video: the second I00000 gets its folder in the name."""
+    for video in ("V000", "V001"):
+        write_aligned_set(tmp_path / "data" / "train", video, count=1, seed=len(video) + int(video[-1]))
+    args = [arg if arg != straight["test"][1] else tmp_path / "data" for arg in straight["test"]]
+    result = run_host("test.py", *args, "--checkpoints_dir", straight["tmp"] / "ck",
+                      "--results_dir", tmp_path / "results")
+    assert result.returncode == 0, result.stderr
+    images = tmp_path / "results" / "run" / "train_latest" / "images"
+    assert sorted(p.name for p in images.glob("*real_A.png")) == ["V001_pair_0_real_A.png", "pair_0_real_A.png"]
+    first, second = (np.asarray(Image.open(images / n)) for n in ("pair_0_real_A.png", "V001_pair_0_real_A.png"))
+    assert not np.array_equal(first, second)
