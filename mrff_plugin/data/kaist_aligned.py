@@ -20,6 +20,9 @@ C is 1 (grey, Pillow luma) or 3 (RGB; LWIR as grey-as-RGB, as KAIST stores it):
 with `--direction AtoB` C_A = input_nc and C_B = output_nc; with `BtoA` the
 host's model feeds B to the generator, so C_B = input_nc and C_A = output_nc.
 
+`--skip_bad_images` reads every selected file once at start-up and leaves out
+the pairs with an unreadable (truncated, corrupt, empty) file, printing how many.
+
 Errors a user can fix (layout, selection, unreadable file, size mismatch) are
 `KaistDatasetError`: a `KaistLayoutError` and, where the host has one (the
 bundled host's `util.errors.UserError`), the host's own user-error type, so its
@@ -63,6 +66,9 @@ class KaistAlignedDataset(BaseDataset):
         parser.add_argument("--kaist_list", default=None,
                             help="text file of pair ids (set00/V000/I01225, one per line) that alone "
                                  "decides the pairs, to reproduce a published split")
+        parser.add_argument("--skip_bad_images", action="store_true",
+                            help="read every selected image once at start-up and leave out the pairs with a "
+                                 "truncated or corrupt file (printing how many) instead of stopping at the first")
         return parser
 
     def __init__(self, opt):
@@ -78,6 +84,8 @@ class KaistAlignedDataset(BaseDataset):
         for note in selection.notes:
             print(note)
         self.pairs = selection.pairs[:int(min(len(selection.pairs), opt.max_dataset_size))]
+        if getattr(opt, "skip_bad_images", False):
+            self.pairs = self._readable_pairs(self.pairs)
         if not opt.isTrain:
             self._warn_shared_file_names()
         btoa = opt.direction == "BtoA"
@@ -86,13 +94,32 @@ class KaistAlignedDataset(BaseDataset):
         self.visible_mode = _mode(self.visible_nc, "output_nc" if btoa else "input_nc")
         self.lwir_mode = _mode(self.lwir_nc, "input_nc" if btoa else "output_nc")
 
+    @staticmethod
+    def _readable_pairs(pairs):
+        """The pairs whose two files both decode; prints the count left out and the first bad file."""
+        kept, bad = [], []
+        for pair in pairs:
+            try:
+                for path in (pair.visible, pair.lwir):
+                    load_image(path, "RGB")
+                kept.append(pair)
+            except UnreadableImageError as exc:
+                bad.append(str(exc))
+        if bad:
+            print(f"--skip_bad_images: left out {len(bad)} of {len(pairs)} pairs with an unreadable file "
+                  f"(first: {bad[0]})")
+        if not kept:
+            raise KaistDatasetError(f"--skip_bad_images left no pairs: all {len(pairs)} selected pairs have an "
+                                    f"unreadable file (first: {bad[0]}).")
+        return kept
+
     def _warn_shared_file_names(self):
         count, example = shared_file_names(self.pairs)
         if count:
             print(f"warning: {count} of {len(self.pairs)} selected pairs share their file name with a pair of "
                   f"another video (e.g. {example}); a test.py that names result images by file name alone "
-                  f"overwrites them, so select one video per name with --kaist_list, or use a host that names "
-                  f"results by the item's 'pair_id'.")
+                  f"overwrites them (the bundled host names them by 'pair_id' then), so with another host "
+                  f"select one video per name with --kaist_list.")
 
     def __len__(self):
         return len(self.pairs)
@@ -102,7 +129,7 @@ class KaistAlignedDataset(BaseDataset):
             return load_image(path, mode)
         except UnreadableImageError as exc:
             raise KaistDatasetError(f"{exc}; 1 pair affected ({pair.pair_id}): replace the file, or leave "
-                                    f"the pair out with --kaist_list.") from None
+                                    f"the pair out with --kaist_list or --skip_bad_images.") from None
 
     def __getitem__(self, index):
         pair = self.pairs[index]
