@@ -175,3 +175,12 @@ def test_test_results_of_inputs_sharing_a_file_name_do_not_overwrite_each_other(
     assert sorted(p.name for p in images.glob("*real_A.png")) == ["V001_pair_0_real_A.png", "pair_0_real_A.png"]
     first, second = (np.asarray(Image.open(images / n)) for n in ("pair_0_real_A.png", "V001_pair_0_real_A.png"))
     assert not np.array_equal(first, second)
+
+
+def test_checkpoint_of_another_output_nc_names_the_flag_and_the_saved_value(straight, tmp_path):
+    result = run_host("test.py", *straight["test"], "--output_nc", "1", "--checkpoints_dir", straight["tmp"] / "ck",
+                      "--results_dir", tmp_path / "results")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"error: checkpoint {straight['run'] / 'latest_net_G.pth'} was trained with "
+                                     f"--output_nc 3 but this run uses --output_nc 1; pass --output_nc 3.")
+    assert not (tmp_path / "results" / "run" / "train_latest" / "images").exists()
