@@ -66,3 +66,17 @@ def test_broken_image_in_a_training_set_is_one_line_naming_it(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().startswith(f"error: {broken} is truncated or not a readable image")
     assert "Traceback" not in result.stderr and "README.txt" not in result.stderr
+
+
+def test_images_smaller_than_the_crop_are_upscaled_or_refused(tmp_path):
+    """resize_and_crop resizes to --load_size first (upscaling); --preprocess crop gets one sentence."""
+    dataroot = write_aligned_set(tmp_path / "data", "train", count=1, size=48)
+    common = ["--dataroot", dataroot, "--name", "r", "--checkpoints_dir", tmp_path / "ck", "--model", "pix2pix",
+              "--netG", "unet_128", "--ngf", "8", "--ndf", "8", "--gpu_ids", "-1", "--num_threads", "0",
+              "--display_id", "0", "--n_epochs", "1", "--n_epochs_decay", "0", "--crop_size", "128"]
+    upscaled = run_host("train.py", *common, "--load_size", "128")
+    assert upscaled.returncode == 0, upscaled.stderr
+    refused = run_host("train.py", *common, "--preprocess", "crop")
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == ("error: an image is 48x48, smaller than --crop_size 128; pass a --crop_size "
+                                      "of at most 48, or --preprocess resize_and_crop to upscale it first.")

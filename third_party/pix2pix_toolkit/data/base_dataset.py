@@ -12,6 +12,8 @@ import torchvision.transforms as transforms
 from PIL import Image
 from torchvision.transforms import InterpolationMode
 
+from util.errors import UserError
+
 # PIL's resampling constants, for callers that still pass e.g. Image.BICUBIC.
 _PIL_TO_MODE = {
     Image.NEAREST: InterpolationMode.NEAREST,
@@ -120,9 +122,17 @@ def _scale_width(img, target_width, crop_width, method):
 
 
 def _crop(img, pos, size):
-    """Crop a size x size square whose top-left corner is `pos` (when the image is larger)."""
+    """Crop a size x size square whose top-left corner is `pos` (when the image is larger).
+
+    UserError for an image smaller than the crop (with resize_and_crop the resize
+    to --load_size >= --crop_size upscales small images first, so this is a
+    --preprocess crop/none case).
+    """
     w, h = img.size
     x, y = pos
+    if w < size or h < size:
+        raise UserError(f"an image is {w}x{h}, smaller than --crop_size {size}; pass a --crop_size of at most "
+                        f"{min(w, h)}, or --preprocess resize_and_crop to upscale it first.")
     if w > size or h > size:
         return img.crop((x, y, x + size, y + size))
     return img
