@@ -1,4 +1,5 @@
 """Robustness of the host's train.py/test.py: exact resume, Ctrl-C, NaN losses, bad folders and checkpoints."""
+import json
 import shutil
 import signal
 import subprocess
@@ -184,3 +185,16 @@ def test_checkpoint_of_another_output_nc_names_the_flag_and_the_saved_value(stra
     assert result.stderr.strip() == (f"error: checkpoint {straight['run'] / 'latest_net_G.pth'} was trained with "
                                      f"--output_nc 3 but this run uses --output_nc 1; pass --output_nc 3.")
     assert not (tmp_path / "results" / "run" / "train_latest" / "images").exists()
+
+
+def test_kill_resume_benchmark_smoke(tmp_path):
+    """Two SIGKILL trials of benchmarks/kill_resume.py (the full run uses 10)."""
+    out = tmp_path / "kill_resume.json"
+    result = subprocess.run([sys.executable, str(HOST_DIR.parents[1] / "benchmarks" / "kill_resume.py"),
+                             "--trials", "2", "--min_delay", "5", "--max_delay", "6", "--out", str(out)],
+                            env=host_env(), capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "survived 2/2"
+    report = json.loads(out.read_text())
+    assert report["total"] == 2 and all(t["survived"] for t in report["trials"])
+    assert any(t["resumed"] for t in report["trials"])  # at least one kill came after a save
