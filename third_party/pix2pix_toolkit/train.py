@@ -9,6 +9,7 @@ with `<label>_state.pth` beside them.  Under `torchrun --nproc_per_node=N` the
 processes train one model together and only rank 0 writes anything.
 """
 import math
+import os
 import signal
 import sys
 import time
@@ -32,9 +33,12 @@ class StopRequest:
 
     def __init__(self):
         self.requested = False
+        self._pid = os.getpid()
         self._previous = signal.signal(signal.SIGINT, self._handle)
 
     def _handle(self, signum, frame):
+        if os.getpid() != self._pid:  # a forked data-loader worker: the main process decides
+            return
         self.requested = True
         signal.signal(signal.SIGINT, self._previous)  # a second Ctrl-C stops at once
         print("\nCtrl-C: saving an 'interrupted' checkpoint after this iteration (Ctrl-C again to abort)",
