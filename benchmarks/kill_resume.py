@@ -6,9 +6,10 @@ Each trial trains a tiny pix2pix (unet_128, --ngf 8, 4 pairs of 128x128 in a
 temporary folder) that saves `latest` every iteration, kills it
 with SIGKILL after a random delay, then checks the run folder: every `*.pth`
 loads with `torch.load(..., weights_only=True)` (hidden `.tmp_*`/`.partial_*`
-files are a killed save's leftovers, never read, removed by the next save), and (when a `latest` set exists) `--continue_train` for one
-more epoch exits 0.  Prints `survived K/N` and writes
-benchmarks/out/kill_resume.json.  Not part of the test suite (about 10 s a trial).
+files are a killed save's leftovers, never read, removed by the next save),
+and (when a `latest` set exists) `--continue_train` for one more epoch exits 0.
+Prints `survived K/N` and writes benchmarks/out/kill_resume.json.  The suite
+runs a 2-trial smoke; the full run takes about 11 s a trial.
 """
 import argparse
 import json
