@@ -127,17 +127,14 @@ def network_options(saved, overrides, fallbacks=None):
 def build_generator(networks, options):
     """The generator named by options['netG'], built by the host's define_G (uninitialised weights matter
     not: they are loaded next).  Plugin flags reach the plugin builder through the hooks' parsed options."""
-    from .. import hooks
-    previous = hooks._State.opt  # the hooks pass parsed options to plugin builders; give them the saved ones
-    hooks._State.opt = argparse.Namespace(**options)
+    from ..hooks import options_for_build
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # define_G prints "initialize network with ..."
+        with options_for_build(argparse.Namespace(**options)), \
+                contextlib.redirect_stdout(io.StringIO()):  # define_G prints "initialize network with ..."
             return networks.define_G(options["input_nc"], options["output_nc"], options["ngf"], options["netG"],
                                      options["norm"], not options["no_dropout"], "normal", 0.02, [])
     except (NotImplementedError, ValueError, KeyError) as exc:
         raise GenerateError(f"cannot build the generator from the checkpoint's options: {exc}") from None
-    finally:
-        hooks._State.opt = previous
 
 
 def load_generator(checkpoint, epoch="latest", host=None, overrides=None, fallbacks=None):
