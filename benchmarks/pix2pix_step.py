@@ -10,7 +10,8 @@ run under `mrff_plugin.precision.Precision.autocast()`:
 
 Networks come from the host's `define_G`/`define_D` (plugin registered, so
 `unetpp_fusion` builds too), with the host's pix2pix defaults: batch norm,
-dropout, PatchGAN `basic`, vanilla GAN loss, Adam(2e-4, beta1 0.5), lambda_L1 100.
+dropout, PatchGAN `basic`, vanilla GAN loss, Adam(2e-4, beta1 0.5), lambda_L1 100;
+Adam runs fused (`mrff_plugin.optim.fused_adam`), as in `--model mrff_pix2pix`.
 `channels_last=True` keeps weights and activations in that layout; the default is
 the usual contiguous layout, because on this 2-core AVX2 CPU channels_last gave
 no consistent gain (see benchmarks/README.md).
@@ -22,6 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mrff_plugin.generate.network import attach_host, build_generator  # noqa: E402
+from mrff_plugin.optim import fused_adam  # noqa: E402
 from mrff_plugin.precision import Precision  # noqa: E402
 
 LAMBDA_L1 = 100.0   # pix2pix (Isola et al. 2017) and the host's --lambda_L1 default
@@ -44,8 +46,8 @@ class Pix2PixStep:
             device, **layout)
         self.gan = networks.GANLoss("vanilla").to(device)
         self.l1 = torch.nn.L1Loss()
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=LR, betas=(BETA1, 0.999))
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=LR, betas=(BETA1, 0.999))
+        self.opt_G = fused_adam(torch.optim.Adam(self.G.parameters(), lr=LR, betas=(BETA1, 0.999)))
+        self.opt_D = fused_adam(torch.optim.Adam(self.D.parameters(), lr=LR, betas=(BETA1, 0.999)))
         self.precision = Precision(amp, device)
 
     def __call__(self, real_A, real_B):

@@ -116,6 +116,19 @@ def plot(results, path):
     plt.close(fig)
 
 
+def write_report(results, args, complete):
+    """The JSON report of the models trained so far (iterations to the baseline's final SSIM once it is known)."""
+    target = results[BASELINE]["curve"][-1]["ssim"] if BASELINE in results else None
+    for entry in results.values():
+        entry["iters_to_baseline_final_ssim"] = iterations_to_reach(entry["curve"], target) if target else None
+    report = {"quick": args.quick, "complete": complete, "size": args.size, "ngf": args.ngf, "iters": args.iters,
+              "eval_every": args.eval_every, "train_pairs": args.train, "test_pairs": args.test,
+              "seed": args.seed, "baseline": BASELINE, "baseline_final_ssim": target, "models": results}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    return report
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--iters", type=int, default=2000, help="training iterations per model (batch 1)")
@@ -147,14 +160,7 @@ def main(argv=None):
         print(f"training {label} for {args.iters} iterations", flush=True)
         results[label] = {"netG": netG, "mrff_fusion": fusion, "amp": amp,
                           "curve": train_curve(netG, fusion, amp, data, args)}
-    target = results[BASELINE]["curve"][-1]["ssim"]
-    for entry in results.values():
-        entry["iters_to_baseline_final_ssim"] = iterations_to_reach(entry["curve"], target)
-    report = {"quick": args.quick, "size": args.size, "ngf": args.ngf, "iters": args.iters,
-              "eval_every": args.eval_every, "train_pairs": args.train, "test_pairs": args.test,
-              "seed": args.seed, "baseline": BASELINE, "baseline_final_ssim": target, "models": results}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
+        report = write_report(results, args, complete=len(results) == len(runs))  # kept after every model
     plot(results, args.out.with_suffix(".png"))
     for label, entry in results.items():
         last = entry["curve"][-1]

@@ -15,9 +15,11 @@ round, so load from other processes hits all of them alike):
    fraction of the matching matmul peak;
 4. peak resident memory (ru_maxrss of a child process doing three training
    steps at 256x256, batch 1) of each generator, fp32 and bf16;
-5. inference: `mrff generate` against the host's `test.py --model test` on the
-   same images and the same (randomly initialised) fusion checkpoint, wall
-   time of each whole command (start-up included) and images/s.
+5. inference: `mrff generate` (each --amp) against the host's `test.py --model
+   test` on the same images and the same fusion checkpoint (random weights,
+   BatchNorm statistics from `--calibration_images` synthetic images), wall
+   time of each whole command (start-up included), images/s, and the mean
+   absolute difference of the bf16 PNGs from the fp32 ones in grey levels.
 
 Writes benchmarks/out/speed.json and prints a summary.  `--quick` shrinks all
 of it (128x128, ngf 8, batch 1, 8 images) so it finishes in well under a minute:
@@ -86,10 +88,13 @@ def generator_costs(names, size, ngf):
 
 def training_steps(configs, ngf, rounds, peaks):
     """Median seconds per step of each config {'netG', 'size', 'batch', 'amp', 'layout'}, alternated by round."""
-    runs = []
+    runs, steps = [], {}  # one G + D per (netG, amp, layout), shared by its sizes and batches (memory)
     for config in configs:
-        step = Pix2PixStep(config["netG"], ngf=ngf, amp=config["amp"],
-                           channels_last=config["layout"] == "channels_last")
+        key = (config["netG"], config["amp"], config["layout"])
+        if key not in steps:
+            steps[key] = Pix2PixStep(config["netG"], ngf=ngf, amp=config["amp"],
+                                     channels_last=config["layout"] == "channels_last")
+        step = steps[key]
         a = torch.rand(config["batch"], 3, config["size"], config["size"]) * 2 - 1
         b = torch.rand(config["batch"], 1, config["size"], config["size"]) * 2 - 1
         flops = count_flops(lambda: step(a, b))  # also the warm-up step
@@ -158,12 +163,25 @@ def write_images(folder, count, size, seed=0):
         Image.fromarray(small).resize((size, size), Image.BILINEAR).save(folder / f"img_{i:04d}.png")
 
 
-def save_checkpoint(folder, ngf):
-    """A fusion checkpoint (random weights) in the host's format, via the host's own functions."""
+def save_checkpoint(folder, ngf, size, images):
+    """A fusion checkpoint in the host's format (the host's own functions): initial random weights, BatchNorm
+    statistics measured on `images` synthetic visible images.  With the initial statistics (mean 0, var 1)
+    every output would be a flat grey, and fp32/bf16 agreement on flat images says nothing."""
     import argparse as _argparse
     from mrff_plugin.generate.network import attach_host
+    from mrff_plugin.synth import render_pair
     _, checkpoint = attach_host()
     step = Pix2PixStep(FUSION, ngf=ngf)
+    norms = [m for m in step.G.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average over the calibration images
+    with torch.no_grad():
+        for seed in range(images):
+            visible = render_pair(seed, (size, size), "day")[0]
+            step.G(torch.from_numpy(visible).permute(2, 0, 1)[None].float() / 127.5 - 1)
+    for norm in norms:
+        norm.momentum = 0.1
     opt = _argparse.Namespace(netG=FUSION, norm="batch", ngf=ngf, input_nc=3, output_nc=1, no_dropout=False,
                               mrff_fusion="nested", mrff_channels=32)
     folder.mkdir(parents=True, exist_ok=True)
@@ -171,7 +189,7 @@ def save_checkpoint(folder, ngf):
     checkpoint.save_state(checkpoint.state_path(str(folder), "latest"), opt, 1, 0, [], [])
 
 
-def inference(count, size, ngf, threads, batch_size, amp_modes):
+def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_images):
     """Wall time and images/s of `mrff generate` (each amp mode) and the host's test.py, same images."""
     from mrff_plugin.host import host_command
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
@@ -179,7 +197,7 @@ def inference(count, size, ngf, threads, batch_size, amp_modes):
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         write_images(tmp / "images", count, size)
-        save_checkpoint(tmp / "checkpoints" / "run", ngf)
+        save_checkpoint(tmp / "checkpoints" / "run", ngf, size, calibration_images)
         test_argv = host_command("test.py", [
             "--dataroot", str(tmp / "images"), "--name", "run", "--checkpoints_dir", str(tmp / "checkpoints"),
             "--results_dir", str(tmp / "results"), "--model", "test", "--dataset_mode", "single",
@@ -200,6 +218,8 @@ def inference(count, size, ngf, threads, batch_size, amp_modes):
         fp32 = tmp / "generated_none"
         if fp32.is_dir():  # bf16 vs fp32 agreement of the written images
             from PIL import Image
+            results["mrff generate --amp none"]["output_std_grey_levels"] = float(np.mean(
+                [np.asarray(Image.open(p), np.float64).std() for p in sorted(fp32.glob("*.png"))]))
             for amp in amp_modes:
                 if amp != "none":
                     diffs = [np.abs(np.asarray(Image.open(p), np.int16)
@@ -209,7 +229,8 @@ def inference(count, size, ngf, threads, batch_size, amp_modes):
     base = results["host test.py"]["images_per_s"]
     for label, entry in results.items():
         entry["speedup_vs_test_py"] = entry["images_per_s"] / base
-    return {"images": count, "size": size, "ngf": ngf, "batch_size": batch_size, "runs": results}
+    return {"images": count, "size": size, "ngf": ngf, "batch_size": batch_size, "checkpoint_calibration_images": calibration_images,
+            "runs": results}
 
 
 # ------------------------------------------------------------------ main
@@ -224,6 +245,9 @@ def parse_args(argv=None):
     p.add_argument("--amp", default="none,bf16", help="precisions to time: none,bf16")
     p.add_argument("--layouts", default="contiguous", help="memory layouts to time: contiguous,channels_last")
     p.add_argument("--images", type=int, default=None, help="images for the inference test (default 200; quick 8)")
+    p.add_argument("--batch_size", type=int, default=4, help="mrff generate --batch_size in the inference test")
+    p.add_argument("--calibration_images", type=int, default=None,
+                   help="synthetic images that set the inference checkpoint's BatchNorm statistics (default 20; quick 2)")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: train,rss,inference")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
@@ -234,6 +258,7 @@ def parse_args(argv=None):
     args.amp = args.amp.split(",")
     args.layouts = args.layouts.split(",")
     args.images = args.images or (8 if quick else 200)
+    args.calibration_images = args.calibration_images or (2 if quick else 20)
     args.ngf = 8 if quick else 64
     args.skip = set(filter(None, args.skip.split(",")))
     return args
@@ -265,7 +290,8 @@ def main(argv=None):
         print("peak RSS (MB):", {k: round(v) for k, v in report["peak_rss_mb"].items()}, flush=True)
     if "inference" not in args.skip:
         size = args.sizes[0]
-        report["inference"] = inference(args.images, size, args.ngf, args.threads, 4, args.amp)
+        report["inference"] = inference(args.images, size, args.ngf, args.threads, args.batch_size, args.amp,
+                                        args.calibration_images)
         for label, r in report["inference"]["runs"].items():
             print(f"inference {label}: {r['images_per_s']:.2f} images/s ({r['wall_seconds']:.1f} s), "
                   f"{r['speedup_vs_test_py']:.2f}x test.py", flush=True)

@@ -91,6 +91,9 @@ def test_training_shows_maps_validates_keeps_best_and_plots(trained):
         assert all(same)
     elif ssim[1] < ssim[0]:  # best is the G of iteration 2, not the final one (equal when rounded: either)
         assert not all(same)
+    # both Adam optimizers ran through the fused kernel (saved in the resumable state)
+    state = torch.load(run / "latest_state.pth", weights_only=True)
+    assert [group["fused"] for o in state["optimizers"] for group in o["param_groups"]] == [True, True]
     # curves next to loss_log.txt
     with Image.open(run / "curves.png") as image:
         assert image.format == "PNG" and image.width > 2 * image.height

@@ -23,8 +23,9 @@ import math
 import os
 import sys
 
+from ..data.images import IMAGE_EXTENSIONS
+
 FAKE_SUFFIX, REAL_SUFFIX = "_fake_B", "_real_B"
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 BATCH = 16   # images scored per torchmetrics call
 
 

@@ -1,4 +1,4 @@
-"""Reading one image file as 8-bit grey ('L') or 8-bit RGB, whatever it was stored as.
+"""Which files are images, and reading one as 8-bit grey ('L') or 8-bit RGB, whatever it was stored as.
 
 Shared by the KAIST dataset and the SSIM/PSNR metrics so both see the same
 pixels. Conversions:
@@ -13,6 +13,9 @@ pixels. Conversions:
 import numpy as np
 from PIL import Image
 
+# The files the plugin reads as images (KAIST frames, `mrff generate` inputs, `mrff evaluate` results):
+# the host's data/image_folder.py list plus the grey/web formats Pillow decodes; compared lower-cased.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp")
 SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 MAX_16BIT = 65535
 

@@ -31,6 +31,8 @@ names; a full KAIST tree (about 95,000 pairs) lists in well under a second
 import os
 from typing import NamedTuple
 
+from .images import IMAGE_EXTENSIONS
+
 # KAIST multispectral pedestrian benchmark: which sets belong to which split and
 # time of day (host-contract.md, "The KAIST multispectral pedestrian data").
 KAIST_SETS = {
@@ -41,7 +43,6 @@ KAIST_SETS = {
 }
 TIMES = ("day", "night", "all")
 MODALITIES = ("visible", "lwir")
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp"})
 
 
 class KaistLayoutError(ValueError):

@@ -1,7 +1,7 @@
 """Which images `mrff generate` does, where each result goes, and writing it safely.
 
-* The input tree is walked in sorted order; every image file (the host's list of
-  extensions) is a job, other files are ignored.  `in/a/b.jpg` -> `out/a/b.png`.
+* The input tree is walked in sorted order; every image file (data/images.py's
+  IMAGE_EXTENSIONS, any case) is a job, other files are ignored.  `in/a/b.jpg` -> `out/a/b.png`.
 * Shards: under `torchrun` (RANK, WORLD_SIZE in the environment) process `rank`
   takes jobs `i` with `i % world == rank` of the full sorted list -- decided
   before resuming, so processes that start at different moments still agree and
@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from ..data.images import IMAGE_EXTENSIONS
 from . import GenerateError
 
-# The host's data/image_folder.py list, lower-cased (the host compares case-sensitively in both cases).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".tif", ".tiff")
 OUTPUT_SUFFIX = ".png"
 TEMP_PREFIX = ".mrff_tmp_"
 

@@ -18,6 +18,8 @@ networks) and adds:
 * `curves.png` next to `loss_log.txt`: loss and validation curves, refreshed at
   every validation and every `save_networks` (so it exists when training ends).
 * `--amp none|bf16`: forward passes and losses under `mrff_plugin.precision`.
+* the host's two Adam optimizers rebuilt with PyTorch's fused kernel
+  (`mrff_plugin.optim.fused_adam`: same update, same checkpoints, faster step).
 
 The host calls only set_input / optimize_parameters / compute_visuals /
 get_current_* / save_networks, so the iteration count lives here.
@@ -34,6 +36,7 @@ from util.errors import UserError
 
 from ..metrics import tensor_scores
 from ..monitor import MetricMonitor
+from ..optim import fused_adam
 from ..precision import Precision, PrecisionError
 from ..visuals import branch_map, colour_map, plot_curves, read_loss_log
 
@@ -73,6 +76,8 @@ class MrffPix2PixModel(Pix2PixModel):
         self.val_batch = None
         if not self.isTrain:
             return
+        self.optimizer_G, self.optimizer_D = fused_adam(self.optimizer_G), fused_adam(self.optimizer_D)
+        self.optimizers = [self.optimizer_G, self.optimizer_D]
         try:
             self.precision = Precision(opt.amp, self.device)
         except PrecisionError as exc:
