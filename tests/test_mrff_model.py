@@ -146,3 +146,33 @@ def test_bf16_training_runs_and_fp16_is_refused(kaist_root, tmp_path):
     refused = run_host("train.py", "--dataroot", kaist_root, "--name", "fp16", "--checkpoints_dir", tmp_path,
                        *TINY, *TRAIN, "--amp", "fp16")
     assert refused.returncode == 2 and "--amp" in refused.stderr and "Traceback" not in refused.stderr
+
+
+# ---------------------------------------------------------------- upstream hosts (static)
+
+# What the plugin's host-side modules may import from the host unguarded: names that both eras of the
+# upstream toolkit have (../shared/docs/host-contract.md). Anything else must sit in `try/except ImportError`.
+CONTRACT_IMPORTS = {"data": {"find_dataset_using_name"}, "models.pix2pix_model": {"Pix2PixModel"},
+                    "data.base_dataset": {"BaseDataset", "get_params", "get_transform"}}
+HOST_PACKAGES = ("data", "models", "options", "util")
+
+
+def test_host_side_modules_import_only_the_contract_from_the_host_unguarded():
+    import ast
+    from pathlib import Path
+
+    import mrff_plugin
+    root = Path(mrff_plugin.__file__).parent
+    for path in (root / "models" / "mrff_pix2pix.py", root / "data" / "kaist_aligned.py"):
+        tree = ast.parse(path.read_text())
+        guarded = {id(node) for trial in ast.walk(tree) if isinstance(trial, ast.Try)
+                   and any(isinstance(h.type, ast.Name) and h.type.id == "ImportError" for h in trial.handlers)
+                   for statement in trial.body for node in ast.walk(statement)}
+        host_imports = [node for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0
+                        and node.module.split(".")[0] in HOST_PACKAGES]
+        assert host_imports, path   # the check sees the host imports at all
+        for node in host_imports:
+            if id(node) not in guarded:
+                names = {alias.name for alias in node.names}
+                assert names <= CONTRACT_IMPORTS.get(node.module, set()), (path.name, node.module, names)
+    assert "_bare" not in (root / "models" / "mrff_pix2pix.py").read_text()   # a bundled-host-only helper

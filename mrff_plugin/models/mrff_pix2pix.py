@@ -29,10 +29,13 @@ import os
 
 import torch
 
-from data import find_dataset_using_name             # the host's, on sys.path
-from models.pix2pix_model import Pix2PixModel         # the host's, on sys.path
-from util import distributed
-from util.errors import UserError
+from data import find_dataset_using_name             # the host's, on sys.path (host contract)
+from models.pix2pix_model import Pix2PixModel         # the host's, on sys.path (host contract)
+
+try:
+    from util.errors import UserError                 # bundled host: printed as one line, exit 2
+except ImportError:                                   # an upstream checkout has none
+    UserError = ValueError
 
 from ..metrics import tensor_scores
 from ..monitor import MetricMonitor
@@ -47,6 +50,12 @@ VAL_LOG_FILE = "val_log.txt"
 BEST_LABEL = "best"                                   # -> best_net_G.pth
 # fp16 needs its losses scaled before backward, and the host's backward_D/G call backward themselves.
 TRAIN_AMP_MODES = ("none", "bf16")
+
+
+def is_main_process():
+    """False on every torch.distributed rank but 0 (DDP under torchrun, in either host era)."""
+    import torch.distributed as dist
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 class MrffPix2PixModel(Pix2PixModel):
@@ -82,7 +91,7 @@ class MrffPix2PixModel(Pix2PixModel):
             self.precision = Precision(opt.amp, self.device)
         except PrecisionError as exc:
             raise UserError(str(exc)) from None
-        self.main = distributed.is_main_process()
+        self.main = is_main_process()
         self.monitor = MetricMonitor(opt, active=self.main and opt.val_freq > 0)
         if opt.val_freq > 0 and self.main:
             self.val_batch = self._load_validation_pairs()
@@ -90,7 +99,8 @@ class MrffPix2PixModel(Pix2PixModel):
     # ------------------------------------------------------------------ visuals
 
     def _generator(self):
-        return self._bare("G")
+        """netG without a DataParallel / DistributedDataParallel wrapper."""
+        return getattr(self.netG, "module", self.netG)
 
     def compute_visuals(self):
         """Colour-map the generator's attention maps and branches of the last forward (N, 3, H, W)."""
@@ -193,7 +203,7 @@ class MrffPix2PixModel(Pix2PixModel):
 
     def write_curves(self):
         """Refresh `curves.png` next to `loss_log.txt` (rank 0, training only)."""
-        if not self.isTrain or not distributed.is_main_process():
+        if not self.isTrain or not is_main_process():
             return None
         os.makedirs(self.save_dir, exist_ok=True)
         rows = read_loss_log(os.path.join(self.save_dir, "loss_log.txt"))
