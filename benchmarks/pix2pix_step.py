@@ -12,9 +12,8 @@ Networks come from the host's `define_G`/`define_D` (plugin registered, so
 `unetpp_fusion` builds too), with the host's pix2pix defaults: batch norm,
 dropout, PatchGAN `basic`, vanilla GAN loss, Adam(2e-4, beta1 0.5), lambda_L1 100;
 Adam runs fused (`mrff_plugin.optim.fused_adam`), as in `--model mrff_pix2pix`.
-`channels_last=True` keeps weights and activations in that layout; the default is
-the usual contiguous layout, because on this 2-core AVX2 CPU channels_last gave
-no consistent gain (see benchmarks/README.md).
+`channels_last=True` (the default, as `--model mrff_pix2pix` trains) keeps weights
+and activations in that layout; False gives the host's usual contiguous layout.
 """
 import sys
 from pathlib import Path
@@ -34,7 +33,7 @@ class Pix2PixStep:
     """G + D with their optimizers; calling it with (A, B) batches does one training step."""
 
     def __init__(self, netG, ngf=64, input_nc=3, output_nc=1, amp="none", mrff_fusion="nested", seed=0,
-                 device="cpu", channels_last=False):
+                 device="cpu", channels_last=True):
         networks, _ = attach_host()
         torch.manual_seed(seed)
         options = dict(netG=netG, norm="batch", ngf=ngf, input_nc=input_nc, output_nc=output_nc,

@@ -243,7 +243,8 @@ def parse_args(argv=None):
     p.add_argument("--sizes", default=None, help="comma-separated image sizes (default 256,128; quick 128)")
     p.add_argument("--batches", default=None, help="comma-separated batch sizes (default 1,4; quick 1)")
     p.add_argument("--amp", default="none,bf16", help="precisions to time: none,bf16")
-    p.add_argument("--layouts", default="contiguous", help="memory layouts to time: contiguous,channels_last")
+    p.add_argument("--layouts", default="channels_last,contiguous",
+                   help="memory layouts to time (channels_last is how --model mrff_pix2pix trains)")
     p.add_argument("--images", type=int, default=None, help="images for the inference test (default 200; quick 8)")
     p.add_argument("--batch_size", type=int, default=4, help="mrff generate --batch_size in the inference test")
     p.add_argument("--calibration_images", type=int, default=None,
