@@ -33,9 +33,9 @@ def test_speed_quick_writes_steps_costs_and_inference(tmp_path):
     # the nested UNet++ does more work per pixel than the plain U-Net at the same ngf
     assert costs["unetpp_fusion"]["macs_per_image"] > costs["unet_128"]["macs_per_image"] > 0
     steps = report["training_steps"]
-    assert {(s["netG"], s["size"], s["batch"], s["amp"]) for s in steps} == \
-        {("unetpp_fusion", 128, 1, "none"), ("unet_128", 128, 1, "none")}
-    assert all(s["layout"] == "contiguous" for s in steps)
+    assert sorted((s["netG"], s["size"], s["batch"], s["amp"], s["layout"]) for s in steps) == sorted(
+        (netG, 128, 1, "none", layout) for netG in ("unetpp_fusion", "unet_128")
+        for layout in ("channels_last", "contiguous"))
     for s in steps:
         assert s["seconds_per_step"] > 0 and len(s["times"]) == 1
         # a training step costs at least the generator's forward pass (G fwd + bwd + D)
@@ -45,6 +45,10 @@ def test_speed_quick_writes_steps_costs_and_inference(tmp_path):
     assert set(runs) == {"host test.py", "mrff generate --amp none"}
     assert runs["host test.py"]["speedup_vs_test_py"] == 1.0
     assert all(r["images_per_s"] > 0 for r in runs.values())
+    # the bare forward pass of each command is timed too (the ceiling of its ratio to test.py)
+    for r in runs.values():
+        assert r["forward_only_images_per_s"] > 0
+        assert r["forward_only_vs_test_py"] == r["forward_only_images_per_s"] / runs["host test.py"]["images_per_s"]
 
 
 def test_quality_quick_writes_curves_plot_and_iterations(tmp_path):
@@ -52,6 +56,7 @@ def test_quality_quick_writes_curves_plot_and_iterations(tmp_path):
     run_benchmark("quality", "--quick", "--threads", "1", "--out", out)
     report = json.loads(out.read_text())
     assert set(report["models"]) == {"unetpp_fusion", "unet_128", "unetpp_fusion average"}
+    assert report["complete"] is True
     for entry in report["models"].values():
         assert [p["iter"] for p in entry["curve"]] == [2, 4]
         assert all(-1 <= p["ssim"] <= 1 and p["psnr"] > 0 for p in entry["curve"])
