@@ -44,8 +44,11 @@ class AutoloadFinder:
         root = os.path.dirname(os.path.dirname(spec.origin))
         if is_host_root(root):
             uninstall()
-            from mrff_plugin.hooks import register
-            register(root=root, quiet=True)
+            from mrff_plugin import hooks
+            hooks.register(root=root, quiet=True)
+            # The import machinery has already passed the place where hooks put its own finder, so ask it
+            # here: the package comes back with the hooks' patch (or None: loaded as usual).
+            return hooks.find_host_spec(fullname)
         return None  # the normal machinery imports the package
 
 

@@ -113,6 +113,11 @@ def register(root=None, quiet=False):
     return True
 
 
+def find_host_spec(fullname):
+    """The module spec the registered hooks give `fullname` (a patched host module, an alias), or None."""
+    return _State.finder.find_spec(fullname) if _State.finder is not None else None
+
+
 def unregister():
     """Undo `register()`: restore the host's functions, drop the aliases and the finder."""
     for owner, attribute, previous, new in reversed(_State.replaced):
@@ -313,8 +318,33 @@ def _patch_visualizer(visualizer):
     _replace(visualizer, "save_images", wrap_save_images(save_images))
 
 
+# ------------------------------------------------------------------ data / models: "choose one of" lists
+
+def _patch_listing(attribute, package, suffix):
+    """A patch for a host package whose `attribute()` lists the `<name><suffix>.py` files it holds (the
+    bundled host's `available_dataset_modes` / `available_models`, used in its unknown-name errors): the
+    names ALIASES adds to that package are listed too."""
+    aliased = sorted(full[len(package) + 1: -len(suffix)] for full in ALIASES
+                     if full.startswith(package + ".") and full.endswith(suffix))
+
+    def patch(module):
+        listing = getattr(module, attribute, None)
+        if not callable(listing) or hasattr(listing, "_mrff_original"):
+            return  # an upstream checkout has no such list
+
+        @functools.wraps(listing)
+        def available():
+            return sorted(set(listing()) | set(aliased))
+
+        available._mrff_original = listing
+        _replace(module, attribute, available)
+    return patch
+
+
 # Host modules patched when they have loaded.
 PATCHES = {
+    "data": _patch_listing("available_dataset_modes", "data", "_dataset"),
+    "models": _patch_listing("available_models", "models", "_model"),
     "models.networks": _patch_networks,
     "options.base_options": _patch_options,
     "util.visualizer": _patch_visualizer,

@@ -322,6 +322,17 @@ def test_a_typo_in_netG_is_one_line_listing_the_valid_names(dataroot, tmp_path):
         "resnet_6blocks, unet_128, unet_256, unetpp_fusion.")
 
 
+@pytest.mark.parametrize("flag, typo, module, listed", [
+    ("--dataset_mode", "kaist_alinged", "data/kaist_alinged_dataset.py", "aligned, kaist_aligned, single, unaligned"),
+    ("--model", "mrff_pix2px", "models/mrff_pix2px_model.py", "cycle_gan, mrff_pix2pix, pix2pix, test")])
+def test_a_typo_in_dataset_mode_or_model_lists_the_plugins_names_too(dataroot, tmp_path, flag, typo, module, listed):
+    result = run_python(["train.py", "--dataroot", dataroot, "--checkpoints_dir", tmp_path, *HOST_FLAGS,
+                         flag, typo, *TRAIN_FLAGS])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: {flag} {typo} does not exist (no {module}); choose one of: {listed}.")
+
+
 @pytest.mark.slow
 def test_a_crop_size_that_is_not_a_multiple_of_32_fails_before_training(dataroot, tmp_path):
     flags = [f if f != "64" else "48" for f in HOST_FLAGS]

@@ -17,7 +17,8 @@ from util.errors import UserError
 def available_dataset_modes():
     """Names of the `data/<name>_dataset.py` modules in this package."""
     folder = os.path.dirname(__file__)
-    return sorted(f[: -len("_dataset.py")] for f in os.listdir(folder) if f.endswith("_dataset.py"))
+    return sorted(f[: -len("_dataset.py")] for f in os.listdir(folder)
+                  if f.endswith("_dataset.py") and f != "base_dataset.py")
 
 
 def find_dataset_using_name(dataset_name):
