@@ -35,7 +35,8 @@ def add_arguments(parser):
     parser.add_argument("--batch_size", type=int, default=8, help="images per forward pass (same-size images)")
     parser.add_argument("--workers", type=int, default=2, help="loader processes decoding images (0: in-line)")
     parser.add_argument("--amp", choices=("none", "bf16", "fp16"), default="none",
-                        help="autocast precision: bf16 (CPU or GPU) or fp16 (GPU)")
+                        help="autocast precision: bf16 (GPU, or a CPU with AVX-512 BF16/AMX, where it is about "
+                             "twice as fast; emulated and slow on older CPUs) or fp16 (GPU)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="auto: CUDA when available (cuda:LOCAL_RANK under torchrun)")
     parser.add_argument("--output_nc", type=int, choices=(1, 3), default=None,
