@@ -20,6 +20,9 @@ and finds models/datasets by module name.  `register()` therefore:
    `--model`/`--dataset_mode` lookup -- finds it.
 4. wraps `util.visualizer.save_images` (test.py's gallery rows): fake_B gets its
    SSIM/PSNR as caption and the page a summary line (`mrff_plugin.gallery`).
+5. where the host lists its `--dataset_mode`/`--model` names in its unknown-name
+   error (the bundled host's `data.available_dataset_modes`,
+   `models.available_models`), adds the aliased names to those lists.
 
 Host modules imported later are patched as they finish loading (a `sys.meta_path`
 finder watches for them), so `register()` may run before or after the host is
