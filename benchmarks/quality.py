@@ -120,7 +120,7 @@ def write_report(results, args, complete):
     """The JSON report of the models trained so far (iterations to the baseline's final SSIM once it is known)."""
     target = results[BASELINE]["curve"][-1]["ssim"] if BASELINE in results else None
     for entry in results.values():
-        entry["iters_to_baseline_final_ssim"] = iterations_to_reach(entry["curve"], target) if target else None
+        entry["iters_to_baseline_final_ssim"] = None if target is None else iterations_to_reach(entry["curve"], target)
     report = {"quick": args.quick, "complete": complete, "size": args.size, "ngf": args.ngf, "iters": args.iters,
               "eval_every": args.eval_every, "train_pairs": args.train, "test_pairs": args.test,
               "seed": args.seed, "baseline": BASELINE, "baseline_final_ssim": target, "models": results}

@@ -174,7 +174,7 @@ def save_checkpoint(folder, ngf, size, images):
     from mrff_plugin.synth import render_pair
     _, checkpoint = attach_host()
     step = Pix2PixStep(FUSION, ngf=ngf)
-    norms = [m for m in step.G.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    norms = {m: m.momentum for m in step.G.modules() if isinstance(m, torch.nn.BatchNorm2d)}
     for norm in norms:
         norm.reset_running_stats()
         norm.momentum = None  # cumulative average over the calibration images
@@ -182,8 +182,8 @@ def save_checkpoint(folder, ngf, size, images):
         for seed in range(images):
             visible = render_pair(seed, (size, size), "day")[0]
             step.G(torch.from_numpy(visible).permute(2, 0, 1)[None].float() / 127.5 - 1)
-    for norm in norms:
-        norm.momentum = 0.1
+    for norm, momentum in norms.items():
+        norm.momentum = momentum
     opt = _argparse.Namespace(netG=FUSION, norm="batch", ngf=ngf, input_nc=3, output_nc=1, no_dropout=False,
                               mrff_fusion="nested", mrff_channels=32)
     folder.mkdir(parents=True, exist_ok=True)
@@ -255,8 +255,8 @@ def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_imag
     for label, entry in results.items():
         entry["speedup_vs_test_py"] = entry["images_per_s"] / base
         entry["forward_only_vs_test_py"] = entry["forward_only_images_per_s"] / base  # the ceiling of the ratio
-    return {"images": count, "size": size, "ngf": ngf, "batch_size": batch_size, "checkpoint_calibration_images": calibration_images,
-            "runs": results}
+    return {"images": count, "size": size, "ngf": ngf, "batch_size": batch_size,
+            "checkpoint_calibration_images": calibration_images, "runs": results}
 
 
 # ------------------------------------------------------------------ main
@@ -274,7 +274,8 @@ def parse_args(argv=None):
     p.add_argument("--images", type=int, default=None, help="images for the inference test (default 200; quick 8)")
     p.add_argument("--batch_size", type=int, default=4, help="mrff generate --batch_size in the inference test")
     p.add_argument("--calibration_images", type=int, default=None,
-                   help="synthetic images that set the inference checkpoint's BatchNorm statistics (default 20; quick 2)")
+                   help="synthetic images that set the inference checkpoint's BatchNorm statistics "
+                        "(default 20; quick 2)")
     p.add_argument("--skip", default="", help="comma-separated parts to skip: train,rss,inference")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
@@ -321,8 +322,9 @@ def main(argv=None):
                                         args.calibration_images)
         for label, r in report["inference"]["runs"].items():
             print(f"inference {label}: {r['images_per_s']:.2f} images/s ({r['wall_seconds']:.1f} s), "
-                  f"{r['speedup_vs_test_py']:.2f}x test.py; its forward pass alone {r['forward_only_images_per_s']:.2f} "
-                  f"images/s ({r['forward_only_vs_test_py']:.2f}x test.py)", flush=True)
+                  f"{r['speedup_vs_test_py']:.2f}x test.py; its forward pass alone "
+                  f"{r['forward_only_images_per_s']:.2f} images/s ({r['forward_only_vs_test_py']:.2f}x test.py)",
+                  flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(f"wrote {args.out}")
