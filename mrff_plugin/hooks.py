@@ -11,9 +11,10 @@ and finds models/datasets by module name.  `register()` therefore:
    hosts (no `gpu_ids`) get it uninitialised, as their `BaseModel.setup`
    initialises.  An unknown name raises an error listing host + plugin names.
 2. wraps `options.base_options.BaseOptions`: `initialize` adds the plugin's
-   flags (`--mrff_fusion`, `--mrff_channels`) for every model and appends the
-   plugin names to `--netG`'s help; `parse` keeps the parsed options, because
-   the host calls `define_G` without them.
+   flags (`--mrff_arch`, `--mrff_fusion`, `--mrff_channels`) for every model and
+   appends the plugin names to `--netG`'s help; `parse` keeps the parsed options,
+   because the host calls `define_G` without them, and prints one warning line
+   when `--mrff_arch released` is given host flags it ignores (IGNORED_BY_RELEASED).
 3. makes the plugin's modules importable under the host's package names (ALIASES),
    lazily: the aliased module is the same object under both names and an
    attribute of the host package, so `importlib.import_module` -- the host's
@@ -50,7 +51,9 @@ ALIASES = {
 # Generator names of the upstream toolkit (host-contract.md, "Generators"), for hosts without a table.
 CONTRACT_GENERATORS = ("resnet_9blocks", "resnet_6blocks", "unet_256", "unet_128")
 # The plugin's own flags, passed from the parsed options to the generator builders.
-PLUGIN_FLAGS = ("mrff_fusion", "mrff_channels")
+PLUGIN_FLAGS = ("mrff_arch", "mrff_fusion", "mrff_channels")
+# Host flags the authors' released network does not read (it has no norm, no dropout, fixed widths).
+IGNORED_BY_RELEASED = ("norm", "no_dropout", "ngf")
 
 
 class _State:
@@ -231,6 +234,7 @@ def _wrap_define_G(networks, original):
             net = build_generator(name, arg["input_nc"], arg["output_nc"], arg["ngf"], norm_layer,
                                   arg["use_dropout"], **_plugin_options())
             net.config["norm"] = arg["norm"]
+            net.checkpoint_error = functools.partial(_host_error, ValueError)  # an older layout: one line
             if classic:
                 return networks.init_net(net, arg["init_type"], arg["init_gain"], arg["gpu_ids"])
             return net
@@ -270,7 +274,7 @@ def _positive_int(text):
 def add_plugin_options(parser):
     """Add the plugin's flags and list the plugin generators in `--netG`'s help (once per parser)."""
     from .networks import generator_names
-    from .networks.unetpp_fusion import FUSION_MODES, MRFF_CHANNELS
+    from .networks.unetpp_fusion import ARCHS, FUSION_MODES, MRFF_CHANNELS
     netG = parser._option_string_actions.get("--netG")
     names = " | ".join(generator_names()) + " (mrff plugin)"
     if netG is not None and names not in (netG.help or ""):
@@ -279,13 +283,38 @@ def add_plugin_options(parser):
         netG.help = f"{text[:-1]} | {names}]" if text.endswith("]") else f"{text} | {names}"
     if "--mrff_fusion" in parser._option_string_actions:
         return parser
+    for flag in IGNORED_BY_RELEASED:  # say in --help what the released network does not read
+        action = parser._option_string_actions.get(f"--{flag}")
+        if action is not None:
+            text = (action.help or "").rstrip()
+            note = "no effect with --mrff_arch released"
+            action.help = f"{text} ({note})" if text else note
     group = parser.add_argument_group("mrff plugin (--netG unetpp_fusion)")
+    group.add_argument("--mrff_arch", choices=ARCHS, default=ARCHS[0],
+                       help="paper: our reading of the paper's text and Table 1 | released: the authors' "
+                            "published network (25.943 M parameters), which ignores --norm, --no_dropout "
+                            "and --ngf as the release does; saved with the checkpoint")
     group.add_argument("--mrff_fusion", choices=FUSION_MODES, default=FUSION_MODES[0],
                        help="how unetpp_fusion fuses its four receptive fields X0,1..X0,4: nested pixel "
                             "attention (the paper, Fig. 6) | average (plain UNet++) | last (X0,4 only)")
     group.add_argument("--mrff_channels", type=_positive_int, default=MRFF_CHANNELS,
                        help="channels of each reduced branch f1..f4 before fusion (paper: 32)")
     return parser
+
+
+def warn_ignored_flags(opt, parser):
+    """One warning line on stderr naming the host flags `--mrff_arch released` ignores that were set
+    to a non-default value (the parser's defaults, after the model's set_defaults)."""
+    from .networks import generator_names
+    if getattr(opt, "mrff_arch", None) != "released" or getattr(opt, "netG", None) not in generator_names() \
+            or parser is None:
+        return
+    given = [f"--{flag} {getattr(opt, flag)}" if not isinstance(getattr(opt, flag), bool) else f"--{flag}"
+             for flag in IGNORED_BY_RELEASED
+             if hasattr(opt, flag) and getattr(opt, flag) != parser.get_default(flag)]
+    if given:
+        print(f"warning: --mrff_arch released ignores {', '.join(given)} (the authors' network has no "
+              f"normalisation, no dropout and fixed widths).", file=sys.stderr)
 
 
 def _patch_options(base_options):
@@ -303,6 +332,7 @@ def _patch_options(base_options):
     @functools.wraps(original_parse)
     def parse(self, *args, **kwargs):
         _State.opt = original_parse(self, *args, **kwargs)
+        warn_ignored_flags(_State.opt, getattr(self, "parser", None))
         return _State.opt
 
     initialize._mrff_original, parse._mrff_original = original_initialize, original_parse

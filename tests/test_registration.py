@@ -116,8 +116,8 @@ def test_classic_host_gets_an_initialised_network_through_its_own_init_net(clean
     net = networks.define_G(3, 1, 4, "unetpp_fusion", "instance", True, "xavier", 0.5, [])
     assert isinstance(net, UnetppFusionGenerator) and net.initialised_by_host
     assert networks.CALLS == [("init_net", "xavier", 0.5, [])]
-    assert net.config == dict(input_nc=3, output_nc=1, ngf=4, use_dropout=True, mrff_fusion="nested",
-                              mrff_channels=32, norm="instance")
+    assert net.config == dict(input_nc=3, output_nc=1, ngf=4, use_dropout=True, mrff_arch="paper",
+                              mrff_fusion="nested", mrff_channels=32, norm="instance")
     assert isinstance(networks.define_G(3, 3, 4, "unet_128"), torch.nn.Conv2d)  # other names: the original
     assert networks.define_G.__wrapped__ is original
 
@@ -176,13 +176,31 @@ def test_options_gain_the_plugin_flags_and_the_generator_is_built_with_them(clea
         "specify generator architecture [resnet_9blocks | unet_128 | unetpp_fusion (mrff plugin)]"
     net = networks.define_G(3, 3, 4, opt.netG, opt.norm)
     assert net.config["mrff_fusion"] == "last" and net.config["mrff_channels"] == 6
-    assert list(net.reduce) == ["f4"]
+    assert list(net.branches) == ["f4"]
     defaults = BaseOptions().parse([])
     assert (defaults.mrff_fusion, defaults.mrff_channels) == ("nested", 32)
     saved = argparse.Namespace(mrff_fusion="average", mrff_channels=5)  # e.g. a checkpoint's options
     with hooks.options_for_build(saved):
         assert networks.define_G(3, 3, 4, "unetpp_fusion").config["mrff_fusion"] == "average"
     assert networks.define_G(3, 3, 4, "unetpp_fusion").config["mrff_fusion"] == "nested"  # the last parse again
+
+
+def test_mrff_arch_released_is_built_and_warns_once_about_the_host_flags_it_ignores(clean_slate, tmp_path, capsys):
+    clean_slate.syspath_prepend(str(write_host(tmp_path / "classic", CLASSIC_NETWORKS)))
+    hooks.register()
+    from options.base_options import BaseOptions
+    import models.networks as networks
+    from mrff_plugin.networks.unetpp_released import ReleasedFusionGenerator
+    options = BaseOptions()
+    opt = options.parse(["--netG", "unetpp_fusion", "--mrff_arch", "released", "--norm", "batch"])
+    assert capsys.readouterr().err == ("warning: --mrff_arch released ignores --norm batch (the authors' network "
+                                       "has no normalisation, no dropout and fixed widths).\n")
+    net = networks.define_G(3, 3, 8, opt.netG, opt.norm)
+    assert isinstance(net, ReleasedFusionGenerator) and net.config["mrff_arch"] == "released"
+    assert options.parser._option_string_actions["--norm"].help == "no effect with --mrff_arch released"
+    BaseOptions().parse(["--netG", "unetpp_fusion", "--mrff_arch", "released"])
+    BaseOptions().parse(["--netG", "unetpp_fusion", "--norm", "batch"])  # paper: --norm is read, nothing to say
+    assert capsys.readouterr().err == ""
 
 
 def test_a_models_package_that_is_not_a_pix2pix_host_is_left_alone(clean_slate, tmp_path):
@@ -280,7 +298,7 @@ def test_host_train_and_test_scripts_run_unetpp_fusion(way, dataroot, tmp_path):
     run = tmp_path / "ck" / way
     weights = torch.load(run / "latest_net_G.pth", weights_only=True)
     assert ("fuse.2.H.weight" in weights) == (fusion == "nested")
-    assert {"reduce.f1.0.weight", "nodes.x0_4.0.weight", "ups.x4_0.0.weight"} <= set(weights)
+    assert {"branches.f1.0.weight", "nodes.x0_4.0.weight", "ups.x4_0.0.weight"} <= set(weights)
     assert torch.load(run / "latest_state.pth", weights_only=True)["opt"]["mrff_fusion"] == fusion
     # print_networks' figure is the Table 1 derivation (tests/test_unetpp_fusion.py) for ngf 8
     printed = re.search(r"\[Network G\] Total number of parameters : ([\d.]+) M", train.stdout).group(1)
