@@ -23,6 +23,21 @@ def test_presets_hold_the_papers_settings():
         {k: v for k, v in baseline.items() if k != "--netG"}
 
 
+def test_llvip_presets_are_the_kaist_runs_on_the_llvip_layout():
+    for model in ("fusion", "pix2pix"):
+        kaist = dict(zip(*[iter(read_preset(f"kaist_{model}"))] * 2))
+        llvip = dict(zip(*[iter(read_preset(f"llvip_{model}"))] * 2))
+        assert llvip.pop("--pairs_layout") == "llvip"
+        assert kaist.pop("--kaist_time") == "day"
+        # LLVIP has ~5x the paper's 2500 pairs: fewer epochs, the same settings otherwise
+        assert (llvip.pop("--n_epochs"), llvip.pop("--n_epochs_decay")) == ("10", "10")
+        assert {k: v for k, v in kaist.items() if not k.startswith("--n_epochs")} == llvip
+    fusion = dict(zip(*[iter(read_preset("llvip_fusion"))] * 2))
+    baseline = dict(zip(*[iter(read_preset("llvip_pix2pix"))] * 2))
+    assert {k: v for k, v in fusion.items() if k not in ("--netG", "--mrff_fusion")} == \
+        {k: v for k, v in baseline.items() if k != "--netG"}
+
+
 def test_at_name_expands_in_place_and_later_flags_stay_last():
     argv = expand_presets(["--name", "x", "@demo", "--n_epochs", "1"])
     assert argv[:2] == ["--name", "x"] and argv[-2:] == ["--n_epochs", "1"]

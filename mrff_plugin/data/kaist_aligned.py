@@ -6,9 +6,10 @@ the host's own `BaseDataset` and uses the host's `get_params` / `get_transform`,
 so `--preprocess`, `--load_size`, `--crop_size` and `--no_flip` mean what they
 mean for the host's `aligned` dataset; the same crop and flip go to both images.
 
-Which pairs: `kaist_layout.list_pairs` (KAIST tree or flat `<phase>/{visible,lwir}`;
-defaults are the paper's day sets, train 00-02 / test 06-08), then the first
-`--max_dataset_size` of them.
+Which pairs: `pairs_layout.list_pairs` (`--pairs_layout auto|kaist|llvip|flir|flat`:
+a KAIST tree, LLVIP, the aligned FLIR ADAS release or a flat `<phase>/{visible,lwir}`,
+detected by itself and reported in one line; KAIST defaults are the paper's day
+sets, train 00-02 / test 06-08), then the first `--max_dataset_size` of them.
 
 Each item (tensors in [-1, 1]):
   A        (C_A, H, W)  visible image
@@ -31,7 +32,8 @@ scripts print the one sentence instead of a traceback.
 from data.base_dataset import BaseDataset, get_params, get_transform   # the host's, on sys.path
 
 from .images import UnreadableImageError, load_image
-from .kaist_layout import TIMES, KaistLayoutError, list_pairs, shared_file_names
+from .kaist_layout import TIMES, KaistLayoutError, shared_file_names
+from .pairs_layout import LAYOUTS, list_pairs
 
 try:
     from util.errors import UserError as _HostUserError   # bundled host: printed as one line
@@ -54,6 +56,11 @@ class KaistAlignedDataset(BaseDataset):
 
     @staticmethod
     def modify_commandline_options(parser, is_train):
+        parser.add_argument("--pairs_layout", default="auto", choices=LAYOUTS,
+                            help="layout of --dataroot: KAIST (images/setNN/V00M/{visible,lwir}), LLVIP "
+                                 "({visible,infrared}/{train,test}), FLIR aligned (JPEGImages/FLIR_NNNNN_RGB.jpg "
+                                 "+ _PreviewData.jpeg, align_train/validation.txt), flat "
+                                 "(<phase>/{visible,lwir}); auto detects it")
         parser.add_argument("--kaist_sets", default=None,
                             help="KAIST sets to read, e.g. 'set00,set01', '0-2', 'set06-set08' "
                                  "(default: the paper's for the phase and --kaist_time: "
@@ -65,7 +72,8 @@ class KaistAlignedDataset(BaseDataset):
                                  "near duplicates)")
         parser.add_argument("--kaist_list", default=None,
                             help="text file of pair ids (set00/V000/I01225, one per line) that alone "
-                                 "decides the pairs, to reproduce a published split")
+                                 "decides the pairs, to reproduce a published split (any layout; for FLIR "
+                                 "it replaces align_train/validation.txt)")
         parser.add_argument("--skip_bad_images", action="store_true",
                             help="read every selected image once at start-up and leave out the pairs with a "
                                  "truncated or corrupt file (printing how many) instead of stopping at the first")
@@ -78,9 +86,11 @@ class KaistAlignedDataset(BaseDataset):
                                     f"pass a --load_size of at least {opt.crop_size}.")
         try:
             selection = list_pairs(opt.dataroot, opt.phase, sets=opt.kaist_sets, time=opt.kaist_time,
-                                   stride=opt.kaist_stride, list_file=opt.kaist_list)
+                                   stride=opt.kaist_stride, list_file=opt.kaist_list,
+                                   layout=getattr(opt, "pairs_layout", "auto"))
         except KaistLayoutError as exc:
             raise KaistDatasetError(str(exc)) from None
+        print(f"kaist_aligned: {selection.summary}")
         for note in selection.notes:
             print(note)
         self.pairs = selection.pairs[:int(min(len(selection.pairs), opt.max_dataset_size))]

@@ -1,9 +1,11 @@
-"""Which visible/LWIR frame pairs a KAIST folder holds, and which of them a run uses.
+"""Which visible/LWIR frame pairs a KAIST folder holds, and the listing pieces every layout shares.
 
 Pure file-name logic (no torch, no host, no image decoding), so it can be
-unit-tested and benchmarked alone; `kaist_aligned.py` wraps it as a host dataset.
+unit-tested and benchmarked alone. `pairs_layout.py` detects the layout of a
+dataroot (KAIST, LLVIP, FLIR aligned, flat) and is the entry point;
+`kaist_aligned.py` wraps it as a host dataset.
 
-Two layouts are read:
+Two layouts are read here:
 
 * the KAIST tree, `<dataroot>/images/setNN/V00M/{visible,lwir}/I0XXXX.jpg`
   (`<dataroot>` may also be the `images` folder itself);
@@ -22,7 +24,8 @@ list file of pair ids replaces all of that and reproduces a published split
 exactly. Anything that would drop pairs silently -- a frame without its partner,
 a requested set that is absent, an id of the list that is not on disk, an empty
 selection -- raises `KaistLayoutError` with one sentence naming the folder or
-file, how many pairs are affected, and the fix.
+file, how many pairs are affected, and the fix. The other layouts raise the same
+error with the same sentences.
 
 Speed: one `os.scandir` per video folder and modality and set arithmetic on the
 names; a full KAIST tree (about 95,000 pairs) lists in well under a second
@@ -46,7 +49,7 @@ MODALITIES = ("visible", "lwir")
 
 
 class KaistLayoutError(ValueError):
-    """A dataroot, list file or selection that cannot give the pairs asked for.
+    """A dataroot, list file or selection that cannot give the pairs asked for (any layout).
 
     The message is one sentence naming the folder/file and the fix, fit to be
     printed on its own line by a script.
@@ -69,7 +72,7 @@ class Selection(NamedTuple):
 
 # ---------------------------------------------------------------- set names
 
-def _count(pairs):
+def count_pairs(pairs):
     return "1 pair" if len(pairs) == 1 else f"{len(pairs)} pairs"
 
 
@@ -131,7 +134,7 @@ def describe_sets(numbers):
 
 # ---------------------------------------------------------------- folder scans
 
-def _images_in(folder):
+def images_in(folder):
     """{stem: file name} of the image files directly in `folder` ({} when it does not exist)."""
     found = {}
     try:
@@ -150,14 +153,14 @@ def _images_in(folder):
     return found
 
 
-def _images_below(folder):
+def images_below(folder):
     """{relative stem: relative file name} of all image files under `folder`, any depth."""
     found = {}
     for parent, dirs, files in os.walk(folder):
         dirs.sort()
         rel_parent = os.path.relpath(parent, folder)
         prefix = "" if rel_parent == "." else rel_parent.replace(os.sep, "/") + "/"
-        for stem, name in _images_in(parent).items():
+        for stem, name in images_in(parent).items():
             found[prefix + stem] = prefix + name
     return found
 
@@ -167,24 +170,29 @@ def _subfolders(folder):
         return sorted(e.name for e in entries if e.is_dir())
 
 
-class _Unpaired:
-    """Tally of frames whose partner is missing, for one error sentence."""
+class Unpaired:
+    """Tally of frames whose partner is missing, for one error sentence.
 
-    def __init__(self):
-        self.count = {m: 0 for m in MODALITIES}
-        self.first = {m: None for m in MODALITIES}
-        self.folders = {m: set() for m in MODALITIES}
+    `modalities` names the two sides as the layout calls them (KAIST: visible /
+    lwir; LLVIP: visible / infrared; FLIR: RGB / thermal).
+    """
 
-    def add(self, modality, folder, files, stems):
-        """Record `stems` (keys of `files`, {stem: file name}) of `folder/modality` as partnerless."""
+    def __init__(self, modalities=MODALITIES):
+        self.modalities = tuple(modalities)
+        self.count = {m: 0 for m in self.modalities}
+        self.first = {m: None for m in self.modalities}
+        self.folders = {m: set() for m in self.modalities}
+
+    def add(self, modality, directory, files, stems):
+        """Record `stems` (keys of `files`, {stem: file name in `directory`}) as partnerless."""
         if stems:
             self.count[modality] += len(stems)
-            self.folders[modality].add(folder)
+            self.folders[modality].add(directory)
             if self.first[modality] is None:
-                self.first[modality] = os.path.join(folder, modality, files[min(stems)])
+                self.first[modality] = os.path.join(directory, files[min(stems)])
 
     def raise_if_any(self, where, fix):
-        for modality, other in (MODALITIES, MODALITIES[::-1]):
+        for modality, other in (self.modalities, self.modalities[::-1]):
             n = self.count[modality]
             if n:
                 k = len(self.folders[modality])
@@ -194,16 +202,15 @@ class _Unpaired:
                     f"{'have' if n > 1 else 'has'} no {other} partner (first: {self.first[modality]}); {fix}.")
 
 
-def _pair_up(folder, visible, lwir, prefix, unpaired):
-    """Pairs of one folder holding `visible/` and `lwir/`; partnerless names go to `unpaired`."""
-    unpaired.add("visible", folder, visible, visible.keys() - lwir.keys())
-    unpaired.add("lwir", folder, lwir, lwir.keys() - visible.keys())
-    vis_dir, lwir_dir = os.path.join(folder, "visible"), os.path.join(folder, "lwir")
-    return [Pair(prefix + stem, os.path.join(vis_dir, visible[stem]), os.path.join(lwir_dir, lwir[stem]))
-            for stem in sorted(visible.keys() & lwir.keys())]
+def pair_folders(vis_dir, ir_dir, visible, infrared, prefix, unpaired, modalities=MODALITIES):
+    """Pairs of two modality folders ({stem: file name} each) matched by stem; the rest go to `unpaired`."""
+    unpaired.add(modalities[0], vis_dir, visible, visible.keys() - infrared.keys())
+    unpaired.add(modalities[1], ir_dir, infrared, infrared.keys() - visible.keys())
+    return [Pair(prefix + stem, os.path.join(vis_dir, visible[stem]), os.path.join(ir_dir, infrared[stem]))
+            for stem in sorted(visible.keys() & infrared.keys())]
 
 
-def _keep_every(pairs, stride):
+def keep_every(pairs, stride):
     """Every `stride`-th pair of each video (consecutive pairs share their folder)."""
     if stride == 1:
         return pairs
@@ -237,18 +244,19 @@ def shared_file_names(pairs):
 
 # ---------------------------------------------------------------- list files
 
-def read_pair_list(list_file):
+def read_pair_list(list_file, flag="--kaist_list"):
     """Pair ids of a list file, one per line, in file order.
 
     Accepted per line: `set00/V000/I01225`, with or without an extension, with or
     without a `visible/`/`lwir/` component, `\\` as separator; blank lines and `#`
     comments are skipped. A repeated id is an error (it would weigh that pair twice).
+    `flag` names where the file came from in the error sentences.
     """
     try:
         with open(list_file, encoding="utf-8") as handle:
             lines = handle.read().splitlines()
     except OSError as exc:
-        raise KaistLayoutError(f"--kaist_list {list_file}: cannot read it ({exc.strerror}); "
+        raise KaistLayoutError(f"{flag} {list_file}: cannot read it ({exc.strerror}); "
                                f"give a text file of pair ids such as set00/V000/I01225.") from None
     ids, seen = [], {}
     for number, line in enumerate(lines, 1):
@@ -259,21 +267,22 @@ def read_pair_list(list_file):
         stem, ext = os.path.splitext(parts[-1])
         pair_id = "/".join(parts[:-1] + [stem if ext.lower() in IMAGE_EXTENSIONS else parts[-1]])
         if pair_id in seen:
-            raise KaistLayoutError(f"--kaist_list {list_file}: line {number} repeats {pair_id} "
+            raise KaistLayoutError(f"{flag} {list_file}: line {number} repeats {pair_id} "
                                    f"(first on line {seen[pair_id]}); list each pair once.")
         seen[pair_id] = number
         ids.append(pair_id)
     if not ids:
-        raise KaistLayoutError(f"--kaist_list {list_file} holds no pair ids; write one per line, "
+        raise KaistLayoutError(f"{flag} {list_file} holds no pair ids; write one per line, "
                                f"e.g. set00/V000/I01225.")
     return ids
 
 
-def _pairs_from_list(modality_dir, ids, list_file, where):
+def pairs_from_list(modality_dir, ids, list_file, where, modalities=MODALITIES):
     """Pairs for the listed ids, in list order.
 
     `modality_dir(folder, modality)` is the directory holding that modality's
-    frames of the id folder `folder` ('set00/V000' in a KAIST tree).
+    frames of the id folder `folder` ('set00/V000' in a KAIST tree); `modalities`
+    are the two modality names it is called with.
     """
     by_folder = {}
     for pair_id in ids:
@@ -282,18 +291,16 @@ def _pairs_from_list(modality_dir, ids, list_file, where):
     found = {}
     missing, first_missing = 0, None
     for folder, stems in by_folder.items():
-        vis_dir, lwir_dir = modality_dir(folder, "visible"), modality_dir(folder, "lwir")
-        visible, lwir = _images_in(vis_dir), _images_in(lwir_dir)
+        dirs = [modality_dir(folder, m) for m in modalities]
+        names = [images_in(d) for d in dirs]
         prefix = folder + "/" if folder else ""
         for stem in stems:
-            if stem in visible and stem in lwir:
-                found[prefix + stem] = Pair(prefix + stem, os.path.join(vis_dir, visible[stem]),
-                                            os.path.join(lwir_dir, lwir[stem]))
+            if all(stem in n for n in names):
+                found[prefix + stem] = Pair(prefix + stem, *(os.path.join(d, n[stem]) for d, n in zip(dirs, names)))
             else:
                 missing += 1
                 if first_missing is None:
-                    lacking = " and ".join(m for m, names in (("visible", visible), ("lwir", lwir))
-                                           if stem not in names)
+                    lacking = " and ".join(m for m, n in zip(modalities, names) if stem not in n)
                     first_missing = f"{prefix + stem}, no {lacking} image"
     if missing:
         raise KaistLayoutError(
@@ -302,26 +309,17 @@ def _pairs_from_list(modality_dir, ids, list_file, where):
     return [found[i] for i in ids]
 
 
-# ---------------------------------------------------------------- the listing
-
-def find_layout(dataroot, phase):
-    """('kaist', <images folder>) or ('flat', <dataroot>/<phase>) for a dataroot, else KaistLayoutError."""
-    root = os.path.abspath(os.path.expanduser(str(dataroot)))
-    if not os.path.isdir(root):
-        raise KaistLayoutError(f"--dataroot {root} does not exist; point it at a KAIST folder "
-                               f"(holding images/setNN/...) or at a folder with {phase}/visible and {phase}/lwir.")
+def is_kaist_tree(root):
+    """The KAIST images folder of `root` (`root/images` or `root` itself holding setNN/), else None."""
     images = os.path.join(root, "images")
     if os.path.isdir(images):
-        return "kaist", images
+        return images
     if any(name[:3].lower() == "set" and name[3:].isdigit() for name in _subfolders(root)):
-        return "kaist", root
-    flat = os.path.join(root, phase)
-    if any(os.path.isdir(os.path.join(flat, m)) for m in MODALITIES):
-        return "flat", flat
-    raise KaistLayoutError(
-        f"--dataroot {root} holds neither a KAIST tree (images/setNN/V00M/visible|lwir) nor "
-        f"{phase}/visible and {phase}/lwir folders; point --dataroot at one of those.")
+        return root
+    return None
 
+
+# ---------------------------------------------------------------- the listing
 
 def list_kaist_tree(images, phase, sets=None, time="day", stride=1):
     """Pairs of a KAIST tree for the chosen sets, every `stride`-th frame of each video."""
@@ -339,73 +337,33 @@ def list_kaist_tree(images, phase, sets=None, time="day", stride=1):
     notes = [f"KAIST tree {images}: using {describe_sets(present)}; default set(s) "
              f"{describe_sets(absent)} for phase {phase!r} ({time}) are not on disk."] if absent else []
 
-    pairs, unpaired = [], _Unpaired()
+    pairs, unpaired = [], Unpaired()
     for number in present:
         set_dir = os.path.join(images, set_name(number))
         for video in _subfolders(set_dir):
             folder = os.path.join(set_dir, video)
-            visible = _images_in(os.path.join(folder, "visible"))
-            lwir = _images_in(os.path.join(folder, "lwir"))
-            pairs += _pair_up(folder, visible, lwir, f"{set_name(number)}/{video}/", unpaired)
+            vis_dir, lwir_dir = os.path.join(folder, "visible"), os.path.join(folder, "lwir")
+            pairs += pair_folders(vis_dir, lwir_dir, images_in(vis_dir), images_in(lwir_dir),
+                                  f"{set_name(number)}/{video}/", unpaired)
     unpaired.raise_if_any(f"KAIST tree {images}",
                           "add the missing files, or pass --kaist_list to select complete pairs")
     if not pairs:
         raise KaistLayoutError(f"KAIST tree {images}: {chosen} holds no visible/lwir pairs "
                                f"(expected setNN/V00M/visible/*.jpg with the same names under lwir/); "
                                f"choose other sets with --kaist_sets / --kaist_time.")
-    pairs = _keep_every(pairs, stride)
-    summary = f"KAIST tree {images}: {_count(pairs)} from {chosen}, frame stride {stride}"
+    pairs = keep_every(pairs, stride)
+    summary = f"KAIST tree {images}: {count_pairs(pairs)} from {chosen}, frame stride {stride}"
     return Selection(pairs, summary, notes)
 
 
 def list_flat(folder, stride=1):
     """Pairs of `<folder>/visible/...` and `<folder>/lwir/...` matched by relative path."""
-    visible = _images_below(os.path.join(folder, "visible"))
-    lwir = _images_below(os.path.join(folder, "lwir"))
-    unpaired = _Unpaired()
-    unpaired.add("visible", folder, visible, visible.keys() - lwir.keys())
-    unpaired.add("lwir", folder, lwir, lwir.keys() - visible.keys())
+    vis_dir, lwir_dir = os.path.join(folder, "visible"), os.path.join(folder, "lwir")
+    unpaired = Unpaired()
+    pairs = pair_folders(vis_dir, lwir_dir, images_below(vis_dir), images_below(lwir_dir), "", unpaired)
     unpaired.raise_if_any(folder, "add the missing files, or pass --kaist_list to select complete pairs")
-    pairs = [Pair(stem, os.path.join(folder, "visible", visible[stem]), os.path.join(folder, "lwir", lwir[stem]))
-             for stem in sorted(visible.keys() & lwir.keys())]
     if not pairs:
         raise KaistLayoutError(f"{folder}: visible/ and lwir/ hold no images; put the pairs there "
                                f"(same file names in both) or point --dataroot elsewhere.")
-    pairs = _keep_every(pairs, stride)
-    return Selection(pairs, f"{folder}: {_count(pairs)}, frame stride {stride}", [])
-
-
-def list_pairs(dataroot, phase="train", sets=None, time="day", stride=1, list_file=None):
-    """The pairs a run on `dataroot` uses, in a fixed order.
-
-    dataroot  -- a KAIST tree or a folder with `<phase>/{visible,lwir}`
-    phase     -- 'train' / 'test' pick the paper's default sets (and the flat sub-folder)
-    sets      -- None for the defaults, or a spec such as 'set00,set01' / '0-2' (KAIST tree only)
-    time      -- 'day' | 'night' | 'all': which default sets (ignored when `sets` is given)
-    stride    -- keep every `stride`-th frame of each video
-    list_file -- text file of pair ids; it alone decides the pairs and their order
-    Returns a `Selection`; raises `KaistLayoutError` rather than returning fewer pairs than asked.
-    """
-    if not isinstance(stride, int) or stride < 1:
-        raise KaistLayoutError(f"--kaist_stride {stride!r} must be a whole number of frames, 1 or more.")
-    layout, base = find_layout(dataroot, phase)
-    if list_file:
-        if sets is not None or stride != 1:
-            raise KaistLayoutError(f"--kaist_list {list_file} already fixes the pairs; "
-                                   f"drop --kaist_sets / --kaist_stride or drop the list.")
-        if layout == "kaist":   # set00/V000/I01225 -> <images>/set00/V000/<modality>/I01225.*
-            where = f"KAIST tree {base}"
-            def modality_dir(folder, modality):
-                return os.path.join(base, *folder.split("/"), modality)
-        else:                   # sub/I01225 -> <phase>/<modality>/sub/I01225.*
-            where = base
-            def modality_dir(folder, modality):
-                return os.path.join(base, modality, *filter(None, folder.split("/")))
-        pairs = _pairs_from_list(modality_dir, read_pair_list(list_file), list_file, where)
-        return Selection(pairs, f"{where}: {_count(pairs)} from --kaist_list {list_file}", [])
-    if layout == "kaist":
-        return list_kaist_tree(base, phase, sets, time, stride)
-    if sets is not None:
-        raise KaistLayoutError(f"--kaist_sets applies to a KAIST tree (images/setNN/...), but {base} is a "
-                               f"flat visible/lwir folder; drop --kaist_sets.")
-    return list_flat(base, stride)
+    pairs = keep_every(pairs, stride)
+    return Selection(pairs, f"{folder}: {count_pairs(pairs)}, frame stride {stride}", [])
