@@ -194,17 +194,15 @@ def save_checkpoint(folder, ngf, size, images):
 def forward_images_per_s(checkpoint_path, size, batch, amp, repeats=3):
     """Images/s of the bare generator forward pass, prepared as `mrff generate` prepares it (eval,
     BatchNorm folded, channels_last), best of `repeats`: what no inference command on this machine can beat."""
-    from mrff_plugin.generate.engine import run_network, size_multiple
-    from mrff_plugin.generate.network import load_generator, prepare_for_inference
-    from mrff_plugin.precision import Precision
-    net = prepare_for_inference(load_generator(str(checkpoint_path))[0], "cpu")
+    from mrff_plugin.generate.backends import open_backend
+    from mrff_plugin.generate.engine import run_network
+    backend = open_backend("torch", "cpu", amp, str(checkpoint_path))[0]
     images = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8)
-    precision, multiple = Precision(amp, "cpu"), size_multiple(net)
-    run_network(net, images, precision, multiple)  # warm-up
+    run_network(backend, images)  # warm-up
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        run_network(net, images, precision, multiple)
+        run_network(backend, images)
         best = min(best, time.perf_counter() - start)
     return batch / best
 

@@ -24,8 +24,8 @@ def _size(text):
 
 
 def add_arguments(parser):
-    parser.add_argument("--checkpoint", required=True,
-                        help="<run folder>/<epoch>_net_G.pth, or the run folder with --epoch")
+    parser.add_argument("--checkpoint", default=None,
+                        help="<run folder>/<epoch>_net_G.pth, or the run folder with --epoch (--backend torch)")
     parser.add_argument("--epoch", default="latest", help="checkpoint label when --checkpoint is a folder")
     parser.add_argument("--input", required=True, help="folder of visible images (walked recursively)")
     parser.add_argument("--output", required=True, help="folder for the generated PNGs (same relative paths)")
@@ -42,6 +42,18 @@ def add_arguments(parser):
     parser.add_argument("--output_nc", type=int, choices=(1, 3), default=None,
                         help="channels of the written PNGs (default: the network's)")
     parser.add_argument("--skip_bad", action="store_true", help="count and skip unreadable images")
+    parser.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
+                        help="torch: the --checkpoint in PyTorch; onnxruntime: the --model written by `mrff export`")
+    parser.add_argument("--model", default=None, help="model.onnx for --backend onnxruntime")
+    parser.add_argument("--tile", type=int, default=None, metavar="N",
+                        help="generate in NxN tiles (a multiple of 32) blended over --overlap pixels; default: "
+                             "only images whose activations exceed --max_memory are tiled, in 512x512 tiles")
+    parser.add_argument("--overlap", type=int, default=None, metavar="M",
+                        help="tile overlap in pixels, a multiple of 32 (default 96, from the measured receptive "
+                             "field: see README 'Deploying')")
+    parser.add_argument("--max_memory", default=None, metavar="SIZE",
+                        help="activation memory one forward pass may use, e.g. 4G or 512M (default: a quarter of "
+                             "the available RAM, or of the free GPU memory); larger images are tiled")
     parser.add_argument("--host", default=None, help="pix2pix/CycleGAN checkout (default: $MRFF_HOST or bundled)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     group = parser.add_argument_group("network flags (only for checkpoints saved without their options)")
@@ -71,27 +83,31 @@ def run(args):
     from ..generate.files import plan_jobs, shard_from_env
     from ..generate.network import checkpoint_files
 
-    checkpoint_files(args.checkpoint, args.epoch)
+    if args.backend == "torch" and args.checkpoint is not None:
+        checkpoint_files(args.checkpoint, args.epoch)
     rank, world = shard_from_env()
     jobs, done, bad = plan_jobs(args.input, args.output, rank, world, args.skip_bad)
 
     from tqdm import tqdm
 
+    from ..generate.backends import open_backend
     from ..generate.engine import generate
-    from ..generate.network import load_generator, prepare_for_inference
-    from ..precision import Precision
+    from ..generate.tiling import DEFAULT_OVERLAP, check_tile, default_max_memory, parse_memory
     device = choose_device(args.device)
-    precision = Precision(args.amp, device)
+    if args.tile is not None:
+        check_tile(args.tile, DEFAULT_OVERLAP if args.overlap is None else args.overlap)
+    max_memory = parse_memory(args.max_memory) if args.max_memory else default_max_memory(device)
     overrides = {flag: getattr(args, flag) for flag in NETWORK_OVERRIDES}
     overrides["no_dropout"] = args.no_dropout
     # --output_nc is the PNG's channels; for a checkpoint without saved options it is also the network's
-    net, options = load_generator(args.checkpoint, args.epoch, args.host, overrides, {"output_nc": args.output_nc})
-    output_nc = args.output_nc or options["output_nc"]
-    net = prepare_for_inference(net, device)
+    backend, network_nc = open_backend(args.backend, device, args.amp, args.checkpoint, args.epoch, args.model,
+                                       args.host, overrides, {"output_nc": args.output_nc})
+    output_nc = args.output_nc or network_nc
     label = f"rank {rank}/{world}" if world > 1 else "generate"
     with tqdm(total=len(jobs), desc=label, unit="img", disable=args.quiet) as bar:
-        result = generate(net, jobs, precision, options["input_nc"], output_nc, args.batch_size, args.workers,
-                          args.size, args.skip_bad, progress=bar)
+        result = generate(backend, jobs, output_nc, args.batch_size, args.workers, args.size, args.skip_bad,
+                          progress=bar, max_memory=max_memory, tile=args.tile, overlap=args.overlap,
+                          log=lambda line: bar.write(f"mrff generate: {line}", file=sys.stderr))
     result.update(skipped_existing=done, bad=bad + result["bad"], rank=rank, world=world)
     return result
 

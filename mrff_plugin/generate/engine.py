@@ -1,14 +1,19 @@
 """The batched generation loop: decode in loader workers, run the network, encode in threads.
 
-    decode (DataLoader workers)  ->  pad, network, crop (main process)  ->  PNG encode + atomic
-    uint8 (C, H, W) tensors          under inference_mode + autocast      write (thread pool)
+    decode (DataLoader workers)  ->  pad, backend, crop (main process)  ->  PNG encode + atomic
+    uint8 (C, H, W) tensors          whole batches, or tile by tile         write (thread pool)
 
 Images are batched only with images of the same size (`group_by_size`).  The
-network needs sides that are a multiple of `size_multiple(net)` (2 ** its
-number of stride-2 convolutions: 32 for unetpp_fusion, 256 for unet_256), so
-each batch is padded by reflection up to that multiple and the output cropped
-back, and every image comes back at its own size; `--size WxH` resizes the
-inputs instead (outputs are then WxH).
+network needs sides that are a multiple of `backend.multiple` (2 ** its number
+of stride-2 convolutions: 32 for unetpp_fusion, 256 for unet_256), so each
+batch is padded by reflection up to that multiple and the output cropped back,
+and every image comes back at its own size; `--size WxH` resizes the inputs
+instead (outputs are then WxH).
+
+Memory: for each image size, tiling.plan_size decides from the backend's
+measured activation cost how many images go through at once (at most
+`--batch_size`, within `--max_memory`), and whether an image is so large that
+it must be generated in overlapping tiles (tiling.py); `--tile` forces tiling.
 """
 import concurrent.futures
 import time
@@ -16,13 +21,13 @@ from collections import deque
 
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
 from ..data.images import UnreadableImageError, load_image
 from ..metrics import luma_u8, tensor_to_u8
 from . import GenerateError
 from .files import write_png
+from .tiling import pad_side, plan_size, run_tiled
 
 
 class ImageJobs(torch.utils.data.Dataset):
@@ -60,17 +65,14 @@ def collate(items):
 
 
 def group_by_size(jobs, batch_size, size=None):
-    """Lists of job indices, each at most `batch_size` long, whose images share one size."""
+    """Lists of job indices whose images share one size, each at most `batch_size` long (an int, or a
+    {(w, h): int} per size)."""
     groups = {}
     for index, job in enumerate(jobs):
         groups.setdefault(tuple(size) if size else job.size, []).append(index)
-    return [indices[k:k + batch_size] for indices in groups.values() for k in range(0, len(indices), batch_size)]
-
-
-def size_multiple(net):
-    """2 ** (number of stride-2 convolutions): input sides must be multiples of this."""
-    halvings = sum(1 for m in net.modules() if isinstance(m, nn.Conv2d) and tuple(m.stride) == (2, 2))
-    return 2 ** halvings
+    return [indices[k:k + n] for key, indices in groups.items()
+            for n in [batch_size[key] if isinstance(batch_size, dict) else batch_size]
+            for k in range(0, len(indices), n)]
 
 
 def pad_to_multiple(x, multiple):
@@ -102,28 +104,51 @@ def to_u8_images(y, output_nc):
     return u8.to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()  # (N, H, W, 3)
 
 
-def run_network(net, batch_u8, precision, multiple):
-    """uint8 (N, C, H, W) batch on the network's device -> float32 output (N, C_out, H, W) in [-1, 1]."""
-    x = (batch_u8.float() / 127.5 - 1.0).contiguous(memory_format=torch.channels_last)
-    x, (height, width) = pad_to_multiple(x, multiple)
-    with torch.inference_mode(), precision.autocast():
-        y = net(x)
-    return y[..., :height, :width].float()
+def run_padded(backend, x):
+    """float (N, C, H, W) in [-1, 1] -> backend output (N, C_out, H, W): padded to its multiple, cropped back."""
+    x, (height, width) = pad_to_multiple(x, backend.multiple)
+    return backend(x)[..., :height, :width]
 
 
-def generate(net, jobs, precision, input_nc, output_nc, batch_size=8, workers=2, size=None, skip_bad=False,
-             progress=None):
+def run_network(backend, batch_u8, tile=None, overlap=0, tile_batch=1):
+    """uint8 (N, C, H, W) batch on the backend's device -> float32 output (N, C_out, H, W) in [-1, 1];
+    with `tile`, each image is generated in overlapping tiles (tiling.run_tiled)."""
+    x = batch_u8.float() / 127.5 - 1.0
+    if tile is None:
+        return run_padded(backend, x)
+    return torch.cat([run_tiled(lambda t: run_padded(backend, t), image[None], tile, overlap, tile_batch)
+                      for image in x])
+
+
+def plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log=None):
+    """{(w, h): tiling.plan_size(...)} for every image size among `jobs`; one `log` line per auto-tiled size."""
+    plans = {}
+    for key in sorted({tuple(size) if size else job.size for job in jobs}):
+        cost = backend.cost if max_memory is not None else None
+        plans[key] = plan_size(*key, backend.multiple, cost, max_memory or float("inf"), batch_size, tile, overlap)
+        if plans[key]["auto"] and log is not None:
+            width, height = key
+            need = cost(pad_side(width, backend.multiple) * pad_side(height, backend.multiple))
+            log(f"{width}x{height} images need about {need / 2 ** 30:.1f} GB of activations, more than "
+                f"--max_memory {max_memory / 2 ** 30:.1f} GB: generating them in {plans[key]['tile']}x"
+                f"{plans[key]['tile']} tiles, overlap {plans[key]['overlap']} (set --tile/--overlap/--max_memory)")
+    return plans
+
+
+def generate(backend, jobs, output_nc, batch_size=8, workers=2, size=None, skip_bad=False, progress=None,
+             max_memory=None, tile=None, overlap=None, log=None):
     """Write one PNG per job; return {'written', 'bad', 'seconds'}.
 
-    net: prepared by network.prepare_for_inference (eval, on its device, channels_last).
-    input_nc: the network's input channels (1 reads images as grey, 3 as RGB);
+    backend: backends.TorchBackend or OnnxRuntimeBackend (its input_nc decides grey or RGB reading).
     output_nc: channels of the written PNGs (1 or 3).
-    progress: a tqdm-like object with update(n), or None.
+    max_memory: bytes of activations one forward pass may use (None: no limit); tile/overlap: force tiling.
+    progress: a tqdm-like object with update(n), or None; log: a function taking one line, or None.
     """
-    device = next(net.parameters()).device
-    multiple = size_multiple(net)
+    device = backend.device
+    plans = plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log)
+    batches = {key: 1 if plan["tile"] else plan["batch"] for key, plan in plans.items()}
     loader = torch.utils.data.DataLoader(
-        ImageJobs(jobs, input_nc, size), batch_sampler=group_by_size(jobs, batch_size, size),
+        ImageJobs(jobs, backend.input_nc, size), batch_sampler=group_by_size(jobs, batches, size),
         num_workers=workers, collate_fn=collate, pin_memory=device.type == "cuda")
     written, bad, pending = 0, [], deque()
     start = time.perf_counter()
@@ -138,9 +163,10 @@ def generate(net, jobs, precision, input_nc, output_nc, batch_size=8, workers=2,
                 progress.update(len(failed))
             if batch is None:
                 continue
-            images = to_u8_images(run_network(net, batch.to(device, non_blocking=True), precision, multiple),
-                                  output_nc)
-            for index, image in zip(indices, images):
+            plan = plans[tuple(size) if size else jobs[indices[0]].size]
+            y = run_network(backend, batch.to(device, non_blocking=True), plan["tile"], plan["overlap"],
+                            plan["batch"])
+            for index, image in zip(indices, to_u8_images(y, output_nc)):
                 pending.append(encoders.submit(write_png, image, jobs[index].target))
             while len(pending) > 2 * batch_size:  # bound memory; re-raises a failed write
                 pending.popleft().result()
@@ -153,4 +179,3 @@ def generate(net, jobs, precision, input_nc, output_nc, batch_size=8, workers=2,
             if progress is not None:
                 progress.update(1)
     return {"written": written, "bad": bad, "seconds": time.perf_counter() - start}
-

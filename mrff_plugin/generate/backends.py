@@ -1,0 +1,195 @@
+"""What runs the generator for `mrff generate`: PyTorch (`--backend torch`) or ONNX Runtime (`--backend onnxruntime`).
+
+Both backends take the same batch and give the same result, so the walker,
+resume, shards, tiling and atomic writes in engine.py do not know which one runs:
+
+    backend(x)       x: float32 (N, input_nc, H, W) in [-1, 1], H and W multiples of `backend.multiple`
+                     -> float32 (N, C_out, H, W) in [-1, 1] (a torch tensor on `backend.device`)
+    backend.cost     ActivationCost: bytes one forward pass needs for an N x H x W batch (tiling decisions)
+
+TorchBackend runs a network prepared by network.prepare_for_inference under
+`inference_mode` and the chosen autocast.  OnnxRuntimeBackend runs a file
+written by `mrff export`; the facts it cannot read from the graph (the size
+multiple and the activation cost measured at export) come from the file's
+metadata (METADATA_* keys, written by commands/export.py).
+"""
+import weakref
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+
+from . import GenerateError
+
+# ONNX metadata_props keys written by `mrff export` and read here.
+METADATA_MULTIPLE = "mrff.size_multiple"
+METADATA_BYTES_PER_PIXEL = "mrff.activation_bytes_per_pixel"
+METADATA_FIXED_BYTES = "mrff.activation_fixed_bytes"
+METADATA_OUTPUTS = "mrff.outputs"
+INPUT_NAME, OUTPUT_NAME, WEIGHTS_NAME = "visible", "lwir", "weights"  # graph input/output names
+
+
+def size_multiple(net):
+    """2 ** (number of stride-2 convolutions): input sides must be multiples of this."""
+    halvings = sum(1 for m in net.modules() if isinstance(m, nn.Conv2d) and tuple(m.stride) == (2, 2))
+    return 2 ** halvings
+
+
+# ------------------------------------------------------------------ activation memory
+
+@dataclass
+class ActivationCost:
+    """Peak bytes of one forward pass: `bytes_per_pixel` * N * H * W + `fixed_bytes` (e.g. bf16 weight copies).
+
+    Every activation of a fully convolutional generator scales with N * H * W, so two
+    probe sizes fit the line exactly (measure_activation_cost).
+    """
+    bytes_per_pixel: float
+    fixed_bytes: float = 0.0
+
+    def __call__(self, pixels):
+        return self.bytes_per_pixel * pixels + self.fixed_bytes
+
+
+class _PeakTensorMemory(torch.utils._python_dispatch.TorchDispatchMode):
+    """Follows every tensor storage the enclosed operations create and records the peak of the live total."""
+
+    def __init__(self):
+        super().__init__()
+        self.live, self.current, self.peak = {}, 0, 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for tensor in torch.utils._pytree.tree_leaves(out):
+            if isinstance(tensor, torch.Tensor):
+                storage = tensor.untyped_storage()
+                key = torch.multiprocessing.reductions.StorageWeakRef(storage)
+                if key not in self.live:
+                    self.live[key] = storage.nbytes()
+                    self.current += self.live[key]
+                    weakref.finalize(storage, self._freed, key)
+        self.peak = max(self.peak, self.current)
+        return out
+
+    def _freed(self, key):
+        self.current -= self.live.pop(key, 0)
+
+
+def measure_activation_cost(run, input_nc, multiple, device="cpu"):
+    """ActivationCost of `run(x)` from two probe forward passes (multiple x multiple and 2x that side)."""
+    peaks = []
+    for side in (multiple, 2 * multiple):
+        x = torch.zeros(1, input_nc, side, side, device=device)
+        with _PeakTensorMemory() as tracker:
+            run(x)
+        peaks.append(tracker.peak)
+    per_pixel = max(0.0, (peaks[1] - peaks[0]) / (3 * multiple * multiple))
+    return ActivationCost(per_pixel, max(0.0, peaks[0] - per_pixel * multiple * multiple))
+
+
+# ------------------------------------------------------------------ backends
+
+class TorchBackend:
+    """The PyTorch generator (network.prepare_for_inference: eval, BatchNorm folded, channels_last)."""
+
+    name = "torch"
+
+    def __init__(self, net, precision, input_nc):
+        self.net, self.precision, self.input_nc = net, precision, input_nc
+        self.device = next(net.parameters()).device
+        self.multiple = size_multiple(net)
+        self._cost = None
+
+    def __call__(self, x):
+        with torch.inference_mode(), self.precision.autocast():
+            y = self.net(x.contiguous(memory_format=torch.channels_last))
+        return y.float()
+
+    @property
+    def cost(self):
+        """Measured on first use (two tiny forward passes, a few tens of milliseconds)."""
+        if self._cost is None:
+            self._cost = measure_activation_cost(self, self.input_nc, self.multiple, self.device)
+        return self._cost
+
+
+def require_onnxruntime(command):
+    """The onnxruntime module, or GenerateError saying what to install."""
+    try:
+        import onnxruntime
+    except ImportError:
+        raise GenerateError(f"{command} needs ONNX Runtime, which is not installed; run "
+                            f"`pip install mrff-plugin[onnx]` (or `pip install onnx onnxruntime onnxscript`).") from None
+    return onnxruntime
+
+
+def onnx_session(path, threads=None, device=None):
+    """An onnxruntime.InferenceSession for `path` (CUDA provider when `device` is CUDA and it is installed)."""
+    import os
+    ort = require_onnxruntime("--backend onnxruntime")
+    if not os.path.isfile(path):
+        raise GenerateError(f"--model {path} does not exist; write it with `mrff export --checkpoint ... "
+                            f"--out {os.path.basename(path) or 'model.onnx'}`.")
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    options.log_severity_level = 3  # warnings about unused initialisers etc. are not the user's business
+    providers = ["CPUExecutionProvider"]
+    if device is not None and torch.device(device).type == "cuda" \
+            and "CUDAExecutionProvider" in ort.get_available_providers():
+        providers.insert(0, "CUDAExecutionProvider")
+    try:
+        return ort.InferenceSession(path, options, providers=providers)
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/... types
+        raise GenerateError(f"--model {path} cannot be loaded by ONNX Runtime ({str(exc).splitlines()[0][:200]}); "
+                            f"export it again with `mrff export`.") from None
+
+
+class OnnxRuntimeBackend:
+    """A model written by `mrff export`, run by ONNX Runtime (float32 in and out; CPU, or CUDA when present)."""
+
+    name = "onnxruntime"
+
+    def __init__(self, path, threads=None, device="cpu"):
+        self.session = onnx_session(path, threads, device)
+        self.device = torch.device("cpu")  # results come back as numpy arrays in host memory
+        meta = self.session.get_modelmeta().custom_metadata_map
+        inputs = self.session.get_inputs()
+        self.input_name = inputs[0].name
+        channels = inputs[0].shape[1]
+        if not isinstance(channels, int):
+            raise GenerateError(f"--model {path} has no fixed number of input channels; export it with `mrff export`.")
+        self.input_nc = channels
+        self.output_name = self.session.get_outputs()[0].name
+        self.multiple = int(meta.get(METADATA_MULTIPLE, 32))
+        fixed = [d for d in inputs[0].shape[2:] if isinstance(d, int)]
+        self.fixed_size = tuple(inputs[0].shape[2:]) if len(fixed) == 2 else None  # exported with --size
+        self.cost = (ActivationCost(float(meta[METADATA_BYTES_PER_PIXEL]), float(meta.get(METADATA_FIXED_BYTES, 0)))
+                     if METADATA_BYTES_PER_PIXEL in meta else None)
+
+    def __call__(self, x):
+        if self.fixed_size is not None and tuple(x.shape[2:]) != self.fixed_size:
+            height, width = self.fixed_size
+            raise GenerateError(f"the ONNX model was exported for {width}x{height} inputs but got "
+                                f"{x.shape[3]}x{x.shape[2]}; pass --size {width}x{height} or export without --size.")
+        y = self.session.run([self.output_name], {self.input_name: x.detach().cpu().float().numpy()})[0]
+        return torch.from_numpy(y)
+
+
+def open_backend(kind, device, amp="none", checkpoint=None, epoch="latest", model=None, host=None,
+                 overrides=None, fallbacks=None, threads=None):
+    """(backend, the network's output channels) for `--backend kind`: 'torch' loads `checkpoint` (network.py),
+    'onnxruntime' opens `model` (an `mrff export` file; --amp does not apply to it)."""
+    if kind == "onnxruntime":
+        if model is None:
+            raise GenerateError("--backend onnxruntime needs --model model.onnx (written by `mrff export`).")
+        backend = OnnxRuntimeBackend(model, threads or torch.get_num_threads(), device)
+        return backend, backend.session.get_outputs()[0].shape[1]
+    if checkpoint is None:
+        raise GenerateError("--backend torch needs --checkpoint <run folder>/<epoch>_net_G.pth "
+                            "(or pass --backend onnxruntime --model model.onnx).")
+    from ..precision import Precision
+    from .network import load_generator, prepare_for_inference
+    precision = Precision(amp, device)
+    net, options = load_generator(checkpoint, epoch, host, overrides, fallbacks)
+    return TorchBackend(prepare_for_inference(net, device), precision, options["input_nc"]), options["output_nc"]

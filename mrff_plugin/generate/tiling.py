@@ -1,0 +1,175 @@
+"""Tiled generation: a large image cut into overlapping tiles, each run through the network, blended back.
+
+Why: a fully convolutional generator's activations grow with the image.
+`unetpp_fusion` at ngf 64 needs about 900 bytes per input pixel in float32
+(backends.measure_activation_cost), so a 4000x3000 photo would need 10.8 GB at once.
+
+Layout along one axis of length L (tile T, overlap O, both multiples of 32):
+tiles start at 0, T-O, 2(T-O), ... and the last one ends at L (it may overlap
+its neighbour by more than O); an axis shorter than T is one tile of length L.
+
+Blending: each tile's output is weighted by a window that rises over the O
+pixels of every side that has a neighbour, as sin^2 from near 0 at the tile
+edge to 1 (and is 1 elsewhere); the sum is divided by the sum of the windows.
+Two tiles overlapping by exactly O have ramps that add up to 1 (sin^2 + cos^2),
+the weight of a tile's edge pixels -- those that saw the least context -- is
+near zero, and the result has no step anywhere, so no seam.
+
+Defaults come from the receptive field measured by benchmarks/tiling.py (the
+gradient of one output pixel with respect to the input, on a briefly trained
+ngf-16 fusion network and on a random ngf-64 one; benchmarks/README.md): 99% of
+the gradient lies within RECEPTIVE_RADIUS_99 pixels of the pixel, though the
+theoretical support spans about 220 pixels.  The overlap is that radius rounded
+up to a multiple of 32, so where two tiles hand over (O/2 from each edge) each
+still sees most of what influences the pixel, and the tile is large enough that
+the overlap costs (T / (T - O))^2 = 1.5x the work of the untiled image.
+"""
+import math
+
+import torch
+
+MULTIPLE = 32                 # tiles and overlaps are multiples of the network's size multiple (unetpp_fusion: 32)
+RECEPTIVE_RADIUS_99 = 86      # px, measured (benchmarks/tiling.py, briefly trained ngf-16 network): 99% of |d out/d in|
+DEFAULT_OVERLAP = 96          # RECEPTIVE_RADIUS_99 rounded up to a multiple of 32
+DEFAULT_TILE = 512            # automatic tiling's tile side, shrunk when even that exceeds --max_memory
+MEMORY_SHARE = 0.25           # default --max_memory: this share of available RAM (or of free GPU memory)
+
+
+def tile_starts(length, tile, overlap):
+    """Start offsets of the tiles along one axis (see the module docstring)."""
+    if length <= tile:
+        return [0]
+    step = tile - overlap
+    return list(range(0, length - tile, step)) + [length - tile]
+
+
+def ramp(overlap):
+    """(overlap,) rising window: sin^2 over the overlap, sampled at pixel centres (never exactly 0 or 1)."""
+    position = (torch.arange(overlap, dtype=torch.float32) + 0.5) / overlap
+    return torch.sin(position * math.pi / 2) ** 2
+
+
+def window_1d(start, size, length, overlap):
+    """(size,) weights of the tile covering [start, start + size) of an axis of `length`."""
+    weights = torch.ones(size)
+    n = min(overlap, size)
+    if n and start > 0:
+        weights[:n] *= ramp(n)
+    if n and start + size < length:
+        weights[-n:] *= ramp(n).flip(0)
+    return weights
+
+
+def check_tile(tile, overlap, multiple=MULTIPLE):
+    """ValueError (one sentence) unless tile and overlap are multiples of `multiple` and overlap < tile / 2."""
+    if tile < multiple or tile % multiple:
+        raise ValueError(f"--tile {tile} must be a positive multiple of {multiple} (e.g. {DEFAULT_TILE}).")
+    if overlap < 0 or overlap % multiple or 2 * overlap >= tile:
+        raise ValueError(f"--overlap {overlap} must be a multiple of {multiple} and less than half of --tile {tile} "
+                         f"(default {DEFAULT_OVERLAP}).")
+
+
+def run_tiled(run, x, tile, overlap, batch=1):
+    """run: (n, C, t_h, t_w) float batch -> (n, C_out, t_h, t_w); x: (1, C, H, W) -> blended (1, C_out, H, W).
+
+    Tiles are at most tile x tile (smaller only where the image is); `batch` tiles go through `run` at once.
+    """
+    height, width = x.shape[-2:]
+    rows, cols = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
+    t_h, t_w = min(tile, height), min(tile, width)
+    boxes = [(top, left) for top in rows for left in cols]
+    out = weight = None
+    for k in range(0, len(boxes), batch):
+        chunk = boxes[k:k + batch]
+        y = run(torch.cat([x[..., top:top + t_h, left:left + t_w] for top, left in chunk]))
+        if out is None:
+            out = torch.zeros(1, y.shape[1], height, width, device=y.device)
+            weight = torch.zeros(height, width, device=y.device)
+        for (top, left), tile_out in zip(chunk, y):
+            w = (window_1d(top, t_h, height, overlap)[:, None] * window_1d(left, t_w, width, overlap)[None]).to(y.device)
+            out[0, :, top:top + t_h, left:left + t_w] += tile_out * w
+            weight[top:top + t_h, left:left + t_w] += w
+    return out / weight
+
+
+# ------------------------------------------------------------------ when to tile, how large
+
+def default_max_memory(device):
+    """Bytes: MEMORY_SHARE of the free memory of `device` (CUDA) or of the available RAM."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(MEMORY_SHARE * free)
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            available = next(int(line.split()[1]) * 1024 for line in handle if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):  # not Linux: physical memory
+        import os
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return int(MEMORY_SHARE * available)
+
+
+def parse_memory(text):
+    """'4G', '512M', '2.5GB', '1000000' -> bytes (binary units); ValueError naming the flag."""
+    units = {"": 1, "K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30, "T": 2 ** 40}
+    value = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = value[-1:] if value[-1:] in units else ""
+    try:
+        number = float(value[:-1] if unit else value)
+    except ValueError:
+        raise ValueError(f"--max_memory {text} is not a size like 4G or 512M") from None
+    if number <= 0:
+        raise ValueError(f"--max_memory {text} must be positive")
+    return int(number * units[unit])
+
+
+def pad_side(length, multiple):
+    """`length` rounded up to a multiple of `multiple` (what engine.pad_to_multiple pads to)."""
+    return -(-length // multiple) * multiple
+
+
+def plan_size(width, height, multiple, cost, max_memory, batch_size, tile=None, overlap=None):
+    """How to run images of width x height: {'batch': images or tiles per pass, 'tile': side or None,
+    'overlap': px, 'auto': True when tiling was chosen because the image exceeds max_memory}.
+
+    cost: backends.ActivationCost or None (unknown: whole images, --batch_size at a time, unless --tile).
+    """
+    overlap = DEFAULT_OVERLAP if overlap is None else overlap
+    auto = False
+    if tile is None:
+        pixels = pad_side(width, multiple) * pad_side(height, multiple)
+        if cost is None or cost(pixels) <= max_memory:
+            fits = batch_size if cost is None else int((max_memory - cost.fixed_bytes) // max(1.0, cost(pixels) - cost.fixed_bytes))
+            return {"batch": max(1, min(batch_size, fits)), "tile": None, "overlap": 0, "auto": False}
+        auto, tile = True, DEFAULT_TILE
+        while tile > 2 * overlap + multiple and cost(tile * tile) > max_memory:
+            tile -= multiple
+    if max(width, height) <= tile:
+        return {"batch": 1, "tile": None, "overlap": 0, "auto": False}  # one tile is the whole image
+    per_tile = cost(tile * tile) - cost.fixed_bytes if cost is not None else 0
+    fits = batch_size if cost is None else int((max_memory - cost.fixed_bytes) // max(1.0, per_tile))
+    return {"batch": max(1, min(batch_size, fits)), "tile": tile, "overlap": overlap, "auto": auto}
+
+
+# ------------------------------------------------------------------ receptive field
+
+def receptive_field(net, image, pixel=None):
+    """{'support': (rows, cols) extent of nonzero d out/d in, 'radius': {share: px}} for one output pixel.
+
+    net: float32 module in eval mode; image: (1, C, H, W) in [-1, 1]; pixel: (row, col), default the centre.
+    radius[share]: the half side of the smallest square around the pixel that holds `share` of sum |grad|.
+    """
+    x = image.detach().clone().requires_grad_(True)
+    row, col = pixel or (x.shape[-2] // 2, x.shape[-1] // 2)
+    with torch.enable_grad():
+        net(x)[0, :, row, col].sum().backward()
+    grad = x.grad.abs().sum(dim=(0, 1))  # (H, W)
+    rows, cols = torch.nonzero(grad.sum(1)), torch.nonzero(grad.sum(0))
+    total, radius = float(grad.sum()), {}
+    for share in (0.9, 0.95, 0.99, 0.999):
+        r = 0
+        while r < max(grad.shape) and float(grad[max(0, row - r):row + r + 1, max(0, col - r):col + r + 1].sum()) \
+                < share * total:
+            r += 1
+        radius[share] = r
+    return {"support": (int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)), "radius": radius}
