@@ -65,6 +65,21 @@ def checkpoint_files(checkpoint, epoch="latest"):
     return path, state, folder
 
 
+def newest_complete_set(host_checkpoint, weights_path, state_path, folder):
+    """(weights path, state path) of the newest complete set of that label, as the bundled host's train.py
+    and test.py choose it (`util.checkpoint.choose_set`: a torn set falls back, with one warning, to the
+    previous one); unchanged for a host without that choice (upstream) or a file without a label."""
+    choose = getattr(host_checkpoint, "choose_set", None)
+    if choose is None or state_path is None:
+        return weights_path, state_path
+    label = os.path.basename(state_path)[: -len("_state.pth")]
+    try:
+        used, _ = choose(folder, label, ["G"])
+    except Exception as exc:  # the host's UserError: no complete set under that label
+        raise GenerateError(str(exc)) from None
+    return host_checkpoint.network_path(folder, used, "G"), host_checkpoint.state_path(folder, used)
+
+
 def _plain_value(text):
     """'True' -> True, '64' -> 64, '0.5' -> 0.5, 'None' -> None, anything else stays text."""
     if text in ("True", "False"):
@@ -144,6 +159,7 @@ def load_generator(checkpoint, epoch="latest", host=None, overrides=None, fallba
     """
     weights_path, state_path, folder = checkpoint_files(checkpoint, epoch)
     networks, host_checkpoint = attach_host(host)
+    weights_path, state_path = newest_complete_set(host_checkpoint, weights_path, state_path, folder)
     options = network_options(saved_options(state_path, folder, host_checkpoint), overrides or {}, fallbacks)
     net = build_generator(networks, options)
     try:

@@ -8,6 +8,7 @@ Epochs run from --epoch_count to --n_epochs + --n_epochs_decay.  Losses go to
 with `<label>_state.pth` beside them.  Under `torchrun --nproc_per_node=N` the
 processes train one model together and only rank 0 writes anything.
 """
+import errno
 import math
 import os
 import signal
@@ -29,20 +30,39 @@ class TrainingDiverged(UserError):
 
 
 class StopRequest:
-    """Turns the first Ctrl-C (SIGINT) into a flag checked between iterations; a second one aborts."""
+    """Turns the first Ctrl-C (SIGINT) into a flag checked between iterations; a second one aborts.
+
+    Under torchrun the launcher forwards the terminal's Ctrl-C to every rank, and a
+    rank may get it twice (from the launcher and from the terminal's process group),
+    so there a second SIGINT within FORWARDED_WINDOW_S of the first is the same Ctrl-C.
+    The ranks agree to stop after the same iteration through `agreed()`.
+    """
+
+    FORWARDED_WINDOW_S = 1.0
 
     def __init__(self):
         self.requested = False
+        self._first = None
         self._pid = os.getpid()
-        self._previous = signal.signal(signal.SIGINT, self._handle)
+        self._window = self.FORWARDED_WINDOW_S if distributed.world_size_from_env() > 1 else 0.0
+        signal.signal(signal.SIGINT, self._handle)
 
     def _handle(self, signum, frame):
         if os.getpid() != self._pid:  # a forked data-loader worker: the main process decides
             return
-        self.requested = True
-        signal.signal(signal.SIGINT, self._previous)  # a second Ctrl-C stops at once
-        print("\nCtrl-C: saving an 'interrupted' checkpoint after this iteration (Ctrl-C again to abort)",
-              file=sys.stderr)
+        now = time.monotonic()
+        if self.requested:
+            if now - self._first < self._window:
+                return
+            raise KeyboardInterrupt  # the second Ctrl-C: stop at once
+        self.requested, self._first = True, now
+        if distributed.is_main_process():
+            print("\nCtrl-C: saving an 'interrupted' checkpoint after this iteration (Ctrl-C again to abort)",
+                  file=sys.stderr, flush=True)
+
+    def agreed(self):
+        """True on every rank when any rank got Ctrl-C (one all_reduce per iteration under torchrun)."""
+        return distributed.any_rank(self.requested)
 
 
 class Interrupted(Exception):
@@ -107,8 +127,9 @@ def train_one_epoch(opt, model, dataset, visualizer, epoch, total_iters, stop, s
                 print(f"saving the latest model (epoch {epoch}, total_iters {total_iters})")
             label = f"iter_{total_iters}" if opt.save_by_iter else "latest"
             save_checkpoint(model, label, epoch, total_iters, epoch_iter)
-        if stop.requested:
-            save_checkpoint(model, "interrupted", epoch, total_iters, epoch_iter)
+        if stop.agreed():
+            save_checkpoint(model, "interrupted", epoch, total_iters, epoch_iter)  # rank 0 writes
+            distributed.shutdown()  # the other ranks wait until it is written, then all exit
             raise Interrupted(f"saved the 'interrupted' checkpoint (epoch {epoch}, total_iters {total_iters}); "
                               f"resume with --continue_train --epoch interrupted")
         iter_data_time = time.time()
@@ -172,6 +193,16 @@ if __name__ == "__main__":
     except (UserError, NotImplementedError) as exc:  # a flag or file the user can fix
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(f"error: the disk is full ({exc.filename or 'writing the run folder'}); free space (or pass another "
+              f"--checkpoints_dir) and resume with --continue_train.", file=sys.stderr)
+        sys.exit(2)
     except Interrupted as exc:
-        print(exc, file=sys.stderr)
+        if distributed.is_main_process():
+            print(exc, file=sys.stderr)
+        sys.exit(INTERRUPTED_EXIT_CODE)
+    except KeyboardInterrupt:
+        print("aborted by a second Ctrl-C; the checkpoints saved before are intact.", file=sys.stderr)
         sys.exit(INTERRUPTED_EXIT_CODE)

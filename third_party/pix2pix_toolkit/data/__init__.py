@@ -44,6 +44,13 @@ def get_option_setter(dataset_name):
     return find_dataset_using_name(dataset_name).modify_commandline_options
 
 
+def usable_workers(requested):
+    """--num_threads capped at the CPUs this process may run on (torch warns about more, and they only
+    compete for the same cores)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(0, min(int(requested), cpus))
+
+
 def create_dataset(opt):
     """Build the dataset named by `--dataset_mode` and wrap it in a loader.
 
@@ -83,7 +90,7 @@ class CustomDatasetDataLoader:
             batch_size=opt.batch_size,
             shuffle=shuffle,
             sampler=self.sampler,
-            num_workers=int(opt.num_threads),
+            num_workers=usable_workers(opt.num_threads),
         )
 
     def load_data(self):

@@ -35,6 +35,7 @@ class BaseModel(ABC):
         self.image_paths = []
         self.metric = 0  # used by the 'plateau' learning-rate policy
         self.resumed_state = None  # the `<epoch>_state.pth` dict restored by setup(), if any
+        self._complete_labels = set()  # checkpoint labels known to hold a complete set
 
     @staticmethod
     def modify_commandline_options(parser, is_train):
@@ -64,10 +65,14 @@ class BaseModel(ABC):
         if self.isTrain:
             self.schedulers = [networks.get_scheduler(optimizer, opt) for optimizer in self.optimizers]
         if not self.isTrain or opt.continue_train:
-            load_suffix = f"iter_{opt.load_iter}" if opt.load_iter > 0 else opt.epoch
+            wanted = f"iter_{opt.load_iter}" if opt.load_iter > 0 else str(opt.epoch)
+            names = [name for name in self.model_names if isinstance(name, str)]
+            load_suffix, state = checkpoint.choose_set(self.save_dir, wanted, names)  # newest complete set
             self.load_networks(load_suffix)
             if self.isTrain:
-                self.resumed_state = self.load_training_state(load_suffix)
+                self.resumed_state = self.load_training_state(load_suffix, state)
+                if load_suffix == wanted and self.resumed_state is not None:
+                    self._complete_labels.add(wanted)
         if distributed.is_distributed():
             self._wrap_for_distributed()
         self.print_networks(opt.verbose)
@@ -155,40 +160,82 @@ class BaseModel(ABC):
     def save_checkpoint(self, label, epoch, total_iters, epoch_iter=None):
         """Weights and training state under `label`, replacing an older set as one unit.
 
-        Everything is first written under a hidden staging label, then renamed
-        over the `<label>_*` files, weights first and the state (the commit
-        marker, holding the weights' digests) last.
+        Everything is first written under a hidden staging label; the complete set
+        being replaced is kept as `.previous_<label>` hard links; the staged files
+        are renamed over the `<label>_*` files, weights first and the state (the
+        commit marker, holding the weights' digests) last; then the previous set
+        is dropped (util/checkpoint.py).  A full disk raises UserError before
+        anything is replaced.
         """
         if not distributed.is_main_process():
             return
-        staging = f".partial_{label}"
-        for name in os.listdir(self.save_dir) if os.path.isdir(self.save_dir) else []:
-            if name.startswith((".tmp_", ".partial_")):  # left by a save that was killed
+        label = str(label)
+        staging = checkpoint.STAGING_PREFIX + label
+        names = list(self._network_paths(label))
+        os.makedirs(self.save_dir, exist_ok=True)
+        for name in os.listdir(self.save_dir):
+            if name.startswith(checkpoint.LEFTOVER_PREFIXES):  # left by a save that was killed
                 os.remove(os.path.join(self.save_dir, name))
-        self.save_networks(staging)
-        self.save_training_state(staging, epoch, total_iters, epoch_iter)
+        try:
+            self.save_networks(staging)
+            self.save_training_state(staging, epoch, total_iters, epoch_iter)
+        except (OSError, RuntimeError) as exc:
+            for path in [*self._network_paths(staging).values(), checkpoint.state_path(self.save_dir, staging)]:
+                if os.path.exists(path):
+                    os.remove(path)
+            full = checkpoint.disk_full_error(exc, self.save_dir, self._checkpoint_bytes(epoch, total_iters,
+                                                                                         epoch_iter))
+            if full is None:
+                raise
+            raise full from None
+        if self._is_complete(label, names):
+            checkpoint.keep_previous(self.save_dir, label, names)
+        # else: `label` is torn (a killed save), and the complete `.previous_<label>` stays as it is
         final = self._network_paths(label)
         for name, path in self._network_paths(staging).items():
             os.replace(path, final[name])
         os.replace(checkpoint.state_path(self.save_dir, staging), checkpoint.state_path(self.save_dir, label))
+        self._complete_labels.add(label)
+        checkpoint.drop_previous(self.save_dir, label, names)
+
+    def _is_complete(self, label, names):
+        """True when the saved set `label` is complete (known from this run, else checked once)."""
+        if label in self._complete_labels:
+            return True
+        if not os.path.isfile(checkpoint.state_path(self.save_dir, label)):
+            return False
+        try:
+            checkpoint.complete_state(self.save_dir, label, names)
+        except UserError:
+            return False
+        return True
+
+    def _checkpoint_bytes(self, epoch, total_iters, epoch_iter):
+        """Bytes a checkpoint set takes: every network's weights plus the training state."""
+        nets = sum(checkpoint.serialized_size(checkpoint.cpu_state_dict(self._bare(name)))
+                   for name in self.model_names if isinstance(name, str))
+        return nets + checkpoint.serialized_size(checkpoint.training_state(
+            self.opt, epoch, total_iters, self.optimizers, self.schedulers, epoch_iter))
 
     def _network_paths(self, label):
         """{net name: `<save_dir>/<label>_net_<name>.pth`} for every network of the model."""
         return {name: checkpoint.network_path(self.save_dir, label, name)
                 for name in self.model_names if isinstance(name, str)}
 
-    def load_training_state(self, epoch_label):
+    def load_training_state(self, epoch_label, state=None):
         """Restore optimizers and schedulers from `<epoch_label>_state.pth`; return the dict or None.
 
+        state: that file's dict when already read and checked (checkpoint.choose_set).
         UserError when the weight files are not the ones the state was saved with.
         The saved RNG states are left for the training loop to restore at the
         point it resumes (checkpoint.restore_rng).
         """
-        path = checkpoint.state_path(self.save_dir, epoch_label)
-        state = checkpoint.load_state(path)
         if state is None:
-            return None
-        checkpoint.verify_networks(state, path, self._network_paths(epoch_label))
+            path = checkpoint.state_path(self.save_dir, epoch_label)
+            state = checkpoint.load_state(path)
+            if state is None:
+                return None
+            checkpoint.verify_networks(state, path, self._network_paths(epoch_label))
         for optimizer, saved in zip(self.optimizers, state.get("optimizers", [])):
             optimizer.load_state_dict(saved)
         for scheduler, saved in zip(self.schedulers, state.get("schedulers", [])):

@@ -13,7 +13,7 @@ import torch
 
 import data
 import models
-from util import distributed, util
+from util import distributed, run_lock, util
 
 GENERATOR_NAMES = "resnet_9blocks | resnet_6blocks | unet_256 | unet_128"
 
@@ -112,9 +112,11 @@ class BaseOptions:
         if not distributed.is_main_process():
             return
         message = "\n".join(lines)
-        print(message)
         expr_dir = os.path.join(opt.checkpoints_dir, opt.name)
         util.require_writable_dir(expr_dir, "--checkpoints_dir")
+        if self.isTrain:  # one training run per run folder, taken before anything in it is written
+            run_lock.lock_run_folder(expr_dir)
+        print(message)
         with open(os.path.join(expr_dir, f"{opt.phase}_opt.txt"), "wt") as opt_file:
             opt_file.write(message + "\n")
 

@@ -8,6 +8,7 @@ written by rank 0 only while they are parsed.
 """
 import os
 
+import torch
 import torch.distributed as dist
 
 
@@ -53,6 +54,16 @@ def init_from_env(gpu_ids):
         return
     backend = "nccl" if gpu_ids else "gloo"
     dist.init_process_group(backend=backend)
+
+
+def any_rank(flag):
+    """True on every process when `flag` is true on any of them (one all_reduce; `flag` itself without a group)."""
+    if not is_distributed():
+        return bool(flag)
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else "cpu"
+    value = torch.tensor([1 if flag else 0], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
 
 
 def shutdown():
