@@ -12,6 +12,10 @@ which, for visuals holding both `fake_B` and `real_B`:
   of its body when it is saved: `SSIM mean ± std, PSNR mean ± std dB over N images` (sample std, as
   `mrff evaluate` computes it from the saved files).
 
+and, for visuals holding the four maps attention_1..attention_4 (`--model
+mrff_pix2pix`), gives the page a colour bar (id `mrff-attention-scale`) under the
+summary: the one 0..1 scale the four maps share (`mrff_plugin.visuals.colour_scale`).
+
 Captions go through dominate, which escapes them.  Visuals without the pair
 (e.g. CycleGAN's), or too small to score, pass through unchanged.
 """
@@ -20,6 +24,8 @@ import os
 
 SCORED = ("fake_B", "real_B")   # generated vs. real infrared, as `mrff evaluate` pairs them
 SUMMARY_ID = "mrff-summary"
+SCALE_ID = "mrff-attention-scale"
+ATTENTION_LABELS = ("attention_1", "attention_2", "attention_3", "attention_4")
 
 
 def caption(label, ssim, psnr):
@@ -36,30 +42,61 @@ def summary(scores):
             f"PSNR {run['psnr_mean']:.2f} ± {run['psnr_std']:.2f} dB")
 
 
-def _page_scores(webpage):
-    """The list of (stem, ssim, psnr) of this page's rows; the first call makes the page's save() add the summary."""
-    scores = getattr(webpage, "mrff_scores", None)
-    if scores is None:
-        scores = webpage.mrff_scores = []
+def _page_state(webpage):
+    """{'scores': [(stem, ssim, psnr)] or None, 'scale': bool} of this page; the first call makes the
+    page's save() add the summary (once a row was scored) and the colour bar (once a row had the maps)."""
+    state = getattr(webpage, "mrff_state", None)
+    if state is None:
+        state = webpage.mrff_state = {"scores": None, "scale": False}
         host_save = webpage.save
 
         @functools.wraps(host_save)
         def save(*args, **kwargs):
-            _put_summary(webpage, summary(scores))
+            if state["scale"]:
+                _put_first(webpage, SCALE_ID, colour_bar())
+            if state["scores"] is not None:
+                _put_first(webpage, SUMMARY_ID, _summary_line(summary(state["scores"])))
             return host_save(*args, **kwargs)
 
         webpage.save = save
-    return scores
+    return state
 
 
-def _put_summary(webpage, text):
-    """Make `text` the body's first element (replacing an earlier summary)."""
+def _page_scores(webpage):
+    """The list of (stem, ssim, psnr) of this page's rows (and the summary it gets when saved)."""
+    state = _page_state(webpage)
+    if state["scores"] is None:
+        state["scores"] = []
+    return state["scores"]
+
+
+def _summary_line(text):
     from dominate.tags import p
+    return p(text, id=SUMMARY_ID, style="font-weight: bold;")
+
+
+def colour_bar():
+    """A <div>: 'attention_1..attention_4 (weight of f1..f4), one scale: 0 [gradient] 1'."""
+    from dominate.tags import div, span
+    from .visuals import colour_scale
+    gradient = ", ".join(colour_scale())
+    bar = div(id=SCALE_ID, style="margin: 4px 0 10px 0;")
+    with bar:
+        span("attention_1..attention_4 (the weight of f1..f4 in the fused feature, summing to 1), one scale: ")
+        span("0 ")
+        span(style=f"display: inline-block; vertical-align: middle; width: 256px; height: 14px; "
+                   f"border: 1px solid #888; background: linear-gradient(to right, {gradient});")
+        span(" 1")
+    return bar
+
+
+def _put_first(webpage, element_id, element):
+    """Make `element` the body's first element (replacing an earlier one with the same id)."""
     body = webpage.doc.body
-    body.children[:] = [child for child in body.children if getattr(child, "attributes", {}).get("id") != SUMMARY_ID]
-    line = p(text, id=SUMMARY_ID, style="font-weight: bold;")
-    line.parent = body
-    body.children.insert(0, line)
+    body.children[:] = [child for child in body.children
+                        if getattr(child, "attributes", {}).get("id") != element_id]
+    element.parent = body
+    body.children.insert(0, element)
 
 
 def wrap_save_images(original):
@@ -67,6 +104,8 @@ def wrap_save_images(original):
 
     @functools.wraps(original)
     def save_images(webpage, visuals, image_path, *args, **kwargs):
+        if all(label in visuals for label in ATTENTION_LABELS):
+            _page_state(webpage)["scale"] = True
         if not all(label in visuals for label in SCORED):
             return original(webpage, visuals, image_path, *args, **kwargs)
         from .metrics import tensor_scores

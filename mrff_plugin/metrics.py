@@ -24,6 +24,16 @@ agree to floating-point precision (float64 is used throughout).
 Shapes: functions on single images take (H, W) grey or (H, W, 3|4) colour arrays,
 Pillow images or file paths; the batched ones take (N, H, W) or (N, 1, H, W)
 tensors. H and W must be at least 11.
+
+The authors' protocol (`scores_released_u8`, `mrff evaluate --protocol released`),
+as their released evaluation scored Table 3: 8-bit 3-channel images (grey ones
+repeated, as OpenCV reads them), SSIM per channel with a uniform 7x7 window,
+sample covariances, K1 0.01, K2 0.03, data range 255, averaged over the three
+channels (scikit-image's `structural_similarity(channel_axis=2)` defaults), and
+PSNR over all three channels at once.  torchmetrics has population covariances
+only; the sample-covariance SSIM equals it with C2 scaled by (n-1)/n, n = 49
+window pixels (both covariance terms of SSIM carry the same n/(n-1) factor), so
+K2 becomes 0.03 * sqrt(48/49); the 3-pixel border is excluded as above.
 """
 import numpy as np
 import torch
@@ -39,6 +49,13 @@ SSIM_K1 = 0.01
 SSIM_K2 = 0.03
 DATA_RANGE = 255.0
 BORDER = (SSIM_WINDOW - 1) // 2   # pixels per side whose window leaves the image (cropped, as in scikit-image)
+
+# The authors' released evaluation: old scikit-image compare_ssim(multichannel=True) defaults
+RELEASED_WINDOW = 7             # uniform 7x7 window
+RELEASED_CHANNELS = 3           # images read as 3-channel 8-bit (OpenCV's imread)
+RELEASED_BORDER = (RELEASED_WINDOW - 1) // 2
+_WINDOW_PIXELS = RELEASED_WINDOW ** 2
+RELEASED_K2 = SSIM_K2 * ((_WINDOW_PIXELS - 1) / _WINDOW_PIXELS) ** 0.5   # sample covariance (module docstring)
 
 # ITU-R 601-2 luma in Pillow's fixed point: L = (R*19595 + G*38470 + B*7471 + 0x8000) >> 16
 LUMA_WEIGHTS = (19595, 38470, 7471)
@@ -62,6 +79,14 @@ def grey_u8(image):
     if isinstance(image, Image.Image):
         return np.array(convert_image(image, "L"))
     return np.array(load_image(image, "L"))
+
+
+def rgb_u8(image):
+    """(H, W, 3) uint8 image from a file path or a Pillow image; grey is repeated in 3 channels, as
+    OpenCV's `imread` gives it (16-bit is scaled to 8 bit)."""
+    if isinstance(image, Image.Image):
+        return np.array(convert_image(image, "RGB"))
+    return np.array(load_image(image, "RGB"))
 
 
 def luma_u8(x):
@@ -113,6 +138,32 @@ def scores_u8(pred, target):
         data_range=DATA_RANGE, k1=SSIM_K1, k2=SSIM_K2, reduction="none", return_full_image=True)
     ssim = ssim_map[:, :, BORDER:-BORDER, BORDER:-BORDER].mean(dim=(1, 2, 3))   # (N,)
     psnr = peak_signal_noise_ratio(pred, target, data_range=DATA_RANGE, reduction="none", dim=(1, 2, 3))  # (N,)
+    return ssim, psnr
+
+
+def scores_released_u8(pred, target):
+    """Per-image SSIM and PSNR of two batches of 8-bit 3-channel images, the authors' protocol.
+
+    pred, target: (N, H, W, 3) or (N, 3, H, W), values 0..255 (module docstring).
+    Returns (ssim, psnr), each a float64 tensor of shape (N,).
+    """
+    pred, target = (torch.as_tensor(x).to(torch.float64) for x in (pred, target))
+    if pred.ndim == 4 and pred.shape[-1] == RELEASED_CHANNELS and pred.shape[1] != RELEASED_CHANNELS:
+        pred, target = pred.permute(0, 3, 1, 2), target.permute(0, 3, 1, 2)   # (N, H, W, 3) -> (N, 3, H, W)
+    if pred.ndim != 4 or pred.shape[1] != RELEASED_CHANNELS:
+        raise ValueError(f"expected 3-channel images of shape (N, H, W, 3) or (N, 3, H, W), got {tuple(pred.shape)}")
+    if pred.shape != target.shape:
+        raise ValueError(f"image sizes differ: {tuple(pred.shape[2:])} vs {tuple(target.shape[2:])}")
+    height, width = pred.shape[2:]
+    if min(height, width) < RELEASED_WINDOW:
+        raise ValueError(f"SSIM needs images of at least {RELEASED_WINDOW}x{RELEASED_WINDOW} pixels, "
+                         f"got {width}x{height}")
+    _, ssim_map = structural_similarity_index_measure(
+        pred, target, gaussian_kernel=False, kernel_size=RELEASED_WINDOW, data_range=DATA_RANGE,
+        k1=SSIM_K1, k2=RELEASED_K2, reduction="none", return_full_image=True)          # (N, 3, H, W)
+    b = RELEASED_BORDER
+    ssim = ssim_map[:, :, b:-b, b:-b].mean(dim=(1, 2, 3))   # mean per channel, then over the 3 channels
+    psnr = peak_signal_noise_ratio(pred, target, data_range=DATA_RANGE, reduction="none", dim=(1, 2, 3))
     return ssim, psnr
 
 

@@ -1,10 +1,14 @@
 """Pictures of what the fusion generator does, and curves of how training went.
 
-* `colour_map(maps, size)`: attention maps alpha_1..alpha_3 (Eq. 3-4, values in
-  [0, 1]) -> RGB images in [-1, 1], the range the host's `util.tensor2im` shows,
-  so the host's Visdom grid and HTML pages display them unchanged.
-* `branch_map(features, size)`: a reduced branch f_i (N, C, h, w) -> the mean
-  absolute activation per pixel, scaled to [0, 1] per image, colour-mapped.
+* `colour_map(maps, size)`: maps with values in [0, 1] -- the four feature
+  weights attention_1..attention_4 of Fig. 13-14 -> RGB images in [-1, 1], the
+  range the host's `util.tensor2im` shows, so the host's Visdom grid and HTML
+  pages display them unchanged.  The scale is fixed, 0 -> the colormap's first
+  colour, 1 -> its last, so the four maps of an image share one scale.
+* `colour_scale(steps)`: that scale's colours as '#rrggbb' (for a colour bar).
+* `weight_pngs(weights)`: (N, 4, H, W) weights -> uint8 RGB arrays, one per map.
+* `branch_map(features, size)`: a branch f_i (N, C, h, w), or its mean |f_i|
+  per pixel (N, 1, h, w) -> that energy scaled to [0, 1] per image, colour-mapped.
 * `plot_curves(png, log, validation)`: loss curves from `loss_log.txt` and the
   validation SSIM/PSNR history in one PNG (matplotlib, written atomically).
 """
@@ -32,8 +36,24 @@ def colour_map(maps, size, colormap=COLORMAP):
     return rgb * 2 - 1
 
 
+def colour_scale(steps=11, colormap=COLORMAP):
+    """The colours of `colour_map`'s scale at `steps` evenly spaced values 0..1, as '#rrggbb' strings."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+    return [to_hex(colour) for colour in colormaps[colormap](np.linspace(0.0, 1.0, steps))]
+
+
+def weight_pngs(weights, colormap=COLORMAP):
+    """(N, K, H, W) maps in [0, 1] -> [[uint8 (H, W, 3)] * K] * N, colour-mapped on the fixed 0..1 scale."""
+    rgb = torch.stack([colour_map(weights[:, k:k + 1], weights.shape[-2:], colormap)
+                       for k in range(weights.shape[1])], dim=1)                  # (N, K, 3, H, W) in [-1, 1]
+    u8 = ((rgb + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 1, 3, 4, 2).cpu().numpy()
+    return [list(maps) for maps in u8]
+
+
 def branch_map(features, size, colormap=COLORMAP):
-    """(N, C, h, w) branch features f_i -> (N, 3, H, W) colour-mapped mean |f_i|, min-max scaled per image."""
+    """(N, C, h, w) branch features f_i (or their (N, 1, h, w) mean |f_i|) -> (N, 3, H, W) colour-mapped
+    mean |f_i|, min-max scaled per image."""
     energy = features.detach().float().abs().mean(dim=1, keepdim=True)      # (N, 1, h, w)
     low = energy.amin(dim=(2, 3), keepdim=True)
     high = energy.amax(dim=(2, 3), keepdim=True)

@@ -157,3 +157,39 @@ def test_host_train_and_test_on_kaist_aligned_then_evaluate(tmp_path):
     expected = [metrics.ssim(f, str(f).replace("_fake_B", "_real_B")) for f in fakes]
     assert report["n"] == 3
     assert report["ssim_mean"] == pytest.approx(np.mean(expected), abs=1e-9)
+
+
+def test_released_protocol_scores_like_scikit_image_channel_axis_and_is_named(tmp_path, capsys):
+    """--protocol released: 3-channel SSIM (uniform 7x7, sample covariance) and PSNR, as the authors scored."""
+    run = tmp_path / "results" / "colour" / "test_latest"
+    (run / "images").mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    expected_ssim, expected_psnr = [], []
+    for i in range(3):
+        real = rng.integers(40, 200, (8, 10, 3)).repeat(4, 0).repeat(4, 1).astype(np.uint8)   # 32x40 colour
+        fake = (real + rng.normal(0, [5, 15, 30], real.shape)).clip(0, 255).astype(np.uint8)
+        Image.fromarray(real).save(run / "images" / f"I{i:05d}_real_B.png")
+        if i == 2:   # a grey file: read as 3 equal channels, as OpenCV's imread does
+            fake = np.asarray(Image.fromarray(fake).convert("L"))
+            Image.fromarray(fake).save(run / "images" / f"I{i:05d}_fake_B.png")
+            fake = np.stack([fake] * 3, -1)
+        else:
+            Image.fromarray(fake).save(run / "images" / f"I{i:05d}_fake_B.png")
+        expected_ssim.append(structural_similarity(fake, real, channel_axis=2))
+        expected_psnr.append(peak_signal_noise_ratio(real, fake))
+    out = tmp_path / "released"
+    assert cli.main(["evaluate", str(run), "--protocol", "released", "--out", str(out)]) == 0
+    assert "protocol: released" in capsys.readouterr().out
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["protocol"]["name"] == "released"
+    assert report["protocol"]["ssim"]["window"] == "uniform" and report["protocol"]["ssim"]["window_size"] == 7
+    scores = report["runs"][0]["images"]
+    assert [s["ssim"] for s in scores] == pytest.approx(expected_ssim, abs=1e-4)
+    assert [s["psnr"] for s in scores] == pytest.approx(expected_psnr, abs=1e-4)
+    with open(out.with_suffix(".csv"), newline="") as handle:
+        assert [row["protocol"] for row in csv.DictReader(handle)] == ["released"]
+    # the default protocol on the same files is the grey Gaussian one, and says so
+    assert cli.main(["evaluate", str(run), "--out", str(tmp_path / "grey")]) == 0
+    grey = json.loads((tmp_path / "grey.json").read_text())
+    assert grey["protocol"]["name"] == "grey" and grey["protocol"]["ssim"]["window"] == "gaussian"
+    assert grey["runs"][0]["ssim_mean"] != pytest.approx(report["runs"][0]["ssim_mean"], abs=1e-3)

@@ -22,7 +22,7 @@ from mrff_plugin.synth import write_dataset
 
 pytestmark = pytest.mark.slow
 
-MAPS = ["alpha_1", "alpha_2", "alpha_3", "f1", "f2", "f3", "f4"]
+MAPS = ["attention_1", "attention_2", "attention_3", "attention_4", "f1", "f2", "f3", "f4"]
 VISUALS = ["real_A", "fake_B", "real_B"] + MAPS
 TEST_PAIRS = 2
 FLAGS = ["--model", "mrff_pix2pix", "--ngf", "8", "--ndf", "8", "--load_size", "64", "--crop_size", "64",
@@ -37,7 +37,13 @@ window.addEventListener("load", function () {
     rows: Array.from(document.querySelectorAll("table tr")).map(function (tr) {
       return Array.from(tr.querySelectorAll("td")).map(function (td) { return td.innerText.trim(); });
     }),
-    summary: document.getElementById("mrff-summary") ? document.getElementById("mrff-summary").innerText : null
+    summary: document.getElementById("mrff-summary") ? document.getElementById("mrff-summary").innerText : null,
+    scale: (function (bar) {
+      if (!bar) { return null; }
+      var box = bar.querySelectorAll("span")[2].getBoundingClientRect();
+      return {text: bar.innerText, width: box.width, height: box.height,
+              image: getComputedStyle(bar.querySelectorAll("span")[2]).backgroundImage};
+    })(document.getElementById("mrff-attention-scale"))
   });
   document.body.appendChild(out);
 });
@@ -114,17 +120,23 @@ def test_test_gallery_shows_every_image_maps_and_scores(pages, tmp_path):
         assert re.fullmatch(r"fake_B: SSIM -?\d\.\d{4}, PSNR \d+\.\d\d dB", cells[1])
     assert re.match(rf"fake_B vs real_B over {TEST_PAIRS} images .*SSIM -?\d\.\d{{4}} ± \d\.\d{{4}}, "
                     rf"PSNR \d+\.\d\d ± \d+\.\d\d dB", view["summary"])
+    # the colour bar of the four maps' shared 0..1 scale is drawn: 0 [gradient] 1
+    scale = view["scale"]
+    assert re.search(r"attention_1\.\.attention_4 .*one scale: 0\s+1$", scale["text"]), scale["text"]
+    assert scale["width"] > 200 and scale["height"] > 10
+    assert scale["image"].startswith("linear-gradient(to right, rgb(0, 0, 4)")    # inferno's 0
+    assert scale["image"].endswith("rgb(252, 255, 164))")                        # inferno's 1
 
 
 def test_training_page_shows_the_attention_maps(pages, tmp_path):
     view = assert_renders(pages[1], tmp_path, rows=1)      # one epoch -> one row
-    assert view["rows"][0] == VISUALS and view["summary"] is None
+    assert view["rows"][0] == VISUALS and view["summary"] is None and view["scale"] is None
 
 
 def test_a_missing_image_is_seen_as_not_loaded(pages, tmp_path):
     gallery = pages[0].parent
     broken = tmp_path / "broken"
     shutil.copytree(gallery, broken)
-    next(broken.glob("images/*_alpha_2.png")).unlink()
+    next(broken.glob("images/*_attention_2.png")).unlink()
     view = browser_view(broken / "index.html", tmp_path)
     assert sorted(view["widths"])[:1] == [0] and sum(w > 0 for w in view["widths"]) == TEST_PAIRS * len(VISUALS) - 1

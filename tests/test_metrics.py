@@ -126,3 +126,46 @@ def test_images_smaller_than_the_window_and_size_mismatches_are_refused():
         metrics.ssim(np.zeros((20, 30), np.uint8), np.zeros((30, 20), np.uint8))
     with pytest.raises(ValueError, match="uint8"):
         metrics.ssim(np.zeros((20, 20)), np.zeros((20, 20)))
+
+
+# ---------------------------------------------------------------- the authors' protocol (--protocol released)
+
+def colour_pairs():
+    """(H, W, 3) uint8 pairs whose channels differ: noisy copy, channel-shifted copy, independent noise."""
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:48, 0:56]
+    scene = np.stack([127 + 60 * np.sin(x / (5.0 + c)) + 40 * np.cos(y / (4.0 + c)) for c in range(3)], -1)
+    scene = scene.clip(0, 255).astype(np.uint8)
+    noisy = (scene + rng.normal(0, [10, 25, 40], scene.shape)).clip(0, 255).astype(np.uint8)
+    swapped = scene[:, :, ::-1].copy()
+    a, b = rng.integers(0, 256, (2, 21, 33, 3), dtype=np.uint8)
+    return [(noisy, scene), (swapped, scene), (a, b), (scene[:7, :9], noisy[:7, :9])]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_released_protocol_matches_scikit_image_channel_axis_defaults(index):
+    pred, target = colour_pairs()[index]
+    ssim, psnr = metrics.scores_released_u8(torch.from_numpy(pred)[None], torch.from_numpy(target)[None])
+    # scikit-image defaults: uniform 7x7 window, sample covariance, K 0.01 / 0.03, data range from uint8
+    assert float(ssim[0]) == pytest.approx(skimage_ssim(pred, target, channel_axis=2), abs=1e-6)
+    assert float(psnr[0]) == pytest.approx(skimage_psnr(target, pred), abs=1e-4)
+
+
+def test_released_protocol_is_not_the_grey_one_and_takes_both_layouts():
+    pred, target = colour_pairs()[0]
+    nhwc = metrics.scores_released_u8(torch.from_numpy(pred)[None], torch.from_numpy(target)[None])
+    nchw = metrics.scores_released_u8(torch.from_numpy(pred).permute(2, 0, 1)[None],
+                                      torch.from_numpy(target).permute(2, 0, 1)[None])
+    torch.testing.assert_close(nhwc, nchw)
+    assert abs(float(nhwc[0][0]) - metrics.ssim(pred, target)) > 1e-2   # a different protocol, not a relabel
+    with pytest.raises(ValueError, match="at least 7x7"):
+        metrics.scores_released_u8(torch.zeros(1, 6, 8, 3), torch.zeros(1, 6, 8, 3))
+    with pytest.raises(ValueError, match="3-channel"):
+        metrics.scores_released_u8(torch.zeros(1, 8, 8), torch.zeros(1, 8, 8))
+
+
+def test_rgb_u8_repeats_grey_files_in_three_channels_as_opencv_reads_them(tmp_path):
+    grey = np.arange(12 * 10, dtype=np.uint8).reshape(10, 12)
+    Image.fromarray(grey).save(tmp_path / "grey.png")
+    rgb = metrics.rgb_u8(tmp_path / "grey.png")
+    assert rgb.shape == (10, 12, 3) and all(np.array_equal(rgb[:, :, c], grey) for c in range(3))

@@ -1,5 +1,7 @@
 """--model mrff_pix2pix: attention/branch visuals, validation with best_net_G.pth, curves.png, gallery scores."""
+import json
 import re
+import textwrap
 
 import numpy as np
 import pytest
@@ -11,7 +13,8 @@ from mrff_plugin import metrics
 from mrff_plugin.synth import write_dataset
 from mrff_plugin.visuals import branch_map, colour_map, plot_curves, read_loss_log
 
-MAPS = ("alpha_1", "alpha_2", "alpha_3", "f1", "f2", "f3", "f4")
+ATTENTION = ("attention_1", "attention_2", "attention_3", "attention_4")   # Fig. 13-14 (c)-(f)
+MAPS = ATTENTION + ("f1", "f2", "f3", "f4")
 TINY = ["--model", "mrff_pix2pix", "--ngf", "8", "--ndf", "8", "--load_size", "64", "--crop_size", "64",
         "--gpu_ids", "-1", "--num_threads", "0"]
 TRAIN = ["--n_epochs", "1", "--n_epochs_decay", "0", "--print_freq", "1", "--display_freq", "1", "--display_id", "0"]
@@ -32,6 +35,16 @@ def trained(kaist_root, tmp_path_factory):
     result = run_host("train.py", "--dataroot", kaist_root, "--name", "run", "--checkpoints_dir", checkpoints,
                       *TINY, *TRAIN, "--val_freq", "2", "--val_size", "2")
     return result, checkpoints
+
+
+def inverse_colour_map(png):
+    """A colour-mapped PNG -> the (H, W) values in [0, 1] whose colormap colour is nearest (256 levels)."""
+    from matplotlib import colormaps
+    lut = np.round(colormaps["inferno"](np.linspace(0.0, 1.0, 256))[:, :3] * 255)    # (256, 3)
+    with Image.open(png) as image:
+        rgb = np.asarray(image.convert("RGB"), dtype=np.float64)                     # (H, W, 3)
+    nearest = ((rgb[:, :, None, :] - lut[None, None]) ** 2).sum(-1).argmin(-1)      # (H, W)
+    return nearest / 255.0
 
 
 # ---------------------------------------------------------------- visuals (in-process)
@@ -121,11 +134,66 @@ def test_test_gallery_captions_equal_scores_of_the_saved_files(kaist_root, train
         assert float(psnr) == pytest.approx(metrics.psnr(fake, real), abs=1e-2)
         for name in MAPS:
             assert (gallery / "images" / f"{stem}_{name}.png").is_file()
+        # the four maps are on one fixed 0..1 scale: read back through the colormap they sum to 1 per pixel
+        weights = [inverse_colour_map(gallery / "images" / f"{stem}_{name}.png") for name in ATTENTION]
+        assert np.abs(sum(weights) - 1).max() <= 4 * 1.5 / 255   # 8-bit colours, nearest of 256 levels
+    scale = re.search(r'<div id="mrff-attention-scale"[^>]*>(.*?)</div>', page, re.S)
+    assert scale and "one scale: " in scale.group(1) and "linear-gradient(to right, #000004" in scale.group(1)
+    assert page.index("mrff-summary") < page.index("mrff-attention-scale") < page.index("<h3>")
     summary = re.search(r'<p id="mrff-summary"[^>]*>fake_B vs real_B over 2 images[^<]*SSIM (\S+) ± (\S+), '
                         r'PSNR (\S+) ± (\S+) dB', page)
     assert summary and page.index("mrff-summary") < page.index("<h3>")
     assert float(summary.group(1)) == pytest.approx(np.mean([float(s) for s, _ in captions]), abs=1e-4)
     assert float(summary.group(2)) == pytest.approx(np.std([float(s) for s, _ in captions], ddof=1), abs=2e-4)
+
+
+REPLICAS = textwrap.dedent("""
+    import copy, json, torch
+    import mrff_plugin
+    mrff_plugin.register('.')
+    from models.mrff_pix2pix_model import MrffPix2PixModel
+    from mrff_plugin.networks.unetpp_fusion import unetpp_fusion
+
+    class Replicas(torch.nn.DataParallel):
+        # DataParallel on CPU: each call runs fresh copies of the module on halves of the batch, then
+        # gathers the outputs along dim 0 -- attributes the copies set are lost, as on several GPUs.
+        def __init__(self, module):
+            torch.nn.Module.__init__(self)
+            self.module, self.device_ids = module, [0, 1]
+
+        def forward(self, x, **kwargs):
+            outputs = [copy.deepcopy(self.module)(part, **kwargs) for part in x.chunk(2)]
+            if isinstance(outputs[0], tuple):
+                return tuple(torch.cat(parts) for parts in zip(*outputs))
+            return torch.cat(outputs)
+
+    torch.manual_seed(0)
+    result = {}
+    for arch in ("paper", "released"):
+        model = MrffPix2PixModel.__new__(MrffPix2PixModel)
+        model.netG = Replicas(unetpp_fusion(3, 1, ngf=4, mrff_arch=arch))
+        model.real_A = torch.randn(2, 3, 32, 32)
+        model.base_visual_names = ["real_A", "fake_B", "real_B"]
+        with torch.no_grad():
+            model.forward()
+            model.compute_visuals()
+        weights = model.feature_weights
+        result[arch] = {"names": model.visual_names, "shape": list(weights.shape),
+                        "sum_error": float((weights.sum(1) - 1).abs().max()),
+                        "on_module": len(model.netG.module.feature_weights),
+                        "visual": list(model.attention_4.shape)}
+    print(json.dumps(result))
+""")
+
+
+def test_attention_visuals_survive_dataparallel_replicas_for_both_architectures():
+    result = run_host("-c", REPLICAS)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for arch, seen in json.loads(result.stdout.strip().splitlines()[-1]).items():
+        assert seen["on_module"] == 0, arch                # the wrapped module itself never ran
+        assert seen["shape"] == [2, 4, 32, 32] and seen["sum_error"] < 1e-5, arch   # gathered from both halves
+        assert seen["names"] == ["real_A", "fake_B", "real_B", *ATTENTION], arch    # f1..f4: not from replicas
+        assert seen["visual"] == [2, 3, 32, 32], arch
 
 
 def test_unusable_validation_set_is_one_sentence_before_training(kaist_root, tmp_path):

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 visdom = pytest.importorskip("visdom")
 
 LOSSES = ["G_GAN", "G_L1", "D_real", "D_fake"]
-MAPS = ["alpha_1", "alpha_2", "alpha_3", "f1", "f2", "f3", "f4"]
+MAPS = ["attention_1", "attention_2", "attention_3", "attention_4", "f1", "f2", "f3", "f4"]
 PAIRS, VAL_FREQ, SIZE, NCOLS, PADDING = 4, 2, 64, 4, 2   # PADDING: the host's vis.images(padding=2)
 FLAGS = ["--model", "mrff_pix2pix", "--ngf", "8", "--ndf", "8", "--load_size", str(SIZE), "--crop_size", str(SIZE),
          "--gpu_ids", "-1", "--num_threads", "0", "--n_epochs", "1", "--n_epochs_decay", "0",

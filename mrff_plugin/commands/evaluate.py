@@ -9,6 +9,13 @@ grey SSIM and PSNR, Table 3 protocol). Every fake image needs its real partner
 and vice versa; a folder where they do not pair up is refused, by name, and
 nothing is written.
 
+`--protocol released` scores the way the authors' released evaluation did
+(3-channel images, SSIM averaged over channels with a uniform 7x7 window and
+sample covariances, PSNR over the three channels; `mrff_plugin.metrics`), so that
+figures can be set beside the paper's Table 3 as the authors computed it; the
+default, `grey`, is the 8-bit grey Gaussian 11/1.5 protocol.  The table, the CSV
+and the JSON name the protocol.
+
 Output: a table with, per run, the mean and standard deviation (sample, ddof 1)
 of SSIM and PSNR over its N images, one row per run so that runs (e.g. the
 `unet_256` baseline and the fusion model) read side by side; and, at `--out
@@ -27,6 +34,7 @@ from ..data.images import IMAGE_EXTENSIONS
 
 FAKE_SUFFIX, REAL_SUFFIX = "_fake_B", "_real_B"
 BATCH = 16   # images scored per torchmetrics call
+PROTOCOLS = ("grey", "released")   # grey: 8-bit grey, Gaussian 11/1.5 (default); released: the authors' evaluation
 
 
 class ResultsError(ValueError):
@@ -39,6 +47,10 @@ def add_arguments(parser):
     parser.add_argument("--labels", default=None,
                         help="comma-separated run names for the table, one per RESULTS_DIR "
                              "(default: <name>/<phase>_<epoch> from the folder)")
+    parser.add_argument("--protocol", choices=PROTOCOLS, default=PROTOCOLS[0],
+                        help="grey: 8-bit grey SSIM (Gaussian 11, sigma 1.5) and PSNR (default) | released: the "
+                             "authors' evaluation, 3-channel SSIM (uniform 7x7, sample covariance) averaged over "
+                             "channels and PSNR over the 3 channels")
     parser.add_argument("--out", default=None, metavar="PREFIX",
                         help="write PREFIX.json and PREFIX.csv (default: <first RESULTS_DIR>/evaluation)")
 
@@ -111,25 +123,27 @@ def run_label(folder):
 
 # ---------------------------------------------------------------- scoring
 
-def score_pairs(pairs, label=""):
-    """Per-image SSIM and PSNR of [(stem, fake, real)]: list of (stem, ssim, psnr), with a tqdm bar."""
+def score_pairs(pairs, label="", protocol_name=PROTOCOLS[0]):
+    """Per-image SSIM and PSNR of [(stem, fake, real)] under a protocol: list of (stem, ssim, psnr), with a
+    tqdm bar."""
     import torch
     from tqdm import tqdm
-    from ..metrics import grey_u8, scores_u8
+    from ..metrics import grey_u8, rgb_u8, scores_released_u8, scores_u8
+    read, scores_of = (rgb_u8, scores_released_u8) if protocol_name == "released" else (grey_u8, scores_u8)
 
     scores, batch = [], []
 
     def flush():
         fakes = torch.stack([torch.from_numpy(f) for _, f, _ in batch])
         reals = torch.stack([torch.from_numpy(r) for _, _, r in batch])
-        ssim, psnr = scores_u8(fakes, reals)
+        ssim, psnr = scores_of(fakes, reals)
         scores.extend((stem, float(s), float(p)) for (stem, _, _), s, p in zip(batch, ssim, psnr))
         batch.clear()
 
     with tqdm(total=len(pairs), desc=label or "scoring", unit="img", leave=False, file=sys.stderr,
               disable=None) as bar:   # no bar when stderr is not a terminal
         for stem, fake_path, real_path in pairs:
-            fake, real = grey_u8(fake_path), grey_u8(real_path)
+            fake, real = read(fake_path), read(real_path)
             if fake.shape != real.shape:
                 raise ResultsError(f"{fake_path} is {fake.shape[1]}x{fake.shape[0]} but {real_path} is "
                                    f"{real.shape[1]}x{real.shape[0]}; both come from one test.py run "
@@ -186,9 +200,26 @@ def format_table(runs):
     return "\n".join(lines)
 
 
-def protocol():
+def protocol(name=PROTOCOLS[0]):
+    """What the scores mean, for the JSON: the named protocol's constants."""
     from .. import metrics
+    if name == "released":
+        return {
+            "name": "released",
+            "ssim": {"window": "uniform", "window_size": metrics.RELEASED_WINDOW, "k1": metrics.SSIM_K1,
+                     "k2": metrics.SSIM_K2, "data_range": metrics.DATA_RANGE, "covariance": "sample",
+                     "channels": "SSIM per channel, averaged over the 3 channels",
+                     "border": f"{metrics.RELEASED_BORDER} px per side excluded (as scikit-image)"},
+            "psnr": {"data_range": metrics.DATA_RANGE, "per_image": True, "channels": "all 3 channels"},
+            "images": "8-bit, 3 channels (grey repeated, as OpenCV's imread reads it)",
+            "reference": "the authors' released evaluation: scikit-image structural_similarity(channel_axis=2) "
+                         "and peak_signal_noise_ratio defaults",
+            "std": "sample standard deviation over images (ddof 1)",
+            "pairs": f"<stem>{FAKE_SUFFIX}.png vs <stem>{REAL_SUFFIX}.png",
+            "library": "torchmetrics",
+        }
     return {
+        "name": "grey",
         "ssim": {"window": "gaussian", "window_size": metrics.SSIM_WINDOW, "sigma": metrics.SSIM_SIGMA,
                  "k1": metrics.SSIM_K1, "k2": metrics.SSIM_K2, "data_range": metrics.DATA_RANGE,
                  "covariance": "population", "border": f"{metrics.BORDER} px per side excluded (as scikit-image)"},
@@ -210,18 +241,18 @@ def _json_safe(value):
     return value
 
 
-def write_outputs(prefix, runs):
+def write_outputs(prefix, runs, protocol_name=PROTOCOLS[0]):
     """PREFIX.json (protocol, runs with per-image scores) and PREFIX.csv (summary); returns both paths."""
     json_path, csv_path = prefix + ".json", prefix + ".csv"
     with open(json_path, "w", encoding="utf-8") as handle:
-        json.dump(_json_safe({"protocol": protocol(), "runs": runs}), handle, indent=2)
+        json.dump(_json_safe({"protocol": protocol(protocol_name), "runs": runs}), handle, indent=2)
         handle.write("\n")
     with open(csv_path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(COLUMNS + ("folder",))
+        writer.writerow(COLUMNS + ("folder", "protocol"))
         for run in runs:
             writer.writerow([run["label"], *(repr(run[c]) if isinstance(run[c], float) else run[c]
-                                             for c in COLUMNS[1:]), run["folder"]])
+                                             for c in COLUMNS[1:]), run["folder"], protocol_name])
     return json_path, csv_path
 
 
@@ -259,16 +290,17 @@ def main(args):
     runs = []
     try:
         for label, folder, pairs in found:
-            runs.append(summarise(label, folder, score_pairs(pairs, label)))
+            runs.append(summarise(label, folder, score_pairs(pairs, label, args.protocol)))
     except (ResultsError, ValueError) as exc:   # unreadable image, size mismatch
         print(f"mrff evaluate: {exc}", file=sys.stderr)
         return 2
 
+    print(f"protocol: {args.protocol}")
     print(format_table(runs))
     for note in comparison_notes(runs):
         print(note)
     prefix = os.path.abspath(args.out) if args.out else os.path.join(found[0][1], "evaluation")
     os.makedirs(os.path.dirname(prefix), exist_ok=True)
-    json_path, csv_path = write_outputs(prefix, runs)
+    json_path, csv_path = write_outputs(prefix, runs, args.protocol)
     print(f"wrote {json_path} and {csv_path}")
     return 0

@@ -5,11 +5,15 @@ The host finds this class as `models.mrff_pix2pix_model.MrffPix2PixModel`
 host's own `Pix2PixModel` (same losses G_GAN, G_L1, D_real, D_fake, same
 networks) and adds:
 
-* visuals: after each forward, the generator's attention maps alpha_1..alpha_3
-  (Eq. 3-4) and the four reduced branches f1..f4 (Fig. 6), colour-mapped to RGB
-  in [-1, 1] at the output size (`mrff_plugin.visuals`), so the host's Visdom grid,
-  training `web/index.html` and test gallery show them.  A generator without
-  them (`--netG unet_256`, `--mrff_fusion average`) shows only what it has.
+* visuals: after each forward, the four maps of Fig. 13-14, attention_1..attention_4
+  (the weight w_k each branch f_k carries in the fused feature, 0..1, summing to
+  1; `mrff_plugin.networks.fusion`), and the branches f1..f4 (Fig. 6), colour-mapped
+  to RGB in [-1, 1] (`mrff_plugin.visuals`; the four maps share one fixed 0..1
+  scale), so the host's Visdom grid, training `web/index.html` and test gallery
+  show them.  The maps come back as a second output of the generator
+  (`netG(x, with_weights=True)`), so they survive the classic host's multi-GPU
+  DataParallel; f1..f4 are read off the module and are left out when DataParallel
+  runs replicas.  A generator without them (`--netG unet_256`) shows only what it has.
 * validation every `--val_freq` iterations (0 = off) on the first `--val_size`
   pairs of `--val_dataroot` (default: --dataroot) / `--val_phase`, loaded once:
   mean SSIM and PSNR (Table 3 protocol, `mrff_plugin.metrics`) go to Visdom
@@ -41,13 +45,14 @@ except ImportError:                                   # an upstream checkout has
     UserError = ValueError
 
 from ..metrics import tensor_scores
+from ..networks.fusion import FusionGenerator
 from ..monitor import MetricMonitor
 from ..optim import fused_adam
 from ..precision import Precision, PrecisionError
 from ..visuals import branch_map, colour_map, plot_curves, read_loss_log
 
-ATTENTION_NAMES = ("alpha_1", "alpha_2", "alpha_3")   # Eq. 3-4: F1(f1, f2), F2(g1, f3), F3(g2, f4)
-BRANCH_NAMES = ("f1", "f2", "f3", "f4")               # Fig. 6: reduced X0,1 .. X0,4
+ATTENTION_NAMES = ("attention_1", "attention_2", "attention_3", "attention_4")  # Fig. 13-14 (c)-(f): w1..w4
+BRANCH_NAMES = ("f1", "f2", "f3", "f4")               # Fig. 6: the branches of X0,1 .. X0,4
 CURVES_FILE = "curves.png"
 VAL_LOG_FILE = "val_log.txt"
 BEST_LABEL = "best"                                   # -> best_net_G.pth
@@ -83,6 +88,7 @@ class MrffPix2PixModel(Pix2PixModel):
         Pix2PixModel.__init__(self, opt)
         self.base_visual_names = list(self.visual_names)
         self.iterations = 0
+        self.feature_weights = None    # (N, 4, H, W) w1..w4 of the last forward, detached
         self.history = []              # (iteration, mean SSIM, mean PSNR) per validation
         self.best_ssim = float("-inf")
         self.val_batch = None
@@ -108,17 +114,29 @@ class MrffPix2PixModel(Pix2PixModel):
         """netG without a DataParallel / DistributedDataParallel wrapper."""
         return getattr(self.netG, "module", self.netG)
 
+    def forward(self):
+        """G(A), and for the fusion generator its four feature weights as a second output (DataParallel gathers it)."""
+        if not isinstance(self._generator(), FusionGenerator):
+            self.feature_weights = None
+            return Pix2PixModel.forward(self)
+        self.fake_B, weights = self.netG(self.real_A, with_weights=True)  # (N, C, H, W), (N, 4, H, W)
+        self.feature_weights = weights.detach()
+
+    def _runs_replicas(self):
+        """True when DataParallel runs copies of G on several devices (attributes set on them are lost)."""
+        return isinstance(self.netG, torch.nn.DataParallel) and len(self.netG.device_ids) > 1
+
     def compute_visuals(self):
-        """Colour-map the generator's attention maps and branches of the last forward (N, 3, H, W)."""
+        """Colour-map the four feature weights and the branches of the last forward (N, 3, H, W)."""
         generator = self._generator()
         size = self.fake_B.shape[-2:]
         self.visual_names = list(self.base_visual_names)
-        maps = getattr(generator, "attention_maps", ())
-        branches = getattr(generator, "branch_features", ())
+        branches = () if self._runs_replicas() else getattr(generator, "branch_energy", ())
         if len(branches) == 1:   # --mrff_fusion last keeps only f4
             branches = (None,) * (len(BRANCH_NAMES) - 1) + tuple(branches)
-        for name, alpha in zip(ATTENTION_NAMES, maps):
-            setattr(self, name, colour_map(alpha, size))
+        weights = () if self.feature_weights is None else self.feature_weights.split(1, dim=1)
+        for name, weight in zip(ATTENTION_NAMES, weights):
+            setattr(self, name, colour_map(weight, size))
             self.visual_names.append(name)
         for name, f_i in zip(BRANCH_NAMES, branches):
             if f_i is not None:
