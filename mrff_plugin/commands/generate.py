@@ -10,6 +10,8 @@ files and none is written twice.  See mrff_plugin/generate/ for the machinery.
 """
 import sys
 
+from ..palettes import PALETTES
+
 NETWORK_OVERRIDES = ("netG", "norm", "ngf", "input_nc", "mrff_fusion", "mrff_channels")
 
 
@@ -42,6 +44,11 @@ def add_arguments(parser):
     parser.add_argument("--output_nc", type=int, choices=(1, 3), default=None,
                         help="channels of the written PNGs (default: the network's)")
     parser.add_argument("--skip_bad", action="store_true", help="count and skip unreadable images")
+    parser.add_argument("--palette", choices=PALETTES, default="grey",
+                        help="thermal palette of the PNGs (8-bit RGB through a lookup table; grey: the grey "
+                             "image as generated)")
+    parser.add_argument("--also_grey", action="store_true",
+                        help="with --palette: keep the grey PNG too, as <name>_grey.png beside the palette one")
     parser.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
                         help="torch: the --checkpoint in PyTorch; onnxruntime: the --model written by `mrff export`")
     parser.add_argument("--model", default=None, help="model.onnx for --backend onnxruntime")
@@ -107,7 +114,8 @@ def run(args):
     with tqdm(total=len(jobs), desc=label, unit="img", disable=args.quiet) as bar:
         result = generate(backend, jobs, output_nc, args.batch_size, args.workers, args.size, args.skip_bad,
                           progress=bar, max_memory=max_memory, tile=args.tile, overlap=args.overlap,
-                          log=lambda line: bar.write(f"mrff generate: {line}", file=sys.stderr))
+                          log=lambda line: bar.write(f"mrff generate: {line}", file=sys.stderr),
+                          palette=args.palette, also_grey=args.also_grey)
     result.update(skipped_existing=done, bad=bad + result["bad"], rank=rank, world=world)
     return result
 

@@ -136,13 +136,14 @@ def plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log=N
 
 
 def generate(backend, jobs, output_nc, batch_size=8, workers=2, size=None, skip_bad=False, progress=None,
-             max_memory=None, tile=None, overlap=None, log=None):
+             max_memory=None, tile=None, overlap=None, log=None, palette="grey", also_grey=False):
     """Write one PNG per job; return {'written', 'bad', 'seconds'}.
 
     backend: backends.TorchBackend or OnnxRuntimeBackend (its input_nc decides grey or RGB reading).
     output_nc: channels of the written PNGs (1 or 3).
     max_memory: bytes of activations one forward pass may use (None: no limit); tile/overlap: force tiling.
     progress: a tqdm-like object with update(n), or None; log: a function taking one line, or None.
+    palette, also_grey: thermal palette of the PNGs and whether the grey one is kept too (palettes.py).
     """
     device = backend.device
     plans = plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log)
@@ -167,7 +168,7 @@ def generate(backend, jobs, output_nc, batch_size=8, workers=2, size=None, skip_
             y = run_network(backend, batch.to(device, non_blocking=True), plan["tile"], plan["overlap"],
                             plan["batch"])
             for index, image in zip(indices, to_u8_images(y, output_nc)):
-                pending.append(encoders.submit(write_png, image, jobs[index].target))
+                pending.append(encoders.submit(write_png, image, jobs[index].target, palette, also_grey))
             while len(pending) > 2 * batch_size:  # bound memory; re-raises a failed write
                 pending.popleft().result()
                 written += 1

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from ..data.images import IMAGE_EXTENSIONS
+from ..palettes import outputs
 from . import GenerateError
 
 OUTPUT_SUFFIX = ".png"
@@ -99,8 +100,18 @@ def plan_jobs(input_dir, output_dir, rank=0, world=1, skip_bad=False):
     return jobs, done, bad
 
 
-def write_png(array, path):
-    """Write an (H, W) or (H, W, 3) uint8 array as an 8-bit PNG at `path`, atomically."""
+def write_png(array, path, palette="grey", also_grey=False):
+    """Write an (H, W) or (H, W, 3) uint8 array as an 8-bit PNG at `path`, atomically.
+
+    With a `palette` other than 'grey' the PNG at `path` is the image in that thermal
+    palette (8-bit RGB) and, with `also_grey`, the grey one is kept at `<stem>_grey.png`
+    (`palettes.outputs`).
+    """
+    for image, target in outputs(array, path, palette, also_grey):
+        _write_atomic(image, target)
+
+
+def _write_atomic(array, path):
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=OUTPUT_SUFFIX, dir=folder)
