@@ -54,6 +54,10 @@ setup(
     ],
     extras_require={
         "test": ["pytest", "pytest-timeout", "scikit-image"],
+        # `mrff export` / `mrff generate --backend onnxruntime` (README "Deploying"): torch.onnx.export's
+        # default (torch.export-based) exporter writes through onnxscript and onnx; onnxruntime checks the
+        # written file against PyTorch and runs it.
+        "onnx": ["onnx", "onnxscript", "onnxruntime"],
     },
     entry_points={"console_scripts": ["mrff = mrff_plugin.cli:main"]},
     cmdclass={"build_py": build_py_with_autoload},

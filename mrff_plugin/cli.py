@@ -17,6 +17,7 @@ COMMANDS = {
     "test": "run the host's test.py with the plugin attached",
     "evaluate": "SSIM/PSNR table (paper Table 3 protocol) of test.py result folders",
     "generate": "batch visible -> LWIR generation from a checkpoint",
+    "export": "checkpoint -> ONNX file, checked against PyTorch with ONNX Runtime",
     "bench": "run a benchmark from benchmarks/",
 }
 

@@ -1,0 +1,57 @@
+"""`mrff export --checkpoint C --out model.onnx`: the generator as an ONNX file, checked with ONNX Runtime.
+
+Exported as `mrff generate` runs it (eval mode, BatchNorm folded, no dropout),
+either architecture and any --mrff_fusion, with a dynamic batch and dynamic
+height/width (multiples of 32) unless --size WxH.  After writing, the file is run
+by ONNX Runtime on a few inputs and compared with PyTorch; the maximum difference
+is printed, and the command fails (exit 2, nothing written) above the limit.
+Needs `pip install mrff-plugin[onnx]`.  Machinery: mrff_plugin/generate/onnx_export.py.
+"""
+import sys
+
+from .generate import NETWORK_OVERRIDES, _size
+
+
+def add_arguments(parser):
+    parser.add_argument("--checkpoint", required=True,
+                        help="<run folder>/<epoch>_net_G.pth, or the run folder with --epoch")
+    parser.add_argument("--epoch", default="latest", help="checkpoint label when --checkpoint is a folder")
+    parser.add_argument("--out", default="model.onnx", help="the ONNX file to write (default model.onnx)")
+    parser.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the exporter's recommended one)")
+    parser.add_argument("--size", type=_size, default=None, metavar="WxH",
+                        help="fix the input size (multiples of 32); default: dynamic height and width")
+    parser.add_argument("--with_attention", action="store_true",
+                        help="also output the four per-pixel feature weights w1..w4 as 'weights' (N, 4, H, W)")
+    parser.add_argument("--host", default=None, help="pix2pix/CycleGAN checkout (default: $MRFF_HOST or bundled)")
+    group = parser.add_argument_group("network flags (only for checkpoints saved without their options)")
+    for flag in NETWORK_OVERRIDES:
+        group.add_argument(f"--{flag}", type=int if flag in ("ngf", "input_nc", "mrff_channels") else str,
+                           default=None)
+    group.add_argument("--output_nc", type=int, default=None)
+    group.add_argument("--no_dropout", action="store_true", default=None)
+
+
+def main(args):
+    from ..generate import GenerateError
+    try:
+        from ..generate.network import checkpoint_files
+        checkpoint_files(args.checkpoint, args.epoch)
+        from ..generate.onnx_export import export_onnx, require_export_packages
+        require_export_packages()
+        from ..generate.network import load_generator, prepare_for_inference
+        overrides = {flag: getattr(args, flag) for flag in NETWORK_OVERRIDES}
+        overrides["no_dropout"] = args.no_dropout
+        net, options = load_generator(args.checkpoint, args.epoch, args.host, overrides,
+                                      {"output_nc": args.output_nc})
+        report = export_onnx(prepare_for_inference(net, "cpu"), args.out, options["input_nc"], args.opset, args.size,
+                             args.with_attention, metadata=options)
+    except (GenerateError, ValueError) as exc:
+        print(f"mrff export: {exc}", file=sys.stderr)
+        return 2
+    shape = "dynamic batch, height and width (multiples of {})".format(report["multiple"]) if report["dynamic"] \
+        else f"dynamic batch, {args.size[0]}x{args.size[1]}"
+    print(f"mrff export: wrote {report['out']} ({report['bytes'] / 2 ** 20:.1f} MB, opset {report['opset']}, "
+          f"outputs {', '.join(report['outputs'])}; {shape})")
+    print(f"mrff export: ONNX Runtime vs PyTorch, max abs difference {report['max_difference']:.2e} "
+          f"(limit {report['limit']:.0e}; one grey level is {2 / 255:.1e})")
+    return 0
