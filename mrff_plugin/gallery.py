@@ -16,6 +16,11 @@ and, for visuals holding the four maps attention_1..attention_4 (`--model
 mrff_pix2pix`), gives the page a colour bar (id `mrff-attention-scale`) under the
 summary: the one 0..1 scale the four maps share (`mrff_plugin.visuals.colour_scale`).
 
+With the plugin flag `--gallery_palette ironbow` (or white_hot, black_hot, inferno;
+default grey: nothing added) each row also shows fake_B and real_B in that thermal
+palette, as `<stem>_fake_B_<palette>.png` / `<stem>_real_B_<palette>.png` (the grey
+PNGs stay, so `mrff evaluate` scores what it always scored; `mrff_plugin.palettes`).
+
 Captions go through dominate, which escapes them.  Visuals without the pair
 (e.g. CycleGAN's), or too small to score, pass through unchanged.
 """
@@ -99,11 +104,26 @@ def _put_first(webpage, element_id, element):
     body.children.insert(0, element)
 
 
-def wrap_save_images(original):
-    """save_images that also captions fake_B with its SSIM/PSNR and records them for the summary."""
+def with_palette(visuals, palette):
+    """`visuals` plus fake_B/real_B in `palette` as '<label>_<palette>' (uint8 RGB arrays, which the host's
+    tensor2im passes through unchanged), quantised as the host saves the grey PNGs; unchanged for grey."""
+    if palette == "grey" or not any(label in visuals for label in SCORED):
+        return visuals
+    from .metrics import tensor_to_u8
+    from .palettes import colourise
+    extra = {f"{label}_{palette}": colourise(tensor_to_u8(visuals[label][:1])[0].permute(1, 2, 0).cpu().numpy()
+                                             .astype("uint8"), palette)
+             for label in SCORED if label in visuals}
+    return type(visuals)(list(visuals.items()) + list(extra.items()))
+
+
+def wrap_save_images(original, palette=lambda: "grey"):
+    """save_images that also captions fake_B with its SSIM/PSNR and records them for the summary;
+    `palette()` names the --gallery_palette whose colour copies each row also gets."""
 
     @functools.wraps(original)
     def save_images(webpage, visuals, image_path, *args, **kwargs):
+        visuals = with_palette(visuals, palette())
         if all(label in visuals for label in ATTENTION_LABELS):
             _page_state(webpage)["scale"] = True
         if not all(label in visuals for label in SCORED):

@@ -275,6 +275,7 @@ def add_plugin_options(parser):
     """Add the plugin's flags and list the plugin generators in `--netG`'s help (once per parser)."""
     from .networks import generator_names
     from .networks.unetpp_fusion import ARCHS, FUSION_MODES, MRFF_CHANNELS
+    from .palettes import PALETTES
     netG = parser._option_string_actions.get("--netG")
     names = " | ".join(generator_names()) + " (mrff plugin)"
     if netG is not None and names not in (netG.help or ""):
@@ -299,6 +300,9 @@ def add_plugin_options(parser):
                             "attention (the paper, Fig. 6) | average (plain UNet++) | last (X0,4 only)")
     group.add_argument("--mrff_channels", type=_positive_int, default=MRFF_CHANNELS,
                        help="channels of each reduced branch f1..f4 before fusion (paper: 32)")
+    group.add_argument("--gallery_palette", choices=PALETTES, default="grey",
+                       help="test.py gallery: also show fake_B and real_B in this thermal palette "
+                            "(<stem>_fake_B_<palette>.png beside the grey PNGs)")
     return parser
 
 
@@ -348,7 +352,8 @@ def _patch_visualizer(visualizer):
     if not callable(save_images) or hasattr(save_images, "_mrff_original"):
         return
     from .gallery import wrap_save_images
-    _replace(visualizer, "save_images", wrap_save_images(save_images))
+    _replace(visualizer, "save_images",
+             wrap_save_images(save_images, palette=lambda: getattr(_State.opt, "gallery_palette", "grey")))
 
 
 # ------------------------------------------------------------------ data / models: "choose one of" lists

@@ -16,6 +16,7 @@ from PIL import Image
 from conftest import run_host
 from mrff_plugin.data.kaist_layout import KaistLayoutError
 from mrff_plugin.data.pairs_layout import find_layout, list_pairs
+from mrff_plugin.palettes import lookup_table
 
 LLVIP_TRAIN = ("010001", "010002", "010003")
 LLVIP_TEST = ("190001", "190002")
@@ -206,13 +207,22 @@ def test_host_trains_one_epoch_and_tests_on_the_layout_it_finds(tmp_path, layout
     losses = [line for line in (tmp_path / "checkpoints" / layout / "loss_log.txt").read_text().splitlines()
               if line.startswith("(epoch: 1")]
     assert len(losses) == 3                                   # 3 training pairs, batch 1, print_freq 1
-    test = run_host("test.py", *common, "--results_dir", tmp_path / "results", "--eval")
+    test = run_host("test.py", *common, "--results_dir", tmp_path / "results", "--eval",
+                    "--gallery_palette", "inferno")
     assert test.returncode == 0, test.stderr[-3000:]
     images = tmp_path / "results" / layout / "test_latest" / "images"
+    table = lookup_table("inferno")
     for stem in test_stems:
         fake = Image.open(images / f"{stem}_fake_B.png")
         assert fake.size == (32, 32)
-        assert np.asarray(Image.open(images / f"{stem}_real_B.png")).std() > 10   # the real thermal frame
+        real = np.asarray(Image.open(images / f"{stem}_real_B.png"))
+        assert real.std() > 10                                                # the real thermal frame
+        # --gallery_palette: colour copies beside the grey PNGs, through the palette's table
+        for label, grey in (("fake_B", np.asarray(fake)), ("real_B", real)):
+            colour = np.asarray(Image.open(images / f"{stem}_{label}_inferno.png"))
+            np.testing.assert_array_equal(colour, table[grey[..., 0] if grey.ndim == 3 else grey])
+    page = (tmp_path / "results" / layout / "test_latest" / "index.html").read_text()
+    assert f"{test_stems[0]}_real_B_inferno.png" in page
 
 
 @pytest.mark.slow

@@ -82,3 +82,22 @@ def test_generate_with_a_palette_writes_colour_pngs_under_the_grey_names(tmp_pat
                                       np.asarray(grey))
     written = sorted(str(p.relative_to(tmp_path / "ironbow")) for p in (tmp_path / "ironbow").rglob("*.png"))
     assert len(written) == 2 * len(SIZES)          # each palette image and its kept grey copy, nothing else
+
+
+def test_gallery_rows_get_palette_copies_of_fake_and_real_b():
+    import torch
+    from collections import OrderedDict
+    from mrff_plugin.gallery import with_palette, wrap_save_images
+    fake = torch.linspace(-1, 1, 64).reshape(1, 1, 8, 8)
+    real = torch.flip(fake, (3,)).repeat(1, 3, 1, 1)                   # grey stored as RGB, like KAIST
+    visuals = OrderedDict(real_A=torch.zeros(1, 3, 8, 8), fake_B=fake, real_B=real)
+    assert with_palette(visuals, "grey") is visuals
+    coloured = with_palette(visuals, "ironbow")
+    assert list(coloured) == ["real_A", "fake_B", "real_B", "fake_B_ironbow", "real_B_ironbow"]
+    grey = ((fake[0, 0] + 1) / 2 * 255).floor().numpy().astype(np.uint8)   # as the host's tensor2im saves it
+    np.testing.assert_array_equal(coloured["fake_B_ironbow"], lookup_table("ironbow")[grey])
+    np.testing.assert_array_equal(coloured["real_B_ironbow"], lookup_table("ironbow")[grey[:, ::-1]])
+    seen = []
+    save = wrap_save_images(lambda webpage, v, paths, **kw: seen.append(list(v)), palette=lambda: "inferno")
+    save(object(), OrderedDict(fake_B=fake), ["x.png"])                  # no real_B: unscored row
+    assert seen == [["fake_B", "fake_B_inferno"]]
