@@ -6,7 +6,10 @@ values (host util/checkpoint.py).  The network flags (NETWORK_FLAGS) are read
 from there; failing that from the `train_opt.txt` the host's option printer
 wrote in the same folder; flags given on the command line override both.  The
 generator is built by the host's own `models.networks.define_G` with the plugin
-registered, so host generators (`unet_256`, ...) and `unetpp_fusion` load alike.
+registered, so host generators (`unet_256`, ...) and `unetpp_fusion` load alike,
+`unetpp_fusion` as the saved `--mrff_arch` (paper | released).  A checkpoint of
+the older H/2-fusion layout (saved before --mrff_arch) is refused in one sentence
+that names the file and says what to do; nothing is loaded half-matching.
 
 For inference the network is switched to eval mode (BatchNorm running
 statistics, no dropout, so a batch's images do not influence each other),
@@ -23,7 +26,8 @@ import sys
 from . import GenerateError
 
 # Options that decide the generator's shape (host --flags and the plugin's).
-NETWORK_FLAGS = ("netG", "norm", "ngf", "input_nc", "output_nc", "no_dropout", "mrff_fusion", "mrff_channels")
+NETWORK_FLAGS = ("netG", "norm", "ngf", "input_nc", "output_nc", "no_dropout", "mrff_arch", "mrff_fusion",
+                 "mrff_channels")
 NET_SUFFIX = "_net_G.pth"
 OPTIONS_FILE = "train_opt.txt"
 
@@ -168,6 +172,8 @@ def load_generator(checkpoint, epoch="latest", host=None, overrides=None, fallba
         raise GenerateError(str(exc)) from None
     try:
         net.load_state_dict(state_dict)
+    except ValueError as exc:  # the generator refuses an older layout (networks.fusion.legacy_message)
+        raise GenerateError(f"{weights_path}: {exc}") from None
     except RuntimeError:
         built = " ".join(f"--{k} {v}" for k, v in options.items() if k != "no_dropout")
         raise GenerateError(f"checkpoint {weights_path} does not fit the generator built from {built}; pass the "

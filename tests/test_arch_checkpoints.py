@@ -1,0 +1,107 @@
+"""`--mrff_arch` through the host and `mrff generate`: the released network trains, tests and is rebuilt from
+its saved options; a checkpoint of the older H/2-fusion layout is refused in one sentence, never half-loaded."""
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import HOST_DIR, host_env, run_host
+from mrff_plugin.synth import write_dataset
+
+pytestmark = pytest.mark.slow
+
+TINY = ["--model", "pix2pix", "--netG", "unetpp_fusion", "--dataset_mode", "kaist_aligned", "--load_size", "64",
+        "--crop_size", "64", "--gpu_ids", "-1", "--num_threads", "0", "--ndf", "8"]
+TRAIN = ["--n_epochs", "1", "--n_epochs_decay", "0", "--display_id", "0", "--max_dataset_size", "1"]
+
+# The layout before --mrff_arch: X0,k reduced by 1x1 conv + BatchNorm + ReLU at H/2 ("reduce.f{k}"), then a
+# head of a 4x4 transposed conv + BatchNorm + ReLU and the 3x3 output conv.  Written from a current paper
+# network (same extractor and fusion keys) with its branch and head weights replaced by the old ones.
+MAKE_OLD_CHECKPOINT = textwrap.dedent("""
+    import argparse, sys
+    import torch
+    sys.path.insert(0, sys.argv[1])
+    import mrff_plugin
+    mrff_plugin.register()
+    from util import checkpoint
+    from mrff_plugin.networks.unetpp_fusion import UnetppFusionGenerator
+    net = UnetppFusionGenerator(3, 3, ngf=8)
+    old = {k: v for k, v in net.state_dict().items() if not k.startswith(("branches.", "head."))}
+    def batch_norm(prefix, c):
+        old.update({prefix + ".weight": torch.ones(c), prefix + ".bias": torch.zeros(c),
+                    prefix + ".running_mean": torch.zeros(c), prefix + ".running_var": torch.ones(c),
+                    prefix + ".num_batches_tracked": torch.tensor(0)})
+    for k in (1, 2, 3, 4):
+        old[f"reduce.f{k}.0.weight"] = torch.randn(32, 8, 1, 1)
+        batch_norm(f"reduce.f{k}.1", 32)
+    old["head.0.0.weight"] = torch.randn(32, 32, 4, 4)
+    batch_norm("head.0.1", 32)
+    old["head.1.weight"], old["head.1.bias"] = torch.randn(3, 32, 3, 3), torch.zeros(3)
+    torch.save(old, checkpoint.network_path(sys.argv[2], "latest", "G"))
+    opt = argparse.Namespace(netG="unetpp_fusion", norm="batch", ngf=8, input_nc=3, output_nc=3,
+                             no_dropout=False, mrff_fusion="nested", mrff_channels=32)   # no mrff_arch
+    checkpoint.save_state(checkpoint.state_path(sys.argv[2], "latest"), opt, 1, 10, [], [])
+""")
+
+
+def mrff(*args):
+    return subprocess.run([sys.executable, "-m", "mrff_plugin.cli", *map(str, args)], env=host_env(),
+                          capture_output=True, text=True, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("arch")
+    write_dataset(str(root / "data"), 2, size=(64, 64), test_pairs=1)
+    photos = root / "photos"
+    photos.mkdir()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 96, 3), dtype=np.uint8)).save(photos / "p.png")
+    return root
+
+
+def test_released_network_trains_tests_and_is_rebuilt_by_generate_from_its_saved_arch(data):
+    common = ["--dataroot", data / "data", "--name", "rel", "--checkpoints_dir", data / "ck", *TINY, "--ngf", "8"]
+    arch = ["--mrff_arch", "released"]
+    train = run_host("train.py", *common, *arch, *TRAIN)
+    assert train.returncode == 0, train.stderr[-3000:]
+    assert "[Network G] Total number of parameters : 25.943 M" in train.stdout
+    warnings = [line for line in train.stderr.splitlines() if line.startswith("warning: --mrff_arch")]
+    assert warnings == ["warning: --mrff_arch released ignores --ngf 8 (the authors' network has no "
+                        "normalisation, no dropout and fixed widths)."]
+
+    test = run_host("test.py", *common, *arch, "--results_dir", data / "results")
+    assert test.returncode == 0, test.stderr[-3000:]
+    with Image.open(next((data / "results" / "rel" / "test_latest" / "images").glob("*_fake_B.png"))) as im:
+        assert im.size == (64, 64)
+    forgot = run_host("test.py", *common, "--results_dir", data / "results2")   # --mrff_arch not given
+    assert forgot.returncode == 2 and "Traceback" not in forgot.stderr
+    assert forgot.stderr.strip().splitlines()[-1].endswith("pass --mrff_arch released.")
+
+    generated = mrff("generate", "--checkpoint", data / "ck" / "rel" / "latest_net_G.pth",
+                     "--input", data / "photos", "--output", data / "ir", "--quiet", "--workers", "0")
+    assert generated.returncode == 0, generated.stderr[-3000:]
+    with Image.open(data / "ir" / "p.png") as image:
+        assert image.size == (96, 64)
+
+
+def test_a_checkpoint_of_the_older_layout_is_refused_in_one_sentence_by_test_py_and_generate(data):
+    run = data / "ck" / "old"
+    run.mkdir(parents=True)
+    made = subprocess.run([sys.executable, "-c", MAKE_OLD_CHECKPOINT, str(HOST_DIR), str(run)],
+                          env=host_env(), capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    sentence = ("this checkpoint holds the older unetpp_fusion layout (fusion at H/2, saved before --mrff_arch "
+                "existed), which this version no longer builds: retrain it with this version, or load it with "
+                "the mrff_plugin checkout that trained it.")
+    test = run_host("test.py", "--dataroot", data / "data", "--name", "old", "--checkpoints_dir", data / "ck",
+                    *TINY, "--ngf", "8", "--results_dir", data / "results")
+    assert test.returncode == 2 and "Traceback" not in test.stderr
+    assert test.stderr.strip().splitlines()[-1] == f"error: {sentence}"
+    generated = mrff("generate", "--checkpoint", run / "latest_net_G.pth", "--input", data / "photos",
+                     "--output", data / "old_ir", "--quiet", "--workers", "0")
+    assert generated.returncode == 2 and "Traceback" not in generated.stderr
+    assert generated.stderr.strip().splitlines() == [f"mrff generate: {run / 'latest_net_G.pth'}: {sentence}"]
+    assert not (data / "old_ir" / "p.png").exists()
