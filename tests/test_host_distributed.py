@@ -5,8 +5,10 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
+import torch
 
 from conftest import HOST_DIR, host_env, write_aligned_set
 
@@ -113,6 +115,74 @@ def test_torchrun_train_script_writes_files_from_rank_zero_only(tmp_path):
     assert sum(line.startswith("=====") for line in log) == 1, "more than one process opened the loss log"
     # 4 images over 2 processes, batch 1: two iterations of 2 images each, logged once each
     assert [re.search(r"iters: (\d+)", l).group(1) for l in log if l.startswith("(epoch")] == ["2", "4"]
-    assert sorted(p.name for p in run.iterdir()) == ["latest_net_D.pth", "latest_net_G.pth", "latest_state.pth",
+    assert sorted(p.name for p in run.iterdir() if p.name != ".train.lock") == ["latest_net_D.pth", "latest_net_G.pth", "latest_state.pth",
                                                      "loss_log.txt", "train_opt.txt", "web"]
     assert result.stdout.count("[Network G] Total number of parameters") == 1
+
+
+# Runs train.py in this process and writes its exit status to EXIT_REPORT_DIR/rank<RANK>.txt
+# (torchrun's own status says nothing about its workers once it is stopped by a signal).
+RECORD_EXIT = textwrap.dedent("""
+    import os, runpy, sys
+    report = os.path.join(os.environ["EXIT_REPORT_DIR"], "rank" + os.environ["RANK"])
+    open(report + ".pid", "w").write(str(os.getpid()))
+    sys.argv = sys.argv[1:]
+    sys.path.insert(0, os.getcwd())
+    code = "exception"
+    try:
+        runpy.run_path(sys.argv[0], run_name="__main__")
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+        raise
+    finally:
+        open(report + ".txt", "w").write(str(code))
+""")
+
+
+def test_ctrl_c_under_torchrun_stops_every_rank_at_one_iteration_with_a_resumable_set(tmp_path):
+    """SIGINT to torchrun's process group (what the terminal sends): every rank exits 130, nothing hangs.
+
+    Rank 0 saves every iteration (--save_latest_freq 1), so a rank that stopped on
+    its own flag would leave the other waiting in DDP's all-reduce.
+    """
+    dataroot = write_aligned_set(tmp_path / "data", count=4)
+    wrapper = tmp_path / "record_exit.py"
+    wrapper.write_text(RECORD_EXIT)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    run = tmp_path / "checkpoints" / "dist"
+    common = ["--dataroot", dataroot, "--name", "dist", "--checkpoints_dir", tmp_path / "checkpoints", *FLAGS,
+              "--save_latest_freq", "1", "--print_freq", "1000"]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               wrapper, "train.py", *map(str, common), "--n_epochs", "1000", "--n_epochs_decay", "0"]
+    process = subprocess.Popen(command, cwd=HOST_DIR, env=dict(host_env(), EXIT_REPORT_DIR=str(reports)),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while not (run / "latest_state.pth").exists() and time.time() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)
+        sent = time.time()
+        os.killpg(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        took = time.time() - sent
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+        for pid_file in reports.glob("*.pid"):  # torchrun's workers run in sessions of their own
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+    codes = {p.stem: p.read_text() for p in reports.glob("*.txt")}
+    assert codes == {"rank0": "130", "rank1": "130"}, stderr[-3000:]
+    assert took < 45, f"the ranks took {took:.0f} s to stop"
+    assert stderr.count("saved the 'interrupted' checkpoint") == 1, stderr[-3000:]
+    state = torch.load(run / "interrupted_state.pth", weights_only=True)
+    resumed = subprocess.run([sys.executable, "train.py", *map(str, common), "--continue_train", "--epoch",
+                              "interrupted", "--n_epochs", str(state["epoch"] + 1), "--n_epochs_decay", "0"],
+                             cwd=HOST_DIR, env=host_env(), capture_output=True, text=True, timeout=180)
+    assert resumed.returncode == 0, resumed.stderr
+    assert torch.load(run / "latest_state.pth", weights_only=True)["total_iters"] > state["total_iters"]
