@@ -11,21 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from tiny_generator import grey, make_checkpoint, mrff, write_images
+from tiny_generator import grey, make_checkpoint, mrff, plain_network, write_images
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 IMAGES = {"a.png": (64, 64), "b.png": (64, 64), "wide.png": (96, 64)}
-
-
-def plain_network(weights):
-    """The checkpoint's generator in plain PyTorch eval mode (nothing folded)."""
-    from mrff_plugin.networks import build_generator
-    net = build_generator("unetpp_fusion", 3, 1, 8, torch.nn.BatchNorm2d, True, mrff_fusion="nested",
-                          mrff_channels=32)
-    net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    return net.eval()
 
 
 def smooth_batch(n, height, width, seed=5):

@@ -65,5 +65,15 @@ def mrff(*args, timeout=180):
                           capture_output=True, text=True, timeout=timeout)
 
 
+def plain_network(weights, mrff_fusion="nested"):
+    """The checkpoint's generator in plain PyTorch eval mode (nothing folded), built from the plugin's registry."""
+    import torch
+    from mrff_plugin.networks import build_generator
+    net = build_generator("unetpp_fusion", 3, 1, 8, torch.nn.BatchNorm2d, True, mrff_fusion=mrff_fusion,
+                          mrff_channels=32)
+    net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    return net.eval()
+
+
 def grey(path):
     return np.asarray(Image.open(path)).astype(np.int16)
