@@ -39,6 +39,16 @@ def write_unaligned_set(root, phase="train", count=3, size=64, seed=0):
     return Path(root)
 
 
+def inverse_colour_map(png, colormap="inferno"):
+    """A PNG colour-mapped by mrff_plugin.visuals -> (H, W) values in [0, 1], by the nearest of 256 colours."""
+    from matplotlib import colormaps
+    lut = np.round(colormaps[colormap](np.linspace(0.0, 1.0, 256))[:, :3] * 255)    # (256, 3)
+    with Image.open(png) as image:
+        rgb = np.asarray(image.convert("RGB"), dtype=np.float64)                     # (H, W, 3)
+    nearest = ((rgb[:, :, None, :] - lut[None, None]) ** 2).sum(-1).argmin(-1)      # (H, W)
+    return nearest / 255.0
+
+
 def host_env():
     """Environment for host subprocesses: one thread each (the CI machine has 2 cores)."""
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import HOST_DIR, host_env, run_host
+from conftest import HOST_DIR, host_env, inverse_colour_map, run_host
 from mrff_plugin.synth import write_dataset
 
 pytestmark = pytest.mark.slow
@@ -81,10 +81,19 @@ def test_released_network_trains_tests_and_is_rebuilt_by_generate_from_its_saved
     assert forgot.stderr.strip().splitlines()[-1].endswith("pass --mrff_arch released.")
 
     generated = mrff("generate", "--checkpoint", data / "ck" / "rel" / "latest_net_G.pth",
-                     "--input", data / "photos", "--output", data / "ir", "--quiet", "--workers", "0")
+                     "--input", data / "photos", "--output", data / "ir", "--quiet", "--workers", "0",
+                     "--save_attention")
     assert generated.returncode == 0, generated.stderr[-3000:]
     with Image.open(data / "ir" / "p.png") as image:
         assert image.size == (96, 64)
+    # --save_attention: the four maps beside the output, on one 0..1 scale: they sum to 1 at every pixel
+    names = sorted(p.name for p in (data / "ir").iterdir())
+    assert names == ["p.png", "p_attention_1.png", "p_attention_2.png", "p_attention_3.png", "p_attention_4.png"]
+    weights = [inverse_colour_map(data / "ir" / f"p_attention_{k}.png") for k in (1, 2, 3, 4)]
+    assert weights[0].shape == (64, 96) and np.abs(sum(weights) - 1).max() <= 4 * 1.5 / 255
+    # the host initialises weights with std 0.02 and this net has no normalisation, so after one step every
+    # alpha is still ~sigmoid(0) = 1/2: w1..w4 ~ 1/8, 1/8, 1/4, 1/2 -- the four maps, in order
+    assert [round(float(w.mean()), 2) for w in weights] == pytest.approx([0.125, 0.125, 0.25, 0.5], abs=0.03)
 
 
 def test_a_checkpoint_of_the_older_layout_is_refused_in_one_sentence_by_test_py_and_generate(data):

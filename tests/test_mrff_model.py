@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import run_host
+from conftest import inverse_colour_map, run_host
 from mrff_plugin import metrics
 from mrff_plugin.synth import write_dataset
 from mrff_plugin.visuals import branch_map, colour_map, plot_curves, read_loss_log
@@ -35,16 +35,6 @@ def trained(kaist_root, tmp_path_factory):
     result = run_host("train.py", "--dataroot", kaist_root, "--name", "run", "--checkpoints_dir", checkpoints,
                       *TINY, *TRAIN, "--val_freq", "2", "--val_size", "2")
     return result, checkpoints
-
-
-def inverse_colour_map(png):
-    """A colour-mapped PNG -> the (H, W) values in [0, 1] whose colormap colour is nearest (256 levels)."""
-    from matplotlib import colormaps
-    lut = np.round(colormaps["inferno"](np.linspace(0.0, 1.0, 256))[:, :3] * 255)    # (256, 3)
-    with Image.open(png) as image:
-        rgb = np.asarray(image.convert("RGB"), dtype=np.float64)                     # (H, W, 3)
-    nearest = ((rgb[:, :, None, :] - lut[None, None]) ** 2).sum(-1).argmin(-1)      # (H, W)
-    return nearest / 255.0
 
 
 # ---------------------------------------------------------------- visuals (in-process)

@@ -1,18 +1,22 @@
 """`mrff generate --checkpoint C --input DIR --output DIR`: visible -> LWIR for a whole folder tree.
 
 The network flags (--netG, --norm, --ngf, --input_nc, --output_nc, --no_dropout,
---mrff_fusion, --mrff_channels) come from the `<epoch>_state.pth` (or
+--mrff_arch, --mrff_fusion, --mrff_channels) come from the `<epoch>_state.pth` (or
 `train_opt.txt`) beside the checkpoint; pass them only for a checkpoint that has
 neither.  Outputs mirror the input tree as 8-bit PNGs at each input's own size;
 finished files are skipped, so an interrupted run is resumed by running it again.
 Under `torchrun --nproc_per_node=K mrff generate ...` the K processes share the
 files and none is written twice.  See mrff_plugin/generate/ for the machinery.
+`--save_attention` also writes, beside each output `<name>.png`, the four maps of
+Fig. 13-14 as `<name>_attention_1.png` .. `_4.png` (the weight of f1..f4, one fixed
+0..1 colour scale; `save_attention_maps`), in a second, untiled forward pass.
 """
 import sys
 
 from ..palettes import PALETTES
 
-NETWORK_OVERRIDES = ("netG", "norm", "ngf", "input_nc", "mrff_fusion", "mrff_channels")
+NETWORK_OVERRIDES = ("netG", "norm", "ngf", "input_nc", "mrff_arch", "mrff_fusion", "mrff_channels")
+ATTENTION_SUFFIX = "_attention_{}.png"   # <name>_attention_1.png .. _4.png: w1..w4 of Fig. 13-14
 
 
 def _size(text):
@@ -61,6 +65,10 @@ def add_arguments(parser):
     parser.add_argument("--max_memory", default=None, metavar="SIZE",
                         help="activation memory one forward pass may use, e.g. 4G or 512M (default: a quarter of "
                              "the available RAM, or of the free GPU memory); larger images are tiled")
+    parser.add_argument("--save_attention", action="store_true",
+                        help="also write the four attention maps (Fig. 13-14) of each image as "
+                             "<name>_attention_1..4.png beside it (unetpp_fusion, --backend torch; one more "
+                             "forward pass per image, untiled)")
     parser.add_argument("--host", default=None, help="pix2pix/CycleGAN checkout (default: $MRFF_HOST or bundled)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     group = parser.add_argument_group("network flags (only for checkpoints saved without their options)")
@@ -69,6 +77,7 @@ def add_arguments(parser):
     group.add_argument("--ngf", type=int, default=None)
     group.add_argument("--input_nc", type=int, default=None)
     group.add_argument("--no_dropout", action="store_true", default=None)
+    group.add_argument("--mrff_arch", default=None)
     group.add_argument("--mrff_fusion", default=None)
     group.add_argument("--mrff_channels", type=int, default=None)
 
@@ -110,14 +119,61 @@ def run(args):
     backend, network_nc = open_backend(args.backend, device, args.amp, args.checkpoint, args.epoch, args.model,
                                        args.host, overrides, {"output_nc": args.output_nc})
     output_nc = args.output_nc or network_nc
+    if args.save_attention:
+        fusion_net(backend)  # refuse before the main pass, not after it
     label = f"rank {rank}/{world}" if world > 1 else "generate"
     with tqdm(total=len(jobs), desc=label, unit="img", disable=args.quiet) as bar:
         result = generate(backend, jobs, output_nc, args.batch_size, args.workers, args.size, args.skip_bad,
                           progress=bar, max_memory=max_memory, tile=args.tile, overlap=args.overlap,
                           log=lambda line: bar.write(f"mrff generate: {line}", file=sys.stderr),
                           palette=args.palette, also_grey=args.also_grey)
+    if args.save_attention:
+        save_attention_maps(backend, jobs, args.size, set(result["bad"]))
     result.update(skipped_existing=done, bad=bad + result["bad"], rank=rank, world=world)
     return result
+
+
+def fusion_net(backend):
+    """The backend's unetpp_fusion network, or GenerateError: --save_attention needs its feature weights."""
+    from ..generate import GenerateError
+    from ..networks.fusion import FusionGenerator
+    net = getattr(backend, "net", None)
+    if not isinstance(net, FusionGenerator):
+        raise GenerateError("--save_attention needs --backend torch and a --netG unetpp_fusion checkpoint; "
+                            "drop --save_attention for other generators.")
+    return net
+
+
+def save_attention_maps(backend, jobs, size=None, skip=()):
+    """`<name>_attention_k.png` (k = 1..4) beside each job's output: the fusion generator's four feature
+    weights (`net(x, with_weights=True)`), colour-mapped on the fixed 0..1 scale (`visuals.weight_pngs`)."""
+    import os
+
+    import torch
+
+    from ..generate.engine import ImageJobs, run_network
+    from ..generate.files import write_png
+    from ..visuals import weight_pngs
+    net = fusion_net(backend)
+
+    class Weights:  # the engine's backend interface, returning the (N, 4, H, W) weights
+        multiple = backend.multiple
+
+        def __call__(self, x):
+            with torch.inference_mode(), backend.precision.autocast():
+                return net(x.contiguous(memory_format=torch.channels_last), with_weights=True)[1].float()
+
+    images = ImageJobs(jobs, backend.input_nc, size)
+    for index, job in enumerate(jobs):
+        if job.source in skip:
+            continue
+        image = images[index][1]
+        if image is None:
+            continue   # unreadable: already reported (or refused) by the main pass
+        weights = run_network(Weights(), image[None].to(backend.device))   # (1, 4, H, W), padded and cropped back
+        stem = os.path.splitext(job.target)[0]
+        for k, png in enumerate(weight_pngs(weights)[0], start=1):
+            write_png(png, stem + ATTENTION_SUFFIX.format(k))
 
 
 def main(args):
