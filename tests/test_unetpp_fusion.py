@@ -250,6 +250,9 @@ def test_attention_maps_and_feature_weights_are_kept_detached_at_full_resolution
     assert [tuple(w.shape) for w in net.feature_weights] == [(2, 1, 64, 96)] * 4
     assert not any(w.requires_grad for w in net.feature_weights)
     assert [tuple(e.shape) for e in net.branch_energy] == [(2, 1, 64, 96)] * 4
+    with torch.inference_mode():  # mass generation: only the four weights and the alphas are kept
+        net(torch.randn(1, 3, 32, 32))
+    assert net.branch_energy == () and len(net.feature_weights) == 4 and len(net.attention_maps) == 3
 
 
 def test_nested_fusion_order_smallest_receptive_field_difference_first():

@@ -33,7 +33,8 @@ exports as an ONNX output.  After every forward the module also keeps, detached:
     feature_weights  (w1, w2, w3, w4), each (N, 1, H, W)
     attention_maps   (a1, a2, a3), each (N, 1, H, W); () unless 'nested'
     branch_energy    mean |f_k| over channels per pixel, each (N, 1, H, W), for display;
-                     only (f4's,) with 'last'
+                     only (f4's,) with 'last'; () under torch.inference_mode (mass generation
+                     keeps no display-only maps)
 (attributes set on DataParallel replicas are lost: use `with_weights` there.)
 """
 import torch
@@ -148,7 +149,8 @@ class FusionGenerator(nn.Module):
         weights = nested_weights(alphas) if alphas else constant_weights(self.fusion, f[-1])  # (N, 4, H, W)
         self.attention_maps = tuple(alpha.detach() for alpha in alphas)
         self.feature_weights = tuple(weights.detach().split(1, dim=1))
-        self.branch_energy = tuple(f_k.detach().abs().mean(dim=1, keepdim=True) for f_k in f)
+        self.branch_energy = () if torch.is_inference_mode_enabled() else \
+            tuple(f_k.detach().abs().mean(dim=1, keepdim=True) for f_k in f)
         output = self.head(fused)  # (N, output_nc, H, W)
         return (output, weights) if with_weights else output
 
