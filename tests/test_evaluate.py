@@ -193,3 +193,14 @@ def test_released_protocol_scores_like_scikit_image_channel_axis_and_is_named(tm
     grey = json.loads((tmp_path / "grey.json").read_text())
     assert grey["protocol"]["name"] == "grey" and grey["protocol"]["ssim"]["window"] == "gaussian"
     assert grey["runs"][0]["ssim_mean"] != pytest.approx(report["runs"][0]["ssim_mean"], abs=1e-3)
+
+
+def test_callers_that_pass_no_protocol_get_the_grey_one(tmp_path, capsys):
+    """`mrff demo` calls evaluate's main with a Namespace of its own, without --protocol."""
+    import argparse
+    from mrff_plugin.commands.evaluate import main
+    run, ssim, _ = write_run(tmp_path / "results", "demo", noise=10, count=2)
+    assert main(argparse.Namespace(results=[str(run)], labels="demo", out=str(tmp_path / "e"))) == 0
+    assert "protocol: grey" in capsys.readouterr().out
+    report = json.loads((tmp_path / "e.json").read_text())
+    assert report["protocol"]["name"] == "grey" and report["runs"][0]["ssim_mean"] == pytest.approx(ssim.mean())

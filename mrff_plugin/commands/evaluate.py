@@ -269,6 +269,7 @@ def comparison_notes(runs):
 
 
 def main(args):
+    protocol_name = getattr(args, "protocol", PROTOCOLS[0])   # callers such as `mrff demo` may leave it out
     folders = list(args.results)
     labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
     if labels is not None and len(labels) != len(folders):
@@ -290,17 +291,17 @@ def main(args):
     runs = []
     try:
         for label, folder, pairs in found:
-            runs.append(summarise(label, folder, score_pairs(pairs, label, args.protocol)))
+            runs.append(summarise(label, folder, score_pairs(pairs, label, protocol_name)))
     except (ResultsError, ValueError) as exc:   # unreadable image, size mismatch
         print(f"mrff evaluate: {exc}", file=sys.stderr)
         return 2
 
-    print(f"protocol: {args.protocol}")
+    print(f"protocol: {protocol_name}")
     print(format_table(runs))
     for note in comparison_notes(runs):
         print(note)
     prefix = os.path.abspath(args.out) if args.out else os.path.join(found[0][1], "evaluation")
     os.makedirs(os.path.dirname(prefix), exist_ok=True)
-    json_path, csv_path = write_outputs(prefix, runs, args.protocol)
+    json_path, csv_path = write_outputs(prefix, runs, protocol_name)
     print(f"wrote {json_path} and {csv_path}")
     return 0
