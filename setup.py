@@ -47,6 +47,10 @@ setup(
         "pillow",
         "dominate",      # HTML galleries (same library the host contract names)
         "visdom",        # live monitoring; see Makefile for its install quirk
+        # visdom 0.2.4's page template asks for static_url("../user/style.css"); tornado 6.6 answers a path
+        # outside the static folder with 403, so the dashboard page never renders (tornado 6.6 changelog,
+        # StaticFileHandler.get_absolute_path). 6.5.x serves the page.
+        "tornado<6.6",
         "tqdm",          # progress bars
         "torchmetrics",  # SSIM / PSNR (paper Table 3 protocol)
         "matplotlib",    # loss/metric curve PNGs

@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-# name -> one-line help; the module is mrff_plugin.commands.<name>
+# name -> one-line help; the module is mrff_plugin.commands.<name> ('-' written '_')
 COMMANDS = {
     "demo": "make a small synthetic set, train the fusion model briefly, test, print gallery and SSIM/PSNR",
     "synth": "write physics-based synthetic visible/LWIR pairs in the KAIST layout",
@@ -19,6 +19,7 @@ COMMANDS = {
     "generate": "batch visible -> LWIR generation from a checkpoint",
     "export": "checkpoint -> ONNX file, checked against PyTorch with ONNX Runtime",
     "bench": "run a benchmark from benchmarks/",
+    "visdom-assets": "install Visdom's web-page scripts from the npm registry (sha256-checked), so it needs no CDN",
 }
 
 
@@ -28,11 +29,12 @@ def build_parser():
     sub.required = True
     for name, help_text in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.set_defaults(_module=name)
+        module_name = f"mrff_plugin.commands.{name.replace('-', '_')}"
+        p.set_defaults(_module=module_name)
         try:
-            module = importlib.import_module(f"mrff_plugin.commands.{name}")
+            module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:  # command not built yet
-            if exc.name != f"mrff_plugin.commands.{name}":
+            if exc.name != module_name:
                 raise
             p.set_defaults(_missing=True)
             continue
@@ -45,7 +47,7 @@ def main(argv=None):
     if getattr(args, "_missing", False):
         print(f"mrff {args.command}: not available in this version.", file=sys.stderr)
         return 2
-    module = importlib.import_module(f"mrff_plugin.commands.{args._module}")
+    module = importlib.import_module(args._module)
     args.extra = extra  # pass-through arguments (train/test forward them to the host)
     if extra and not getattr(module, "ACCEPTS_EXTRA", False):
         print(f"mrff {args.command}: unrecognized arguments: {' '.join(extra)}", file=sys.stderr)

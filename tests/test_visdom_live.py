@@ -7,6 +7,7 @@ and impossible offline).  It binds 127.0.0.1 only, keeps its envs in tmp_path,
 and is stopped in `finally`.
 """
 import base64
+import contextlib
 import io
 import json
 import socket
@@ -49,21 +50,23 @@ def answers(port):
         return False
 
 
-@pytest.fixture
-def visdom_server(tmp_path):
-    """A real Visdom server on 127.0.0.1:<free port>; yields the port, stops the server afterwards."""
+@contextlib.contextmanager
+def running_server(tmp_path, command):
+    """`command` (argv before the server flags) started on 127.0.0.1:<free port>; yields (port, log path),
+    stops the server on exit."""
     port = free_port()
-    log = open(tmp_path / "visdom.log", "w")
-    server = subprocess.Popen([sys.executable, "-c", SERVER, "-port", str(port), "--hostname", "127.0.0.1",
-                               "-bind_local", "-env_path", str(tmp_path / "visdom_env"), "-logging_level", "WARNING"],
+    log_path = tmp_path / "visdom.log"
+    log = open(log_path, "w")
+    server = subprocess.Popen([*command, "-port", str(port), "--hostname", "127.0.0.1", "-bind_local",
+                               "-env_path", str(tmp_path / "visdom_env"), "-logging_level", "WARNING"],
                               stdout=log, stderr=subprocess.STDOUT, env=host_env())
     try:
         deadline = time.monotonic() + 30
         while not answers(port):
-            assert server.poll() is None, (tmp_path / "visdom.log").read_text()
+            assert server.poll() is None, log_path.read_text()
             assert time.monotonic() < deadline, "visdom.server did not answer within 30 s"
             time.sleep(0.2)
-        yield port
+        yield port, log_path
     finally:
         server.terminate()
         try:
@@ -72,6 +75,13 @@ def visdom_server(tmp_path):
             server.kill()
             server.wait()
         log.close()
+
+
+@pytest.fixture
+def visdom_server(tmp_path):
+    """A real Visdom server on 127.0.0.1:<free port>; yields the port, stops the server afterwards."""
+    with running_server(tmp_path, [sys.executable, "-c", SERVER]) as (port, _):
+        yield port
 
 
 @pytest.fixture
