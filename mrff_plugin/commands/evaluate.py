@@ -61,8 +61,8 @@ def images_folder(path):
     """The `images/` folder of a test.py result folder given as any of the accepted forms."""
     folder = os.path.abspath(os.path.expanduser(path))
     if not os.path.isdir(folder):
-        raise ResultsError(f"{folder} does not exist; give a test.py result folder such as "
-                           f"results/<name>/test_latest.")
+        raise ResultsError(f"{folder} {'is a file' if os.path.exists(folder) else 'does not exist'}; give a "
+                           f"test.py result folder such as results/<name>/test_latest.")
     if os.path.isdir(os.path.join(folder, "images")):
         return os.path.join(folder, "images")
     if any(_split_name(name) for name in os.listdir(folder)):

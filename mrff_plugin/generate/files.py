@@ -68,13 +68,30 @@ def image_size(path):
         return None
 
 
+def check_output_dir(input_dir, output_dir):
+    """The absolute --output folder; GenerateError when it is (under) a file or is the --input folder."""
+    out_root = os.path.abspath(os.path.expanduser(output_dir))
+    existing = out_root
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise GenerateError(f"--output {out_root}: {existing} is a file, not a folder; pass a folder for the "
+                            f"generated PNGs.")
+    if out_root == os.path.abspath(os.path.expanduser(input_dir)):
+        raise GenerateError(f"--output {out_root} is the --input folder; pass another folder, so that the "
+                            f"results are neither mixed with nor taken for the input images.")
+    return out_root
+
+
 def plan_jobs(input_dir, output_dir, rank=0, world=1, skip_bad=False):
     """(jobs to do, number already done, unreadable paths) for this process's shard.
 
     Two inputs that map to one output (`a.jpg`, `a.png`) are refused by name.
     An unreadable image raises GenerateError unless `skip_bad`.
     """
-    sources = list_images(input_dir)
+    out_root = check_output_dir(input_dir, output_dir)
+    # an --output inside --input is not input: a second run must not generate from the first one's results
+    sources = [s for s in list_images(input_dir) if os.path.commonpath([s, out_root]) != out_root]
     targets = [output_path(s, input_dir, output_dir) for s in sources]
     seen = {}
     for source, target in zip(sources, targets):

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 
 from data import create_dataset
 from models import create_model
@@ -153,7 +154,9 @@ def resume_position(opt, model, dataset):
         return opt.epoch_count, 0, total_iters
     epoch, epoch_iter = state["epoch"], state["epoch_iter"]
     if epoch_iter >= len(dataset):
-        model.update_learning_rate()
+        with warnings.catch_warnings():  # this epoch's optimizer steps were taken before the save
+            warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)` before")
+            model.update_learning_rate()
         return epoch + 1, 0, total_iters
     return epoch, epoch_iter, total_iters
 

@@ -5,6 +5,7 @@ the attributes `net<name>`), its optimizers, and `set_input`, `forward`,
 `optimize_parameters`; the rest of the training and test machinery lives here.
 """
 import os
+import sys
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 
@@ -64,6 +65,8 @@ class BaseModel(ABC):
         """
         if self.isTrain:
             self.schedulers = [networks.get_scheduler(optimizer, opt) for optimizer in self.optimizers]
+            if not opt.continue_train:
+                self._set_aside_earlier_run()
         if not self.isTrain or opt.continue_train:
             wanted = f"iter_{opt.load_iter}" if opt.load_iter > 0 else str(opt.epoch)
             names = [name for name in self.model_names if isinstance(name, str)]
@@ -71,11 +74,34 @@ class BaseModel(ABC):
             self.load_networks(load_suffix)
             if self.isTrain:
                 self.resumed_state = self.load_training_state(load_suffix, state)
+                note = self.resumed_state and checkpoint.resume_note(
+                    opt, self.resumed_state.get("opt") or {}, checkpoint.state_path(self.save_dir, load_suffix))
+                if note and distributed.is_main_process():
+                    print(note, file=sys.stderr, flush=True)
                 if load_suffix == wanted and self.resumed_state is not None:
                     self._complete_labels.add(wanted)
         if distributed.is_distributed():
             self._wrap_for_distributed()
         self.print_networks(opt.verbose)
+
+    def _set_aside_earlier_run(self):
+        """A fresh run in a folder holding an earlier run's checkpoints moves them to `earlier_<k>/` first,
+        with one note, so that starting the same command twice overwrites nothing."""
+        if not distributed.is_main_process() or not os.path.isdir(self.save_dir):
+            return
+        files = sorted(name for name in os.listdir(self.save_dir)
+                       if name.endswith(".pth") and not name.startswith(checkpoint.LEFTOVER_PREFIXES))
+        if not files:
+            return
+        k = 1
+        while os.path.exists(os.path.join(self.save_dir, f"earlier_{k}")):
+            k += 1
+        target = os.path.join(self.save_dir, f"earlier_{k}")
+        os.makedirs(target)
+        for name in files:
+            os.replace(os.path.join(self.save_dir, name), os.path.join(target, name))
+        print(f"note: {self.save_dir} held checkpoints of an earlier run; moved its {len(files)} .pth files to "
+              f"{target} (pass --continue_train to resume a run instead).", file=sys.stderr, flush=True)
 
     def _wrap_for_distributed(self):
         """Wrap every network in DistributedDataParallel (gradients averaged across processes).

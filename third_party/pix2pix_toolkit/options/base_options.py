@@ -14,6 +14,7 @@ import torch
 import data
 import models
 from util import distributed, run_lock, util
+from util.errors import UserError
 
 GENERATOR_NAMES = "resnet_9blocks | resnet_6blocks | unet_256 | unet_128"
 
@@ -113,12 +114,17 @@ class BaseOptions:
             return
         message = "\n".join(lines)
         expr_dir = os.path.join(opt.checkpoints_dir, opt.name)
-        util.require_writable_dir(expr_dir, "--checkpoints_dir")
         if self.isTrain:  # one training run per run folder, taken before anything in it is written
+            util.require_writable_dir(expr_dir, "--checkpoints_dir")
             run_lock.lock_run_folder(expr_dir)
         print(message)
-        with open(os.path.join(expr_dir, f"{opt.phase}_opt.txt"), "wt") as opt_file:
-            opt_file.write(message + "\n")
+        try:
+            os.makedirs(expr_dir, exist_ok=True)
+            with open(os.path.join(expr_dir, f"{opt.phase}_opt.txt"), "wt") as opt_file:
+                opt_file.write(message + "\n")
+        except OSError as exc:  # testing only reads the run folder: a read-only one is fine
+            print(f"note: {opt.phase}_opt.txt not written ({exc.strerror}); {expr_dir} is only read.",
+                  file=sys.stderr, flush=True)
 
     def parse(self):
         """Parse the command line, settle the devices, print and save the options."""
@@ -126,10 +132,29 @@ class BaseOptions:
         opt.isTrain = self.isTrain
         if opt.suffix:
             opt.name = opt.name + "_" + opt.suffix.format(**vars(opt))
+        check_paths(opt)
         self.print_options(opt)
         opt.gpu_ids = resolve_gpu_ids(opt.gpu_ids)
         self.opt = opt
         return opt
+
+
+# Host datasets that read every image below --dataroot (recursively): outputs must stay out of it.
+WALKING_DATASETS = ("aligned", "unaligned", "single")
+
+
+def check_paths(opt):
+    """UserError for a --dataroot that is a file, or an output folder that lies inside the data it reads
+    (its images would be read as data by the next run)."""
+    if os.path.isfile(opt.dataroot):
+        raise UserError(f"--dataroot {opt.dataroot} is a file; pass the folder that holds the '{opt.phase}' "
+                        f"folder of images.")
+    flag, out = ("--checkpoints_dir", opt.checkpoints_dir) if opt.isTrain else ("--results_dir", opt.results_dir)
+    data_root = os.path.realpath(opt.dataroot)
+    run = os.path.realpath(os.path.join(out, opt.name))
+    if opt.dataset_mode in WALKING_DATASETS and os.path.commonpath([data_root, run]) == data_root:
+        raise UserError(f"{flag} {out} puts the run folder {run} inside --dataroot {opt.dataroot}, whose images "
+                        f"are all read as data; pass a {flag} outside it.")
 
 
 def resolve_gpu_ids(text):

@@ -255,6 +255,26 @@ def load_weights(path):
         raise UserError(unreadable_message(path)) from None
 
 
+# Flags whose change on --continue_train is worth a note: the data and the training recipe.
+RESUME_FLAGS = ("dataroot", "dataset_mode", "direction", "batch_size", "preprocess", "load_size", "crop_size",
+                "no_flip", "serial_batches", "max_dataset_size", "lr", "beta1", "lr_policy", "lr_decay_iters",
+                "gan_mode", "lambda_L1", "lambda_A", "lambda_B", "lambda_identity", "pool_size")
+# Restored from the saved optimizer and scheduler states, whatever the command line says.
+RESTORED_FLAGS = ("lr", "beta1", "lr_policy", "lr_decay_iters")
+
+
+def resume_note(opt, saved_opt, state_file):
+    """One note line listing the RESUME_FLAGS that differ from the run saved in `state_file`, or None."""
+    current = vars(opt)
+    changed = [f"--{flag} {current[flag]} (saved {saved_opt[flag]}"
+               + ("; the saved optimizer state keeps the saved value)" if flag in RESTORED_FLAGS else ")")
+               for flag in RESUME_FLAGS
+               if flag in saved_opt and flag in current and saved_opt[flag] != current[flag]]
+    if not changed:
+        return None
+    return f"note: resuming {state_file} with flags that differ from the saved run: {', '.join(changed)}."
+
+
 def _flag_text(flag, value):
     if isinstance(value, bool):
         return f"--{flag}" if value else f"no --{flag}"
