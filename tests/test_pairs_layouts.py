@@ -25,11 +25,15 @@ FLIR_VALIDATION = ("FLIR_08865", "FLIR_08866")
 SIZE = (40, 32)   # W x H: small, not square, so a transposed read would show
 
 
-def write_jpeg(path, seed, grey=False):
-    """A noise picture (any shift shows) as JPEG; thermal frames are grey stored as 3 channels."""
+def write_frame(path, seed, grey=False, files=True):
+    """A noise picture (any shift shows) as JPEG, thermal frames grey stored as 3 channels; or, with
+    files=False, an empty file (listing never opens it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not files:
+        path.touch()
+        return path
     rng = np.random.default_rng(seed)
     pixels = rng.integers(0, 256, (SIZE[1], SIZE[0], 1 if grey else 3), dtype=np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.repeat(pixels, 3, -1) if grey else pixels).save(path, quality=95)
     return path
 
@@ -38,12 +42,7 @@ def make_llvip(root, train=LLVIP_TRAIN, test=LLVIP_TEST, files=True):
     for phase, stems in (("train", train), ("test", test)):
         for k, stem in enumerate(stems):
             for modality in ("visible", "infrared"):
-                path = Path(root) / modality / phase / f"{stem}.jpg"
-                if files:
-                    write_jpeg(path, seed=k, grey=modality == "infrared")
-                else:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.touch()
+                write_frame(Path(root) / modality / phase / f"{stem}.jpg", k, modality == "infrared", files)
     (Path(root) / "Annotations").mkdir(parents=True, exist_ok=True)
     return Path(root)
 
@@ -52,12 +51,7 @@ def make_flir(root, train=FLIR_TRAIN, validation=FLIR_VALIDATION, files=True, li
     root = Path(root)
     for k, frame in enumerate(train + validation):
         for suffix, grey in (("_RGB.jpg", False), ("_PreviewData.jpeg", True)):
-            path = root / "JPEGImages" / f"{frame}{suffix}"
-            if files:
-                write_jpeg(path, seed=k, grey=grey)
-            else:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.touch()
+            write_frame(root / "JPEGImages" / f"{frame}{suffix}", k, grey, files)
         (root / "Annotations").mkdir(exist_ok=True)
         (root / "Annotations" / f"{frame}_PreviewData.xml").write_text("<annotation/>")
     lists = root / lists_in

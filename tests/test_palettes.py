@@ -1,16 +1,13 @@
 """Thermal palettes: lookup tables with the right end points and monotonic luminance, and
 `mrff generate --palette` writing colour PNGs under the grey ones' names and sizes."""
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import HOST_DIR, host_env
 from mrff_plugin.palettes import IRONBOW, PALETTES, colourise, grey_path, lookup_table, outputs
-from test_generate import MAKE_CHECKPOINT, SIZES, mrff, write_tree
+from test_generate import SIZES, mrff, setup  # noqa: F401  (setup: the module's tiny checkpoint)
 
 END_POINTS = {            # (colour of grey 0, colour of grey 255)
     "grey": ((0, 0, 0), (255, 255, 255)),
@@ -59,15 +56,8 @@ def test_colour_inputs_are_reduced_to_grey_first_and_grey_passes_through():
         colourise(ramp, "rainbow")
 
 
-def test_generate_with_a_palette_writes_colour_pngs_under_the_grey_names(tmp_path):
-    tree = write_tree(tmp_path / "in")
-    run = tmp_path / "run"
-    run.mkdir()
-    made = subprocess.run([sys.executable, "-c", MAKE_CHECKPOINT, str(HOST_DIR), str(run),
-                           str(tree / "a" / "x.png"), str(tmp_path / "expected.npy")],
-                          env=host_env(), capture_output=True, text=True, timeout=120)
-    assert made.returncode == 0, made.stderr
-    common = ["generate", "--checkpoint", run / "latest_net_G.pth", "--input", tree, "--workers", "0", "--quiet"]
+def test_generate_with_a_palette_writes_colour_pngs_under_the_grey_names(setup, tmp_path):
+    common = ["generate", "--checkpoint", setup["ckpt"], "--input", setup["input"], "--workers", "0", "--quiet"]
     for out, extra in (("grey", []), ("ironbow", ["--palette", "ironbow", "--also_grey"])):
         result = mrff(*common, "--output", tmp_path / out, *extra)
         assert result.returncode == 0, result.stderr
