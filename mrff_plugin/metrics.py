@@ -38,9 +38,21 @@ K2 becomes 0.03 * sqrt(48/49); the 3-pixel border is excluded as above.
 import numpy as np
 import torch
 from PIL import Image
-from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 from .data.images import convert_image, load_image
+
+
+def peak_signal_noise_ratio(*args, **kwargs):
+    """torchmetrics' PSNR, imported on first use (its import costs seconds that `mrff generate` does not need)."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio as psnr
+    return psnr(*args, **kwargs)
+
+
+def structural_similarity_index_measure(*args, **kwargs):
+    """torchmetrics' SSIM, imported on first use (see peak_signal_noise_ratio)."""
+    from torchmetrics.functional.image import structural_similarity_index_measure as ssim
+    return ssim(*args, **kwargs)
+
 
 # Table 3 protocol (Wang et al. 2004 constants, 8-bit data)
 SSIM_WINDOW = 11            # Gaussian window size: 2 * int(3.5 * sigma + 0.5) + 1 = 11 for sigma 1.5

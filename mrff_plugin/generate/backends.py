@@ -13,7 +13,6 @@ written by `mrff export`; the facts it cannot read from the graph (the size
 multiple and the activation cost measured at export) come from the file's
 metadata (METADATA_* keys, written by commands/export.py).
 """
-import weakref
 from dataclasses import dataclass
 
 import torch
@@ -39,10 +38,10 @@ def size_multiple(net):
 
 @dataclass
 class ActivationCost:
-    """Peak bytes of one forward pass: `bytes_per_pixel` * N * H * W + `fixed_bytes` (e.g. bf16 weight copies).
+    """Bytes of one forward pass: `bytes_per_pixel` * N * H * W + `fixed_bytes`.
 
-    Every activation of a fully convolutional generator scales with N * H * W, so two
-    probe sizes fit the line exactly (measure_activation_cost).
+    Every activation of a fully convolutional generator scales with N * H * W
+    (measure_activation_cost); `fixed_bytes` is for costs that do not (none measured yet).
     """
     bytes_per_pixel: float
     fixed_bytes: float = 0.0
@@ -51,40 +50,33 @@ class ActivationCost:
         return self.bytes_per_pixel * pixels + self.fixed_bytes
 
 
-class _PeakTensorMemory(torch.utils._python_dispatch.TorchDispatchMode):
-    """Follows every tensor storage the enclosed operations create and records the peak of the live total."""
+def measure_activation_cost(run, net, input_nc, multiple, device="cpu"):
+    """ActivationCost of `run(x)` (which runs `net`), from one probe forward pass at 2 * multiple square.
 
-    def __init__(self):
-        super().__init__()
-        self.live, self.current, self.peak = {}, 0, 0
+    Counted: the bytes of every distinct memory block that enters or leaves a layer (leaf module) during
+    the pass, i.e. the activations, the concatenations that feed layers and the output, in the dtype the
+    pass uses (bf16 under autocast).  Blocks freed and reused count once, so this follows the footprint,
+    not the sum of allocations.  benchmarks/tiling.py compares it with the exact peak of live tensors and
+    with the peak RSS of whole runs (benchmarks/README.md).  One probe costs a few milliseconds (no
+    TorchDispatchMode, whose first use imports torch._dynamo: seconds).
+    """
+    blocks = {}
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for tensor in torch.utils._pytree.tree_leaves(out):
+    def note(module, inputs, output):
+        for tensor in torch.utils._pytree.tree_leaves((inputs, output)):
             if isinstance(tensor, torch.Tensor):
                 storage = tensor.untyped_storage()
-                key = torch.multiprocessing.reductions.StorageWeakRef(storage)
-                if key not in self.live:
-                    self.live[key] = storage.nbytes()
-                    self.current += self.live[key]
-                    weakref.finalize(storage, self._freed, key)
-        self.peak = max(self.peak, self.current)
-        return out
+                blocks.setdefault(storage.data_ptr(), storage.nbytes())
 
-    def _freed(self, key):
-        self.current -= self.live.pop(key, 0)
-
-
-def measure_activation_cost(run, input_nc, multiple, device="cpu"):
-    """ActivationCost of `run(x)` from two probe forward passes (multiple x multiple and 2x that side)."""
-    peaks = []
-    for side in (multiple, 2 * multiple):
-        x = torch.zeros(1, input_nc, side, side, device=device)
-        with _PeakTensorMemory() as tracker:
-            run(x)
-        peaks.append(tracker.peak)
-    per_pixel = max(0.0, (peaks[1] - peaks[0]) / (3 * multiple * multiple))
-    return ActivationCost(per_pixel, max(0.0, peaks[0] - per_pixel * multiple * multiple))
+    leaves = [m for m in net.modules() if next(m.children(), None) is None]
+    handles = [m.register_forward_hook(note) for m in leaves]
+    side = 2 * multiple
+    try:
+        run(torch.zeros(1, input_nc, side, side, device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return ActivationCost(sum(blocks.values()) / (side * side))
 
 
 # ------------------------------------------------------------------ backends
@@ -107,9 +99,9 @@ class TorchBackend:
 
     @property
     def cost(self):
-        """Measured on first use (two tiny forward passes, a few tens of milliseconds)."""
+        """Measured on first use (one tiny forward pass)."""
         if self._cost is None:
-            self._cost = measure_activation_cost(self, self.input_nc, self.multiple, self.device)
+            self._cost = measure_activation_cost(self, self.net, self.input_nc, self.multiple, self.device)
         return self._cost
 
 
