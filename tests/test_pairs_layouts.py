@@ -83,15 +83,24 @@ def test_llvip_is_detected_and_paired_by_name(tmp_path):
     assert ids(list_pairs(root, "train", list_file=split)) == ["010003", "010001"]
 
 
-def test_llvip_missing_partner_empty_selection_and_phase(tmp_path):
-    root = make_llvip(tmp_path / "LLVIP", files=False)
-    (root / "infrared/train/010002.jpg").unlink()
+@pytest.mark.parametrize("layout, removed, kept, where", [
+    ("llvip", "infrared/train/010002.jpg", "visible/train/010002.jpg", "LLVIP tree {root}: 1 visible frame in "
+     "1 folder has no infrared partner"),
+    ("flir", "JPEGImages/FLIR_00005_PreviewData.jpeg", "JPEGImages/FLIR_00005_RGB.jpg",
+     "FLIR aligned tree {root} (align_train.txt): 1 RGB frame in 1 folder has no thermal partner")])
+def test_a_missing_partner_is_named_in_the_kaist_sentence(tmp_path, layout, removed, kept, where):
+    root = make_llvip(tmp_path / "LLVIP", files=False) if layout == "llvip" else \
+        make_flir(tmp_path / "FLIR_aligned", files=False)
+    (root / removed).unlink()
     with pytest.raises(KaistLayoutError) as err:
         list_pairs(root, "train")
-    assert str(err.value) == (
-        f"LLVIP tree {root}: 1 visible frame in 1 folder has no infrared partner "
-        f"(first: {root / 'visible/train/010002.jpg'}); add the missing files, or pass --kaist_list to "
-        f"select complete pairs.")
+    assert str(err.value) == (f"{where.format(root=root)} (first: {root / kept}); add the missing files, or "
+                              f"pass --kaist_list to select complete pairs.")
+    assert len(list_pairs(root, "test").pairs) == 2           # the test phase is complete and still lists
+
+
+def test_llvip_empty_selection_and_phase(tmp_path):
+    root = make_llvip(tmp_path / "LLVIP", files=False)
     for stem in LLVIP_TEST:
         (root / "visible/test" / f"{stem}.jpg").unlink()
         (root / "infrared/test" / f"{stem}.jpg").unlink()
@@ -130,16 +139,8 @@ def test_flir_tree_inside_align_or_with_imagesets_lists(tmp_path, nested, lists_
     assert find_layout(tmp_path / "FLIR", "test") == ("flir", str(root))
 
 
-def test_flir_missing_partner_missing_frames_and_lists(tmp_path):
+def test_flir_missing_frames_and_lists(tmp_path):
     root = make_flir(tmp_path / "FLIR_aligned", files=False)
-    (root / "JPEGImages/FLIR_00005_PreviewData.jpeg").unlink()
-    with pytest.raises(KaistLayoutError) as err:
-        list_pairs(root, "train")
-    assert str(err.value) == (
-        f"FLIR aligned tree {root} (align_train.txt): 1 RGB frame in 1 folder has no thermal partner "
-        f"(first: {root / 'JPEGImages/FLIR_00005_RGB.jpg'}); add the missing files, or pass --kaist_list to "
-        f"select complete pairs.")
-    assert len(list_pairs(root, "test").pairs) == 2           # the validation list is complete
     (root / "align_validation.txt").write_text("FLIR_08865_PreviewData\nFLIR_09999_PreviewData\n")
     with pytest.raises(KaistLayoutError, match=r"align_validation.txt: 1 of 2 listed frames have neither "
                                                r"image .* \(first: FLIR_09999, no FLIR_09999_RGB.jpg"):
