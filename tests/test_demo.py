@@ -34,7 +34,9 @@ def test_demo_makes_data_trains_tests_and_reports_scores(tmp_path):
     assert f"gallery: {gallery}" in out
     fakes = sorted((run / "images").glob("*_fake_B.png"))
     assert len(fakes) == 2
-    assert len(list((run / "images").glob("*_alpha_3.png"))) == 2   # attention maps in every row
+    for k in (1, 2, 3, 4):   # the four attention maps in every row, under the colour bar of their scale
+        assert len(list((run / "images").glob(f"*_attention_{k}.png"))) == 2
+    assert 'id="mrff-attention-scale"' in gallery.read_text()
     assert (tmp_path / "checkpoints" / "mrff_demo" / "curves.png").is_file()
     # 5. the SSIM/PSNR printed come from the evaluation written beside the gallery
     report = json.loads((run / "evaluation.json").read_text())
