@@ -125,9 +125,7 @@ class Chain:
         env = {}
         if mode == "at_rename":  # in the second or third save of this run: its first commits at rename 3
             self.kill_at = rng.randint(4, 9)
-            wrapper = self.folder / "at_rename.py"
-            wrapper.write_text(AT_RENAME)
-            args, env = [wrapper, *args], {"KILL_AT_RENAME": str(self.kill_at)}
+            args, env = [AT_RENAME, *args], {"KILL_AT_RENAME": str(self.kill_at)}
         with open(self.log, "w") as log:
             self.process = host(args, log, env)
         state_file = self.run_dir / "latest_state.pth"
@@ -147,22 +145,8 @@ KILL_MODES = {
     "in_staging": (".partial_latest_net_G.pth", 0.010, 0.0005),      # while the new set is being written
     "at_rename": None,                                               # the run kills itself at one rename
 }
-# `at_rename` runs train.py under this wrapper: SIGKILL right after the KILL_AT_RENAME-th rename of a
-# staged file (3 per save: G, D, state), a moment no outside timer can hit (the renames take microseconds).
-AT_RENAME = """
-import os, runpy, signal, sys
-kill_at, renames, real_replace = int(os.environ["KILL_AT_RENAME"]), [0], os.replace
-def replace(source, target):
-    real_replace(source, target)
-    if os.path.basename(source).startswith(".partial_"):
-        renames[0] += 1
-        if renames[0] == kill_at:
-            os.kill(os.getpid(), signal.SIGKILL)
-os.replace = replace
-sys.argv = sys.argv[1:]
-sys.path.insert(0, os.getcwd())
-runpy.run_path(sys.argv[0], run_name="__main__")
-"""
+# `at_rename` runs train.py under this wrapper: SIGKILL right after the KILL_AT_RENAME-th rename of a staged file.
+AT_RENAME = Path(__file__).resolve().parent / "kill_at_rename.py"
 
 
 def kill_once(chain, index, rng, min_delay, max_delay):

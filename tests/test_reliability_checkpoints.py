@@ -9,7 +9,6 @@ rename 6 its state (a complete `latest`).
 import os
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import torch
@@ -23,33 +22,16 @@ FLAGS = ["--model", "pix2pix", "--netG", "unet_128", "--ngf", "8", "--ndf", "8",
          "--serial_batches", "--no_flip", "--print_freq", "100", "--save_latest_freq", "1"]
 TEST_FLAGS = FLAGS[:FLAGS.index("--display_id")]
 
-KILL_AT_RENAME = textwrap.dedent("""
-    import os, runpy, signal, sys
-    kill_after, renames, real_replace = int(os.environ["KILL_AFTER_RENAMES"]), [0], os.replace
-
-    def replace(source, target):
-        real_replace(source, target)
-        if os.path.basename(source).startswith(".partial_"):  # a staged file committed
-            renames[0] += 1
-            if renames[0] == kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    os.replace = replace
-    sys.argv = sys.argv[1:]
-    sys.path.insert(0, os.getcwd())
-    runpy.run_path(sys.argv[0], run_name="__main__")
-""")
+KILL_AT_RENAME = ROOT / "benchmarks" / "kill_at_rename.py"  # SIGKILLs itself after the N-th staged rename
 
 
 def killed_run(tmp_path, kill_after):
     """Train (many epochs) until SIGKILL lands after staged rename `kill_after`; (common args, run folder)."""
     dataroot = write_aligned_set(tmp_path / "data", "train", count=2)
-    wrapper = tmp_path / "kill_at_rename.py"
-    wrapper.write_text(KILL_AT_RENAME)
     common = ["--dataroot", dataroot, "--name", "run", "--checkpoints_dir", tmp_path / "ck", *FLAGS]
-    result = subprocess.run([sys.executable, wrapper, "train.py", *map(str, common), "--n_epochs", "50",
+    result = subprocess.run([sys.executable, KILL_AT_RENAME, "train.py", *map(str, common), "--n_epochs", "50",
                              "--n_epochs_decay", "0"], cwd=HOST_DIR, capture_output=True, text=True, timeout=180,
-                            env=dict(host_env(), KILL_AFTER_RENAMES=str(kill_after)))
+                            env=dict(host_env(), KILL_AT_RENAME=str(kill_after)))
     assert result.returncode == -9, result.stderr
     return common, tmp_path / "ck" / "run"
 

@@ -37,6 +37,7 @@ class BaseModel(ABC):
         self.metric = 0  # used by the 'plateau' learning-rate policy
         self.resumed_state = None  # the `<epoch>_state.pth` dict restored by setup(), if any
         self._complete_labels = set()  # checkpoint labels known to hold a complete set
+        self._fresh_run = False
 
     @staticmethod
     def modify_commandline_options(parser, is_train):
@@ -65,8 +66,7 @@ class BaseModel(ABC):
         """
         if self.isTrain:
             self.schedulers = [networks.get_scheduler(optimizer, opt) for optimizer in self.optimizers]
-            if not opt.continue_train:
-                self._set_aside_earlier_run()
+            self._fresh_run = not opt.continue_train  # earlier checkpoints are set aside at the first save
         if not self.isTrain or opt.continue_train:
             wanted = f"iter_{opt.load_iter}" if opt.load_iter > 0 else str(opt.epoch)
             names = [name for name in self.model_names if isinstance(name, str)]
@@ -85,10 +85,8 @@ class BaseModel(ABC):
         self.print_networks(opt.verbose)
 
     def _set_aside_earlier_run(self):
-        """A fresh run in a folder holding an earlier run's checkpoints moves them to `earlier_<k>/` first,
-        with one note, so that starting the same command twice overwrites nothing."""
-        if not distributed.is_main_process() or not os.path.isdir(self.save_dir):
-            return
+        """A fresh run in a folder holding an earlier run's checkpoints moves them to `earlier_<k>/` before
+        its first save, with one note, so that starting the same command twice overwrites nothing."""
         files = sorted(name for name in os.listdir(self.save_dir)
                        if name.endswith(".pth") and not name.startswith(checkpoint.LEFTOVER_PREFIXES))
         if not files:
@@ -168,6 +166,9 @@ class BaseModel(ABC):
         if not distributed.is_main_process():
             return
         os.makedirs(self.save_dir, exist_ok=True)
+        if self._fresh_run:
+            self._fresh_run = False
+            self._set_aside_earlier_run()
         for name in self.model_names:
             if isinstance(name, str):
                 checkpoint.save_network(self._bare(name), checkpoint.network_path(self.save_dir, epoch, name))
