@@ -21,7 +21,9 @@ round, so load from other processes hits all of them alike):
    time of each whole command (start-up included), images/s, the mean
    absolute difference of the bf16 PNGs from the fp32 ones in grey levels, and
    the images/s of the bare forward pass each command runs (test.py: fp32,
-   batch 1; generate: its --amp and batch), the ceiling of each ratio.
+   batch 1; generate: its --amp and batch), the ceiling of each ratio; and the same for
+   `mrff generate --backend onnxruntime` on the file `mrff export` writes from that
+   checkpoint (fp32), with its PNGs' difference from the PyTorch fp32 ones.
 
 Writes benchmarks/out/speed.json and prints a summary.  `--quick` shrinks all
 of it (128x128, ngf 8, batch 1, 8 images) so it finishes in well under a minute:
@@ -191,12 +193,13 @@ def save_checkpoint(folder, ngf, size, images):
     checkpoint.save_state(checkpoint.state_path(str(folder), "latest"), opt, 1, 0, [], [])
 
 
-def forward_images_per_s(checkpoint_path, size, batch, amp, repeats=3):
+def forward_images_per_s(checkpoint_path, size, batch, amp, repeats=3, kind="torch", model=None):
     """Images/s of the bare generator forward pass, prepared as `mrff generate` prepares it (eval,
-    BatchNorm folded, channels_last), best of `repeats`: what no inference command on this machine can beat."""
+    BatchNorm folded, channels_last; or the exported ONNX file in ONNX Runtime with `kind`
+    'onnxruntime'), best of `repeats`: what no inference command on this machine can beat."""
     from mrff_plugin.generate.backends import open_backend
     from mrff_plugin.generate.engine import run_network
-    backend = open_backend("torch", "cpu", amp, str(checkpoint_path))[0]
+    backend = open_backend(kind, "cpu", amp, str(checkpoint_path), model=model and str(model))[0]
     images = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8)
     run_network(backend, images)  # warm-up
     best = float("inf")
@@ -207,8 +210,27 @@ def forward_images_per_s(checkpoint_path, size, batch, amp, repeats=3):
     return batch / best
 
 
-def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_images):
-    """Wall time and images/s of `mrff generate` (each amp mode) and the host's test.py, same images."""
+def export_model(checkpoint_path, out):
+    """`mrff export`'s machinery on the inference checkpoint: (seconds, its report)."""
+    from mrff_plugin.generate.network import load_generator, prepare_for_inference
+    from mrff_plugin.generate.onnx_export import export_onnx
+    start = time.perf_counter()
+    net, options = load_generator(str(checkpoint_path))
+    report = export_onnx(prepare_for_inference(net, "cpu"), str(out), options["input_nc"], metadata=options)
+    return time.perf_counter() - start, report
+
+
+def png_difference(folder_a, folder_b):
+    """(mean, max) absolute difference in grey levels between the same-named PNGs of two folders."""
+    from PIL import Image
+    diffs = [np.abs(np.asarray(Image.open(p), np.int16) - np.asarray(Image.open(folder_b / p.name), np.int16))
+             for p in sorted(folder_a.glob("*.png"))]
+    return float(np.mean([d.mean() for d in diffs])), int(max(d.max() for d in diffs))
+
+
+def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_images, onnxruntime=True):
+    """Wall time and images/s of `mrff generate` (each amp mode, and --backend onnxruntime in fp32) and the
+    host's test.py, same images."""
     from mrff_plugin.host import host_command
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     results = {}
@@ -228,11 +250,20 @@ def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_imag
                 str(tmp / "checkpoints" / "run" / "latest_net_G.pth"), "--input", str(tmp / "images"),
                 "--output", str(tmp / f"generated_{amp}"), "--batch_size", str(batch_size), "--workers", "1",
                 "--amp", amp, "--quiet"]
+        checkpoint_path = tmp / "checkpoints" / "run" / "latest_net_G.pth"
+        ort_label, model = "mrff generate --backend onnxruntime", tmp / "model.onnx"
+        if onnxruntime:
+            export_seconds, export_report = export_model(checkpoint_path, model)
+            runs[ort_label] = [
+                sys.executable, "-m", "mrff_plugin.cli", "generate", "--backend", "onnxruntime", "--model", str(model),
+                "--input", str(tmp / "images"), "--output", str(tmp / "generated_onnxruntime"),
+                "--batch_size", str(batch_size), "--workers", "1", "--quiet"]
         for label, argv in runs.items():
+            load = os.getloadavg()[0]
             code, wall, stdout, stderr = run_measured(argv, env=env, cwd=str(ROOT))
             if code != 0:
                 raise RuntimeError(f"{label} failed: {stderr.strip()[-500:]}")
-            results[label] = {"wall_seconds": wall, "images_per_s": count / wall}
+            results[label] = {"wall_seconds": wall, "images_per_s": count / wall, "load_average_before": load}
         fp32 = tmp / "generated_none"
         if fp32.is_dir():  # bf16 vs fp32 agreement of the written images
             from PIL import Image
@@ -240,24 +271,45 @@ def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_imag
                 [np.asarray(Image.open(p), np.float64).std() for p in sorted(fp32.glob("*.png"))]))
             for amp in amp_modes:
                 if amp != "none":
-                    diffs = [np.abs(np.asarray(Image.open(p), np.int16)
-                                    - np.asarray(Image.open(tmp / f"generated_{amp}" / p.name), np.int16)).mean()
-                             for p in sorted(fp32.glob("*.png"))]
-                    results[f"mrff generate --amp {amp}"]["mad_vs_fp32_grey_levels"] = float(np.mean(diffs))
-        checkpoint_path = tmp / "checkpoints" / "run" / "latest_net_G.pth"
+                    entry = results[f"mrff generate --amp {amp}"]
+                    entry["mad_vs_fp32_grey_levels"], entry["max_vs_fp32_grey_levels"] = png_difference(
+                        fp32, tmp / f"generated_{amp}")
         results["host test.py"]["forward_only_images_per_s"] = forward_images_per_s(checkpoint_path, size, 1, "none")
         for amp in amp_modes:
             results[f"mrff generate --amp {amp}"]["forward_only_images_per_s"] = forward_images_per_s(
                 checkpoint_path, size, batch_size, amp)
+        if onnxruntime:
+            ort = results[ort_label]
+            ort["forward_only_images_per_s"] = forward_images_per_s(checkpoint_path, size, batch_size, "none",
+                                                                    kind="onnxruntime", model=model)
+            ort["export_seconds"], ort["export_max_difference"] = export_seconds, export_report["max_difference"]
+            if fp32.is_dir():
+                ort["mad_vs_torch_fp32_grey_levels"], ort["max_vs_torch_fp32_grey_levels"] = png_difference(
+                    fp32, tmp / "generated_onnxruntime")
+                torch_fp32 = results["mrff generate --amp none"]
+                ort["speed_vs_torch_fp32"] = ort["images_per_s"] / torch_fp32["images_per_s"]
+                ort["forward_only_vs_torch_fp32"] = (ort["forward_only_images_per_s"]
+                                                     / torch_fp32["forward_only_images_per_s"])
     base = results["host test.py"]["images_per_s"]
     for label, entry in results.items():
         entry["speedup_vs_test_py"] = entry["images_per_s"] / base
         entry["forward_only_vs_test_py"] = entry["forward_only_images_per_s"] / base  # the ceiling of the ratio
+        entry["vs_own_forward_only"] = entry["images_per_s"] / entry["forward_only_images_per_s"]  # pipeline share
     return {"images": count, "size": size, "ngf": ngf, "batch_size": batch_size,
             "checkpoint_calibration_images": calibration_images, "runs": results}
 
 
 # ------------------------------------------------------------------ main
+
+def cpu_flags():
+    """The /proc/cpuinfo flags that decide bf16 speed on a CPU (AVX-512 BF16, AMX), as far as present."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii") as handle:
+            flags = set(next(line for line in handle if line.startswith("flags")).split(":")[1].split())
+    except (OSError, StopIteration):
+        return []
+    return sorted(flags & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_fp16"})
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -274,7 +326,7 @@ def parse_args(argv=None):
     p.add_argument("--calibration_images", type=int, default=None,
                    help="synthetic images that set the inference checkpoint's BatchNorm statistics "
                         "(default 20; quick 2)")
-    p.add_argument("--skip", default="", help="comma-separated parts to skip: train,rss,inference")
+    p.add_argument("--skip", default="", help="comma-separated parts to skip: train,rss,inference,onnxruntime")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
     quick = args.quick
@@ -298,6 +350,7 @@ def main(argv=None):
     print(f"matmul peak: fp32 {peaks['fp32']:.1f} GFLOP/s, bf16 {peaks['bf16']:.1f} GFLOP/s", flush=True)
     report = {"quick": args.quick, "threads": args.threads, "torch": torch.__version__,
               "machine": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
+              "cpu_flags": cpu_flags(), "load_average_start": os.getloadavg(),
               "matmul_peak_gflops": peaks, "generators": {}}
     for size in args.sizes:
         report["generators"][str(size)] = generator_costs([FUSION, BASELINE[size]], size, args.ngf)
@@ -317,15 +370,27 @@ def main(argv=None):
     if "inference" not in args.skip:
         size = args.sizes[0]
         report["inference"] = inference(args.images, size, args.ngf, args.threads, args.batch_size, args.amp,
-                                        args.calibration_images)
+                                        args.calibration_images, "onnxruntime" not in args.skip)
         for label, r in report["inference"]["runs"].items():
             print(f"inference {label}: {r['images_per_s']:.2f} images/s ({r['wall_seconds']:.1f} s), "
                   f"{r['speedup_vs_test_py']:.2f}x test.py; its forward pass alone "
-                  f"{r['forward_only_images_per_s']:.2f} images/s ({r['forward_only_vs_test_py']:.2f}x test.py)",
-                  flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    print(f"wrote {args.out}")
+                  f"{r['forward_only_images_per_s']:.2f} images/s ({r['forward_only_vs_test_py']:.2f}x test.py); "
+                  f"{100 * r['vs_own_forward_only']:.0f}% of its own forward pass", flush=True)
+        ort = report["inference"]["runs"].get("mrff generate --backend onnxruntime", {})
+        if "speed_vs_torch_fp32" in ort:
+            print(f"inference ONNX Runtime / PyTorch fp32: {ort['speed_vs_torch_fp32']:.2f}x whole command, "
+                  f"{ort['forward_only_vs_torch_fp32']:.2f}x forward pass; PNGs differ by "
+                  f"{ort['mad_vs_torch_fp32_grey_levels']:.3f} grey levels on average, "
+                  f"{ort['max_vs_torch_fp32_grey_levels']} at most", flush=True)
+    return write_report(report, args.out)
+
+
+def write_report(report, path):
+    """Add the load average at the end, write `report` as JSON to `path`, say so; return `report`."""
+    report["load_average_end"] = os.getloadavg()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
+    print(f"wrote {path}")
     return report
 
 

@@ -23,7 +23,6 @@ from . import GenerateError
 # ONNX metadata_props keys written by `mrff export` and read here.
 METADATA_MULTIPLE = "mrff.size_multiple"
 METADATA_BYTES_PER_PIXEL = "mrff.activation_bytes_per_pixel"
-METADATA_FIXED_BYTES = "mrff.activation_fixed_bytes"
 METADATA_OUTPUTS = "mrff.outputs"
 INPUT_NAME, OUTPUT_NAME, WEIGHTS_NAME = "visible", "lwir", "weights"  # graph input/output names
 
@@ -38,16 +37,14 @@ def size_multiple(net):
 
 @dataclass
 class ActivationCost:
-    """Bytes of one forward pass: `bytes_per_pixel` * N * H * W + `fixed_bytes`.
+    """Bytes of one forward pass: `bytes_per_pixel` * N * H * W.
 
-    Every activation of a fully convolutional generator scales with N * H * W
-    (measure_activation_cost); `fixed_bytes` is for costs that do not (none measured yet).
+    Every activation of a fully convolutional generator scales with N * H * W (measure_activation_cost).
     """
     bytes_per_pixel: float
-    fixed_bytes: float = 0.0
 
     def __call__(self, pixels):
-        return self.bytes_per_pixel * pixels + self.fixed_bytes
+        return self.bytes_per_pixel * pixels
 
 
 def measure_activation_cost(run, net, input_nc, multiple, device="cpu"):
@@ -110,8 +107,8 @@ def require_onnxruntime(command):
     try:
         import onnxruntime
     except ImportError:
-        raise GenerateError(f"{command} needs ONNX Runtime, which is not installed; run "
-                            f"`pip install mrff-plugin[onnx]` (or `pip install onnx onnxruntime onnxscript`).") from None
+        raise GenerateError(f"{command} needs ONNX Runtime, which is not installed; run `pip install "
+                            f"mrff-plugin[onnx]` (or `pip install onnx onnxruntime onnxscript`).") from None
     return onnxruntime
 
 
@@ -156,8 +153,7 @@ class OnnxRuntimeBackend:
         self.multiple = int(meta.get(METADATA_MULTIPLE, 32))
         fixed = [d for d in inputs[0].shape[2:] if isinstance(d, int)]
         self.fixed_size = tuple(inputs[0].shape[2:]) if len(fixed) == 2 else None  # exported with --size
-        self.cost = (ActivationCost(float(meta[METADATA_BYTES_PER_PIXEL]), float(meta.get(METADATA_FIXED_BYTES, 0)))
-                     if METADATA_BYTES_PER_PIXEL in meta else None)
+        self.cost = ActivationCost(float(meta[METADATA_BYTES_PER_PIXEL])) if METADATA_BYTES_PER_PIXEL in meta else None
 
     def __call__(self, x):
         if self.fixed_size is not None and tuple(x.shape[2:]) != self.fixed_size:

@@ -27,8 +27,8 @@ import torch
 import torch.nn as nn
 
 from . import GenerateError
-from .backends import (INPUT_NAME, METADATA_BYTES_PER_PIXEL, METADATA_FIXED_BYTES, METADATA_MULTIPLE,
-                       METADATA_OUTPUTS, OUTPUT_NAME, WEIGHTS_NAME, TorchBackend, onnx_session, size_multiple)
+from .backends import (INPUT_NAME, METADATA_BYTES_PER_PIXEL, METADATA_MULTIPLE, METADATA_OUTPUTS, OUTPUT_NAME,
+                       WEIGHTS_NAME, TorchBackend, onnx_session, size_multiple)
 
 EXPORT_PACKAGES = ("onnx", "onnxscript", "onnxruntime")  # the `onnx` extra of setup.py
 MAX_DIFFERENCE = 1e-3  # limit on max |ONNX Runtime - PyTorch| in output units ([-1, 1]; 1 grey level = 2/255)
@@ -130,7 +130,7 @@ def export_onnx(net, out, input_nc, opset=None, size=None, with_attention=False,
                                 f"or a fixed --size.") from None
     cost = TorchBackend(net, _float32(), input_nc).cost
     props = {METADATA_MULTIPLE: str(multiple), METADATA_BYTES_PER_PIXEL: f"{cost.bytes_per_pixel:.1f}",
-             METADATA_FIXED_BYTES: f"{cost.fixed_bytes:.0f}", METADATA_OUTPUTS: ",".join(names),
+             METADATA_OUTPUTS: ",".join(names),
              **{f"mrff.{k}": str(v) for k, v in (metadata or {}).items()}}
     program.model.metadata_props.update(props)
     out = os.path.abspath(os.path.expanduser(out))

@@ -33,6 +33,8 @@ RECEPTIVE_RADIUS_99 = 86      # px, measured (benchmarks/tiling.py, briefly trai
 DEFAULT_OVERLAP = 96          # RECEPTIVE_RADIUS_99 rounded up to a multiple of 32
 DEFAULT_TILE = 512            # automatic tiling's tile side, shrunk when even that exceeds --max_memory
 MEMORY_SHARE = 0.25           # default --max_memory: this share of available RAM (or of free GPU memory)
+TILE_BATCH_PIXELS = 512 * 512  # at most this many tile pixels per pass: one 512x512 pass keeps a CPU's cores busy,
+                               # more tiles at once would only add memory
 
 
 def tile_starts(length, tile, overlap):
@@ -86,7 +88,8 @@ def run_tiled(run, x, tile, overlap, batch=1):
             out = torch.zeros(1, y.shape[1], height, width, device=y.device)
             weight = torch.zeros(height, width, device=y.device)
         for (top, left), tile_out in zip(chunk, y):
-            w = (window_1d(top, t_h, height, overlap)[:, None] * window_1d(left, t_w, width, overlap)[None]).to(y.device)
+            w = window_1d(top, t_h, height, overlap)[:, None] * window_1d(left, t_w, width, overlap)[None]
+            w = w.to(y.device)
             out[0, :, top:top + t_h, left:left + t_w] += tile_out * w
             weight[top:top + t_h, left:left + t_w] += w
     return out / weight
@@ -139,16 +142,19 @@ def plan_size(width, height, multiple, cost, max_memory, batch_size, tile=None, 
     if tile is None:
         pixels = pad_side(width, multiple) * pad_side(height, multiple)
         if cost is None or cost(pixels) <= max_memory:
-            fits = batch_size if cost is None else int((max_memory - cost.fixed_bytes) // max(1.0, cost(pixels) - cost.fixed_bytes))
-            return {"batch": max(1, min(batch_size, fits)), "tile": None, "overlap": 0, "auto": False}
+            return {"batch": _passes(cost, pixels, max_memory, batch_size), "tile": None, "overlap": 0, "auto": False}
         auto, tile = True, DEFAULT_TILE
         while tile > 2 * overlap + multiple and cost(tile * tile) > max_memory:
             tile -= multiple
     if max(width, height) <= tile:
         return {"batch": 1, "tile": None, "overlap": 0, "auto": False}  # one tile is the whole image
-    per_tile = cost(tile * tile) - cost.fixed_bytes if cost is not None else 0
-    fits = batch_size if cost is None else int((max_memory - cost.fixed_bytes) // max(1.0, per_tile))
-    return {"batch": max(1, min(batch_size, fits)), "tile": tile, "overlap": overlap, "auto": auto}
+    batch = _passes(cost, tile * tile, max_memory, min(batch_size, max(1, TILE_BATCH_PIXELS // (tile * tile))))
+    return {"batch": batch, "tile": tile, "overlap": overlap, "auto": auto}
+
+
+def _passes(cost, pixels, max_memory, most):
+    """How many images (or tiles) of `pixels` one pass takes: at most `most`, within max_memory, at least 1."""
+    return max(1, min(most, most if cost is None else int(max_memory // max(1.0, cost(pixels)))))
 
 
 # ------------------------------------------------------------------ receptive field
