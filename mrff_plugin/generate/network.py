@@ -172,7 +172,7 @@ def load_generator(checkpoint, epoch="latest", host=None, overrides=None, fallba
         raise GenerateError(str(exc)) from None
     try:
         net.load_state_dict(state_dict)
-    except ValueError as exc:  # the generator refuses an older layout (networks.fusion.legacy_message)
+    except ValueError as exc:  # the generator refuses an older layout (FusionGenerator.legacy_message)
         raise GenerateError(f"{weights_path}: {exc}") from None
     except RuntimeError:
         built = " ".join(f"--{k} {v}" for k, v in options.items() if k != "no_dropout")

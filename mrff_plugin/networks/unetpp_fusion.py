@@ -82,7 +82,7 @@ import functools
 import torch.nn as nn
 
 from . import register_generator
-from .fusion import (DEPTH, FUSION_MODES, SIZE_MULTIPLE, AttentionFusion, FusionGenerator,  # noqa: F401
+from .fusion import (DEPTH, FUSION_MODES, AttentionFusion, FusionGenerator,  # noqa: F401 (hooks.py)
                      branch_levels, check_input_size)
 
 # Table 1: CB0.0..CB4.0 filters are 64, 128, 256, 512, 1024 = ngf * these (ngf = 64).
