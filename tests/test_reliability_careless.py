@@ -42,13 +42,13 @@ def test_dataroot_that_is_a_file_is_one_sentence(trained, tmp_path):
                                      f"'train' folder of images.")
 
 
-def test_a_run_folder_inside_the_dataroot_is_refused_before_anything_is_written(trained, tmp_path):
+def test_a_run_folder_inside_the_images_the_dataset_reads_is_refused_before_anything_is_written(trained, tmp_path):
     dataroot = write_aligned_set(tmp_path / "data", "train", count=2, size=64)
     nested = dataroot / "train" / "checkpoints"
     result = run_host("train.py", "--dataroot", dataroot, "--name", "r", "--checkpoints_dir", nested, *TRAIN)
     assert result.returncode == 2
     assert result.stderr.strip() == (f"error: --checkpoints_dir {nested} puts the run folder {nested / 'r'} "
-                                     f"inside --dataroot {dataroot}, whose images are all read as data; pass a "
+                                     f"inside {dataroot / 'train'}, whose images are all read as data; pass a "
                                      f"--checkpoints_dir outside it.")
     assert not nested.exists()
 

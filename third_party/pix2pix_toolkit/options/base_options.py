@@ -139,22 +139,28 @@ class BaseOptions:
         return opt
 
 
-# Host datasets that read every image below --dataroot (recursively): outputs must stay out of it.
-WALKING_DATASETS = ("aligned", "unaligned", "single")
+def walked_folders(opt):
+    """The folders whose images (recursively) the host's own dataset of --dataset_mode reads."""
+    if opt.dataset_mode == "aligned":
+        return [os.path.join(opt.dataroot, opt.phase)]
+    if opt.dataset_mode == "unaligned":
+        return [os.path.join(opt.dataroot, opt.phase + side) for side in ("A", "B")]
+    return [opt.dataroot] if opt.dataset_mode == "single" else []
 
 
 def check_paths(opt):
-    """UserError for a --dataroot that is a file, or an output folder that lies inside the data it reads
-    (its images would be read as data by the next run)."""
+    """UserError for a --dataroot that is a file, or an output folder that lies inside a folder the dataset
+    reads (its images would be read as data by the next run)."""
     if os.path.isfile(opt.dataroot):
         raise UserError(f"--dataroot {opt.dataroot} is a file; pass the folder that holds the '{opt.phase}' "
                         f"folder of images.")
     flag, out = ("--checkpoints_dir", opt.checkpoints_dir) if opt.isTrain else ("--results_dir", opt.results_dir)
-    data_root = os.path.realpath(opt.dataroot)
     run = os.path.realpath(os.path.join(out, opt.name))
-    if opt.dataset_mode in WALKING_DATASETS and os.path.commonpath([data_root, run]) == data_root:
-        raise UserError(f"{flag} {out} puts the run folder {run} inside --dataroot {opt.dataroot}, whose images "
-                        f"are all read as data; pass a {flag} outside it.")
+    for folder in walked_folders(opt):
+        read = os.path.realpath(folder)
+        if os.path.commonpath([read, run]) == read:
+            raise UserError(f"{flag} {out} puts the run folder {run} inside {folder}, whose images are all "
+                            f"read as data; pass a {flag} outside it.")
 
 
 def resolve_gpu_ids(text):
