@@ -1,5 +1,6 @@
 """Packaging for mrff_plugin (see README.md for the one-command set-up)."""
 import os
+import shutil
 
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
@@ -15,9 +16,17 @@ AUTOLOAD_LINE = ("import os; exec(\"if os.environ.get('MRFF_NO_AUTOLOAD', '') in
                  " try:\\n  import mrff_plugin._autoload as m\\n except ImportError:\\n  pass\\n"
                  " else:\\n  m.install()\")\n")
 
+# Repository folders a wheel carries inside the package, at mrff_plugin/_bundled/<the same path>, where
+# mrff_plugin/bundled.py looks first: the bundled host (so `mrff train|test|demo|generate` work from a
+# wheel) and the presets (`mrff train @kaist_fusion`).  They stay where they are in the repository; an
+# editable install reads them there.  benchmarks/ is not carried: `mrff bench` needs a checkout.
+BUNDLED = ("third_party/pix2pix_toolkit", "options")
+BUNDLED_INTO = os.path.join("mrff_plugin", "_bundled")
+
 
 class build_py_with_autoload(build_py):
-    """build_py that also puts AUTOLOAD_PTH at the top of the wheel, i.e. into site-packages.
+    """build_py that also puts AUTOLOAD_PTH at the top of the wheel, i.e. into site-packages,
+    and, for a wheel, copies the BUNDLED folders into the package.
 
     A normal build installs build_lib as is.  An editable build (pip install -e,
     PEP 660) discards build_lib and installs the wheel unpacked into the
@@ -31,6 +40,11 @@ class build_py_with_autoload(build_py):
         os.makedirs(folder, exist_ok=True)
         with open(os.path.join(folder, AUTOLOAD_PTH), "w", encoding="utf-8") as pth:
             pth.write(AUTOLOAD_LINE)
+        if not editable:
+            for relative in BUNDLED:
+                target = os.path.join(self.build_lib, BUNDLED_INTO, relative)
+                shutil.rmtree(target, ignore_errors=True)   # no stale files from an earlier build
+                shutil.copytree(relative, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
 setup(

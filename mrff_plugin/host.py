@@ -1,17 +1,18 @@
 """Where the host toolkit lives, and how to run its scripts with the plugin attached.
 
 The `mrff` commands drive a pix2pix/CycleGAN-style checkout (its `train.py`,
-`test.py`).  By default that is the project's own compatible host in
-`third_party/pix2pix_toolkit` next to this package (editable install); any other
-checkout -- e.g. an unmodified upstream clone -- is chosen with `--host PATH` or
-the `MRFF_HOST` environment variable.
+`test.py`).  By default that is the project's own compatible host
+`third_party/pix2pix_toolkit`, which every install carries (`mrff_plugin.bundled`);
+any other checkout -- e.g. an unmodified upstream clone -- is chosen with
+`--host PATH` or the `MRFF_HOST` environment variable.
 """
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-BUNDLED_HOST = Path(__file__).resolve().parents[1] / "third_party" / "pix2pix_toolkit"
+from .bundled import HOST, bundled_path
+
 HOST_SCRIPTS = ("train.py", "test.py")
 
 
@@ -21,7 +22,11 @@ class HostNotFound(RuntimeError):
 
 def find_host(path=None):
     """Return the host checkout folder: `path`, else $MRFF_HOST, else the bundled one."""
-    chosen = path or os.environ.get("MRFF_HOST") or BUNDLED_HOST
+    chosen = path or os.environ.get("MRFF_HOST") or bundled_path(HOST)
+    if chosen is None:
+        raise HostNotFound(
+            f"this install of mrff_plugin carries no bundled host ({HOST}); reinstall it from a wheel or a checkout "
+            f"(pip install .), or pass --host PATH or set MRFF_HOST to a pix2pix/CycleGAN checkout.")
     host = Path(chosen).expanduser().resolve()
     missing = [s for s in HOST_SCRIPTS + ("models", "data", "options") if not (host / s).exists()]
     if missing:

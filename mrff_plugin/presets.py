@@ -9,7 +9,10 @@ in place and later flags override earlier ones (argparse keeps the last value).
 import shlex
 from pathlib import Path
 
-PRESET_DIR = Path(__file__).resolve().parents[1] / "options"
+from .bundled import PRESETS, PACKAGED, bundled_path
+
+# The presets of this install (a wheel carries them, an editable install reads the checkout's).
+PRESET_DIR = bundled_path(PRESETS) or PACKAGED / PRESETS
 
 
 class PresetNotFound(FileNotFoundError):

@@ -1,22 +1,26 @@
 """`mrff bench NAME [ARGS...]`: run benchmarks/NAME.py (speed, quality, ...) with ARGS.
 
-The benchmarks live in the checkout's `benchmarks/` folder (next to this package
-in an editable install); each writes JSON under benchmarks/out/ and prints a
-summary.  `mrff bench --list` shows what exists.
+The benchmarks are scripts in the repository's `benchmarks/` folder, found
+through an editable install's checkout (`mrff_plugin.bundled`); each writes JSON
+under benchmarks/out/ and prints a summary.  A wheel does not carry them (they
+write their results beside themselves), so there `mrff bench` says it needs a
+checkout.  `mrff bench --list` shows what exists.
 """
 import subprocess
 import sys
-from pathlib import Path
 
 ACCEPTS_EXTRA = True
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
-def available():
+def benchmarks_folder():
+    """The checkout's benchmarks/ folder, or None in a non-editable install."""
+    from ..bundled import BENCHMARKS, bundled_path
+    return bundled_path(BENCHMARKS)
+
+
+def available(folder):
     """Names of the benchmark scripts (benchmarks/<name>.py with a main)."""
-    if not BENCHMARKS.is_dir():
-        return []
-    return sorted(p.stem for p in BENCHMARKS.glob("*.py") if "def main(" in p.read_text(encoding="utf-8"))
+    return sorted(p.stem for p in folder.glob("*.py") if "def main(" in p.read_text(encoding="utf-8"))
 
 
 def add_arguments(parser):
@@ -26,12 +30,18 @@ def add_arguments(parser):
 
 
 def main(args):
-    names = available()
-    if args.list or not args.name:
-        print("benchmarks: " + (", ".join(names) or f"none found in {BENCHMARKS}"))
-        return 0 if args.list else 2
-    if args.name not in names:
-        print(f"mrff bench: no benchmark '{args.name}' in {BENCHMARKS}; choose one of: {', '.join(names)}.",
+    folder = benchmarks_folder()
+    if folder is None:
+        print("error: mrff bench runs the benchmark scripts of a repository checkout, which this install does not "
+              "have; clone the repository and install it with `pip install -e .` (or `make setup`) to benchmark.",
               file=sys.stderr)
         return 2
-    return subprocess.run([sys.executable, str(BENCHMARKS / f"{args.name}.py"), *args.extra]).returncode
+    names = available(folder)
+    if args.list or not args.name:
+        print("benchmarks: " + (", ".join(names) or f"none found in {folder}"))
+        return 0 if args.list else 2
+    if args.name not in names:
+        print(f"mrff bench: no benchmark '{args.name}' in {folder}; choose one of: {', '.join(names)}.",
+              file=sys.stderr)
+        return 2
+    return subprocess.run([sys.executable, str(folder / f"{args.name}.py"), *args.extra]).returncode
