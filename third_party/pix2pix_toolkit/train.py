@@ -207,5 +207,5 @@ if __name__ == "__main__":
             print(exc, file=sys.stderr)
         sys.exit(INTERRUPTED_EXIT_CODE)
     except KeyboardInterrupt:
-        print("aborted by a second Ctrl-C; the checkpoints saved before are intact.", file=sys.stderr)
+        print("aborted by Ctrl-C; the checkpoints saved before are intact.", file=sys.stderr)
         sys.exit(INTERRUPTED_EXIT_CODE)
