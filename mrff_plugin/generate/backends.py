@@ -13,10 +13,12 @@ written by `mrff export`; the facts it cannot read from the graph (the size
 multiple and the activation cost measured at export) come from the file's
 metadata (METADATA_* keys, written by commands/export.py).
 """
+import weakref
 from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
+from torch.multiprocessing.reductions import StorageWeakRef
 
 from . import GenerateError
 
@@ -50,30 +52,37 @@ class ActivationCost:
 def measure_activation_cost(run, net, input_nc, multiple, device="cpu"):
     """ActivationCost of `run(x)` (which runs `net`), from one probe forward pass at 2 * multiple square.
 
-    Counted: the bytes of every distinct memory block that enters or leaves a layer (leaf module) during
-    the pass, i.e. the activations, the concatenations that feed layers and the output, in the dtype the
-    pass uses (bf16 under autocast).  Blocks freed and reused count once, so this follows the footprint,
-    not the sum of allocations.  benchmarks/tiling.py compares it with the exact peak of live tensors and
-    with the peak RSS of whole runs (benchmarks/README.md).  One probe costs a few milliseconds (no
-    TorchDispatchMode, whose first use imports torch._dynamo: seconds).
+    Measured: the peak, over the pass, of the bytes held by the live tensors that enter or leave a layer
+    (leaf module) -- activations, the concatenations that feed layers, the output -- in the dtype the
+    pass uses (bf16 under autocast); each is followed until its memory is freed.  Temporaries inside a
+    layer are not seen: benchmarks/tiling.py found this 0.91x the exact peak of all live tensors, fp32
+    and bf16 alike (benchmarks/README.md).  Forward hooks, not a TorchDispatchMode, whose first use
+    imports torch._dynamo (seconds of start-up).
     """
-    blocks = {}
+    live, state = {}, {"current": 0, "peak": 0}
+
+    def freed(key):
+        state["current"] -= live.pop(key, 0)
 
     def note(module, inputs, output):
         for tensor in torch.utils._pytree.tree_leaves((inputs, output)):
             if isinstance(tensor, torch.Tensor):
                 storage = tensor.untyped_storage()
-                blocks.setdefault(storage.data_ptr(), storage.nbytes())
+                key = StorageWeakRef(storage)
+                if key not in live:
+                    live[key] = storage.nbytes()
+                    state["current"] += live[key]
+                    weakref.finalize(storage, freed, key)
+        state["peak"] = max(state["peak"], state["current"])
 
-    leaves = [m for m in net.modules() if next(m.children(), None) is None]
-    handles = [m.register_forward_hook(note) for m in leaves]
+    handles = [m.register_forward_hook(note) for m in net.modules() if next(m.children(), None) is None]
     side = 2 * multiple
     try:
         run(torch.zeros(1, input_nc, side, side, device=device))
     finally:
         for handle in handles:
             handle.remove()
-    return ActivationCost(sum(blocks.values()) / (side * side))
+    return ActivationCost(state["peak"] / (side * side))
 
 
 # ------------------------------------------------------------------ backends
@@ -171,6 +180,9 @@ def open_backend(kind, device, amp="none", checkpoint=None, epoch="latest", mode
     if kind == "onnxruntime":
         if model is None:
             raise GenerateError("--backend onnxruntime needs --model model.onnx (written by `mrff export`).")
+        if amp != "none":
+            raise GenerateError(f"--amp {amp} applies to --backend torch only; ONNX Runtime runs the exported "
+                                f"float32 model, so drop --amp.")
         backend = OnnxRuntimeBackend(model, threads or torch.get_num_threads(), device)
         return backend, backend.session.get_outputs()[0].shape[1]
     if checkpoint is None:
