@@ -52,7 +52,12 @@ def main(argv=None):
     if extra and not getattr(module, "ACCEPTS_EXTRA", False):
         print(f"mrff {args.command}: unrecognized arguments: {' '.join(extra)}", file=sys.stderr)
         return 2
-    return int(module.main(args) or 0)
+    from .errors import MrffError
+    try:
+        return int(module.main(args) or 0)
+    except MrffError as exc:   # a mistake the user can fix: its one sentence, no traceback
+        print(f"mrff {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def caption(label, ssim, psnr):
 
 def summary(scores):
     """One line over [(stem, ssim, psnr), ...]: mean and sample std, as `mrff evaluate` reports them."""
-    from .commands.evaluate import summarise
+    from .metrics import summarise
     run = summarise(None, None, scores)
     return (f"fake_B vs real_B over {run['n']} images (8-bit grey, SSIM window 11, sigma 1.5): "
             f"SSIM {run['ssim_mean']:.4f} ± {run['ssim_std']:.4f}, "

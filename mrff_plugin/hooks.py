@@ -42,6 +42,7 @@ import warnings
 from importlib.machinery import PathFinder
 
 from ._autoload import HOST_LAYOUT, is_host_root
+from .errors import MrffError, OptionError, host_error
 
 # Host module names the host looks up -> the plugin module that provides them.
 ALIASES = {
@@ -157,26 +158,12 @@ def _replace(owner, attribute, new):
 
 # ------------------------------------------------------------------ errors in the host's family
 
-class UnknownGeneratorError(NotImplementedError):
+class UnknownGeneratorError(MrffError, NotImplementedError):
     """--netG names no generator of the host or the plugin (a NotImplementedError, as the host raises)."""
 
 
-class InputSizeError(ValueError):
+class InputSizeError(OptionError):
     """--crop_size does not suit the chosen plugin generator."""
-
-
-def _host_error(base, message):
-    """`base(message)`, also an instance of the host's UserError when the host has one.
-
-    The bundled host's scripts print a UserError as one line and exit 2; an
-    upstream checkout has no such class, so there it is a plain `base`.
-    """
-    user_error = None
-    if os.path.isfile(os.path.join(_State.root or "", "util", "errors.py")):
-        user_error = getattr(importlib.import_module("util.errors"), "UserError", None)
-    if user_error is None or issubclass(base, user_error):
-        return base(message)
-    return type(base.__name__, (base, user_error), {"__module__": __name__})(message)
 
 
 # ------------------------------------------------------------------ models.networks.define_G
@@ -210,7 +197,7 @@ def _check_crop_size():
         try:
             check_input_size(opt.crop_size, opt.crop_size)
         except ValueError as exc:
-            raise _host_error(InputSizeError, str(exc)) from None
+            raise host_error(InputSizeError(str(exc))) from None
 
 
 def _wrap_define_G(networks, original):
@@ -234,7 +221,6 @@ def _wrap_define_G(networks, original):
             net = build_generator(name, arg["input_nc"], arg["output_nc"], arg["ngf"], norm_layer,
                                   arg["use_dropout"], **_plugin_options())
             net.config["norm"] = arg["norm"]
-            net.checkpoint_error = functools.partial(_host_error, ValueError)  # an older layout: one line
             if classic:
                 return networks.init_net(net, arg["init_type"], arg["init_gain"], arg["gpu_ids"])
             return net
@@ -245,8 +231,8 @@ def _wrap_define_G(networks, original):
             if name in host_names:
                 raise  # not about the name (e.g. an unknown --norm)
             valid = ", ".join(list(host_names) + generator_names())
-            raise _host_error(UnknownGeneratorError,
-                              f"--netG {name} is not a known generator; pass --netG with one of: {valid}.") from None
+            raise host_error(UnknownGeneratorError(
+                f"--netG {name} is not a known generator; pass --netG with one of: {valid}.")) from None
 
     define_G._mrff_original = original
     return define_G

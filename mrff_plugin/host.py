@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 
 from .bundled import HOST, bundled_path
+from .errors import MrffError
 
 HOST_SCRIPTS = ("train.py", "test.py")
 
 
-class HostNotFound(RuntimeError):
+class HostNotFound(MrffError, RuntimeError):
     """No pix2pix-style checkout at the requested place."""
 
 

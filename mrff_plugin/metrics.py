@@ -34,7 +34,12 @@ PSNR over all three channels at once.  torchmetrics has population covariances
 only; the sample-covariance SSIM equals it with C2 scaled by (n-1)/n, n = 49
 window pixels (both covariance terms of SSIM carry the same n/(n-1) factor), so
 K2 becomes 0.03 * sqrt(48/49); the 3-pixel border is excluded as above.
+
+`summarise` turns a run's per-image scores into mean, sample std and N, as
+`mrff evaluate` reports them and the test.py gallery's summary line shows them.
 """
+import math
+
 import numpy as np
 import torch
 from PIL import Image
@@ -206,3 +211,23 @@ def ssim(pred, target):
 def psnr(pred, target):
     """PSNR in dB of two images (paths, Pillow images or arrays; made 8-bit grey); +inf if identical."""
     return float(scores_u8(*_pair_batch(pred, target))[1][0])
+
+
+def summarise(label, folder, scores):
+    """Mean, sample std and N of SSIM and PSNR for one run, plus its per-image scores."""
+    def mean_std(values):
+        n = len(values)
+        mean = math.fsum(values) / n
+        if not math.isfinite(mean):
+            return mean, math.nan
+        var = math.fsum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
+        return mean, math.sqrt(var)
+
+    ssim_mean, ssim_std = mean_std([s for _, s, _ in scores])
+    psnr_mean, psnr_std = mean_std([p for _, _, p in scores])
+    return {
+        "label": label, "folder": folder, "n": len(scores),
+        "ssim_mean": ssim_mean, "ssim_std": ssim_std, "psnr_mean": psnr_mean, "psnr_std": psnr_std,
+        "psnr_identical": sum(1 for _, _, p in scores if math.isinf(p)),
+        "images": [{"stem": stem, "ssim": s, "psnr": p} for stem, s, p in scores],
+    }

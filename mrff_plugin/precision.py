@@ -21,11 +21,13 @@ import contextlib
 
 import torch
 
+from .errors import MrffError
+
 AMP_MODES = ("none", "bf16", "fp16")
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-class PrecisionError(ValueError):
+class PrecisionError(MrffError, ValueError):
     """An `--amp` choice this device cannot run."""
 
 

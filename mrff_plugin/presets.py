@@ -10,12 +10,13 @@ import shlex
 from pathlib import Path
 
 from .bundled import PRESETS, PACKAGED, bundled_path
+from .errors import MrffError
 
 # The presets of this install (a wheel carries them, an editable install reads the checkout's).
 PRESET_DIR = bundled_path(PRESETS) or PACKAGED / PRESETS
 
 
-class PresetNotFound(FileNotFoundError):
+class PresetNotFound(MrffError, FileNotFoundError):
     pass
 
 

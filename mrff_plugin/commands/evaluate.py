@@ -31,13 +31,15 @@ import os
 import sys
 
 from ..data.images import IMAGE_EXTENSIONS
+from ..errors import MrffError
+from ..metrics import summarise
 
 FAKE_SUFFIX, REAL_SUFFIX = "_fake_B", "_real_B"
 BATCH = 16   # images scored per torchmetrics call
 PROTOCOLS = ("grey", "released")   # grey: 8-bit grey, Gaussian 11/1.5 (default); released: the authors' evaluation
 
 
-class ResultsError(ValueError):
+class ResultsError(MrffError, ValueError):
     """A results folder that cannot be evaluated; the message names it and the fix."""
 
 
@@ -157,26 +159,6 @@ def score_pairs(pairs, label="", protocol_name=PROTOCOLS[0]):
         if batch:
             flush()
     return scores
-
-
-def summarise(label, folder, scores):
-    """Mean, sample std and N of SSIM and PSNR for one run, plus its per-image scores."""
-    def mean_std(values):
-        n = len(values)
-        mean = math.fsum(values) / n
-        if not math.isfinite(mean):
-            return mean, math.nan
-        var = math.fsum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
-        return mean, math.sqrt(var)
-
-    ssim_mean, ssim_std = mean_std([s for _, s, _ in scores])
-    psnr_mean, psnr_std = mean_std([p for _, _, p in scores])
-    return {
-        "label": label, "folder": folder, "n": len(scores),
-        "ssim_mean": ssim_mean, "ssim_std": ssim_std, "psnr_mean": psnr_mean, "psnr_std": psnr_std,
-        "psnr_identical": sum(1 for _, _, p in scores if math.isinf(p)),
-        "images": [{"stem": stem, "ssim": s, "psnr": p} for stem, s, p in scores],
-    }
 
 
 # ---------------------------------------------------------------- reporting

@@ -42,6 +42,8 @@ import tarfile
 import tempfile
 from collections import namedtuple
 
+from ..errors import MrffError
+
 VISDOM_VERSION = "0.2.4"
 BUILT_MARKER = "version.built"   # visdom's own "already downloaded" marker in static/
 
@@ -114,7 +116,7 @@ ASSETS = tuple(Asset(*row) for row in (
 ))
 
 
-class AssetsError(RuntimeError):
+class AssetsError(MrffError, RuntimeError):
     """Something the user can fix (no npm, wrong Visdom, altered file); the message is one sentence."""
 
 

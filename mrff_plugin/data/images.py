@@ -13,6 +13,8 @@ pixels. Conversions:
 import numpy as np
 from PIL import Image
 
+from ..errors import MrffError
+
 # The files the plugin reads as images (KAIST frames, `mrff generate` inputs, `mrff evaluate` results):
 # the host's data/image_folder.py list plus the grey/web formats Pillow decodes; compared lower-cased.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp")
@@ -20,7 +22,7 @@ SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 MAX_16BIT = 65535
 
 
-class UnreadableImageError(ValueError):
+class UnreadableImageError(MrffError, ValueError):
     """An image file that Pillow cannot decode, or stores pixels we do not convert."""
 
 

@@ -31,18 +31,14 @@ scripts print the one sentence instead of a traceback.
 """
 from data.base_dataset import BaseDataset, get_params, get_transform   # the host's, on sys.path
 
+from ..errors import in_host_family
 from .images import UnreadableImageError, load_image
 from .kaist_layout import TIMES, KaistLayoutError, shared_file_names
 from .pairs_layout import LAYOUTS, list_pairs
 
-try:
-    from util.errors import UserError as _HostUserError   # bundled host: printed as one line
-except ImportError:                                       # an upstream checkout has none
-    _HostUserError = Exception
-
-
-class KaistDatasetError(KaistLayoutError, _HostUserError):
-    """A KAIST layout/selection/file problem, in the host's user-error family when it has one."""
+# A KAIST layout/selection/file problem, in the host's user-error family when it has one (made at import,
+# in the main process, so data-loader workers can send it back by name).
+KaistDatasetError = in_host_family(KaistLayoutError)
 
 
 def _mode(channels, flag):

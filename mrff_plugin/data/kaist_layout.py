@@ -34,6 +34,7 @@ names; a full KAIST tree (about 95,000 pairs) lists in well under a second
 import os
 from typing import NamedTuple
 
+from ..errors import MrffError
 from .images import IMAGE_EXTENSIONS
 
 # KAIST multispectral pedestrian benchmark: which sets belong to which split and
@@ -48,7 +49,7 @@ TIMES = ("day", "night", "all")
 MODALITIES = ("visible", "lwir")
 
 
-class KaistLayoutError(ValueError):
+class KaistLayoutError(MrffError, ValueError):
     """A dataroot, list file or selection that cannot give the pairs asked for (any layout).
 
     The message is one sentence naming the folder/file and the fix, fit to be

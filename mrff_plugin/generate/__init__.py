@@ -7,9 +7,10 @@ Reading order:
   engine.py   the batched loop: loader workers decode, the network runs, a thread pool
               encodes and writes each PNG atomically
 """
+from ..errors import MrffError
 
 
-class GenerateError(Exception):
+class GenerateError(MrffError):
     """A problem the user can fix (missing checkpoint, empty folder, unreadable image).
 
     The message is one sentence naming the file or flag and the fix.

@@ -39,17 +39,15 @@ import torch
 from data import find_dataset_using_name             # the host's, on sys.path (host contract)
 from models.pix2pix_model import Pix2PixModel         # the host's, on sys.path (host contract)
 
-try:
-    from util.errors import UserError                 # bundled host: printed as one line, exit 2
-except ImportError:                                   # an upstream checkout has none
-    UserError = ValueError
-
+from ..errors import MrffError, OptionError, in_host_family
 from ..metrics import tensor_scores
 from ..networks.fusion import FusionGenerator
 from ..monitor import MetricMonitor
 from ..optim import fused_adam
 from ..precision import Precision, PrecisionError
 from ..visuals import branch_map, colour_map, plot_curves, read_loss_log
+
+UserError = in_host_family(OptionError)   # bundled host: printed as one line, exit 2
 
 ATTENTION_NAMES = ("attention_1", "attention_2", "attention_3", "attention_4")  # Fig. 13-14 (c)-(f): w1..w4
 BRANCH_NAMES = ("f1", "f2", "f3", "f4")               # Fig. 6: the branches of X0,1 .. X0,4
@@ -178,7 +176,7 @@ class MrffPix2PixModel(Pix2PixModel):
             raise UserError(f"--val_size {self.opt.val_size} selects no pairs; pass --val_size 1 or more.")
         try:
             dataset = find_dataset_using_name(opt.dataset_mode)(opt)
-        except UserError as exc:
+        except MrffError as exc:   # the dataset's own sentence
             raise UserError(f"the held-out pairs for --val_freq (--val_dataroot {opt.dataroot}, --val_phase "
                             f"{opt.phase}) cannot be read: {exc}") from None
         if len(dataset) == 0:

@@ -40,10 +40,16 @@ exports as an ONNX output.  After every forward the module also keeps, detached:
 import torch
 import torch.nn as nn
 
+from ..errors import MrffError, host_error
+
 FUSION_MODES = ("nested", "average", "last")  # nested = Fig. 6; the others are ablations
 DEPTH = 4  # deepest level X4,0; the nested nodes fill X0,1..X0,4 (Fig. 4)
 SIZE_MULTIPLE = 2 ** (DEPTH + 1)  # five stride-2 stages: X0,0 at H/2, X4,0 at H/32
 CONSTANT_WEIGHTS = {"average": (0.25, 0.25, 0.25, 0.25), "last": (0.0, 0.0, 0.0, 1.0)}
+
+
+class CheckpointLayoutError(MrffError, ValueError):
+    """A checkpoint of a layout this version no longer builds (FusionGenerator.legacy_message)."""
 
 
 def check_input_size(height, width):
@@ -105,8 +111,6 @@ class FusionGenerator(nn.Module):
     """
 
     arch = None  # the --mrff_arch a subclass builds
-    # Raised for a checkpoint of an older layout; hooks.py sets a host-error type per instance.
-    checkpoint_error = ValueError
 
     def __init__(self, mrff_fusion, mrff_channels):
         super().__init__()
@@ -158,7 +162,7 @@ class FusionGenerator(nn.Module):
         """nn.Module's, but a checkpoint of an older layout is refused with one sentence (`legacy_message`)."""
         message = self.legacy_message(state_dict)
         if message:
-            raise self.checkpoint_error(message)
+            raise host_error(CheckpointLayoutError(message))
         return super().load_state_dict(state_dict, strict=strict, **kwargs)
 
     def legacy_message(self, state_dict):

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..errors import MrffError
 from ..data.kaist_layout import KAIST_SETS, MODALITIES, set_name
 from .render import render_pair
 
@@ -40,7 +41,7 @@ _TIME_CODE = {"day": 0, "night": 1}
 MIN_SIZE, MAX_SIZE = 32, 4096
 
 
-class SynthError(ValueError):
+class SynthError(MrffError, ValueError):
     """A problem with the arguments or the output folder, as one sentence."""
 
 
