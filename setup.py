@@ -6,14 +6,14 @@ from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 # The autoload hook: a .pth file in site-packages whose one line runs at every
-# interpreter start.  It only installs a tiny import hook (mrff_plugin/_autoload.py,
+# interpreter start.  It only installs a tiny import hook (mrff_plugin/attach/autoload.py,
 # no torch); the plugin attaches when a pix2pix-style host's `models`/`data` is
 # imported.  MRFF_NO_AUTOLOAD=1 switches it off before anything is imported (the
-# same switch as mrff_plugin/_autoload.py's ENV_SWITCH).  Sorted after setuptools'
+# same switch as mrff_plugin/attach/autoload.py's ENV_SWITCH).  Sorted after setuptools'
 # `__editable__.*.pth`, so an editable install can already import mrff_plugin here.
 AUTOLOAD_PTH = "mrff_plugin_autoload.pth"
 AUTOLOAD_LINE = ("import os; exec(\"if os.environ.get('MRFF_NO_AUTOLOAD', '') in ('', '0'):\\n"
-                 " try:\\n  import mrff_plugin._autoload as m\\n except ImportError:\\n  pass\\n"
+                 " try:\\n  import mrff_plugin.attach.autoload as m\\n except ImportError:\\n  pass\\n"
                  " else:\\n  m.install()\")\n")
 
 # Repository folders a wheel carries inside the package, at mrff_plugin/_bundled/<the same path>, where

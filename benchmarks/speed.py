@@ -231,7 +231,7 @@ def png_difference(folder_a, folder_b):
 def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_images, onnxruntime=True):
     """Wall time and images/s of `mrff generate` (each amp mode, and --backend onnxruntime in fp32) and the
     host's test.py, same images."""
-    from mrff_plugin.host import host_command
+    from mrff_plugin.commands._host_script import host_command
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     results = {}
     with tempfile.TemporaryDirectory() as tmp:

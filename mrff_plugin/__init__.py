@@ -14,13 +14,13 @@ def register(root=None, quiet=False):
     """Attach the plugin to the pix2pix-style host checkout `root` (default: the one on sys.path).
 
     Idempotent; returns True when attached, False (with a warning unless `quiet`)
-    when there is no such host.  See `mrff_plugin.hooks` for what it changes.
+    when there is no such host.  See `mrff_plugin.attach` for what it changes.
     """
-    from .hooks import register as _register
+    from .attach import register as _register
     return _register(root, quiet)
 
 
 def unregister():
     """Undo `register()` (for tests)."""
-    from .hooks import unregister as _unregister
+    from .attach import unregister as _unregister
     return _unregister()

@@ -25,7 +25,7 @@ def main(argv):
         return 2
     sys.argv = list(argv)
     sys.path[0] = os.path.dirname(script)
-    from .hooks import register
+    from .attach import register
     register()  # the host `import models` finds from there; warns (and runs the script) if none
     runpy.run_path(script, run_name="__main__")
     return 0

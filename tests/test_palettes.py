@@ -77,7 +77,7 @@ def test_generate_with_a_palette_writes_colour_pngs_under_the_grey_names(setup, 
 def test_gallery_rows_get_palette_copies_of_fake_and_real_b():
     import torch
     from collections import OrderedDict
-    from mrff_plugin.gallery import with_palette, wrap_save_images
+    from mrff_plugin.attach.gallery import with_palette, wrap_save_images
     fake = torch.linspace(-1, 1, 64).reshape(1, 1, 8, 8)
     real = torch.flip(fake, (3,)).repeat(1, 3, 1, 1)                   # grey stored as RGB, like KAIST
     visuals = OrderedDict(real_A=torch.zeros(1, 3, 8, 8), fake_B=fake, real_B=real)

@@ -15,8 +15,11 @@ import pytest
 import torch
 
 from conftest import HOST_DIR, host_env, write_aligned_set
-from mrff_plugin import hooks
-from mrff_plugin._autoload import AutoloadFinder
+from mrff_plugin import attach
+from mrff_plugin.attach import handoff
+from mrff_plugin.attach.autoload import AutoloadFinder
+from mrff_plugin.attach.hook import HostFinder
+from mrff_plugin.attach.patches import ALIASES
 from mrff_plugin.networks.unetpp_fusion import UnetppFusionGenerator
 from test_unetpp_fusion import table1_parameter_count
 
@@ -94,25 +97,25 @@ def write_host(root, networks, layout=True):
 def clean_slate(monkeypatch):
     """No host package imported, nothing registered, no autoload; everything put back afterwards."""
     modules = {name: sys.modules.pop(name) for name in list(sys.modules) if name.split(".")[0] in HOST_PACKAGES}
-    state = {key: getattr(hooks._State, key) for key in ("root", "finder", "opt", "replaced", "aliased")}
-    hooks._State.root = hooks._State.finder = hooks._State.opt = None
-    hooks._State.replaced, hooks._State.aliased = [], []
+    state = attach._attached, handoff.handed_over()
+    attach._attached = None
+    handoff.hand_over(None)
     monkeypatch.setattr(sys, "meta_path", [f for f in sys.meta_path
-                                           if not isinstance(f, (AutoloadFinder, hooks._HostFinder))])
+                                           if not isinstance(f, (AutoloadFinder, HostFinder))])
     yield monkeypatch
-    hooks.unregister()
+    attach.unregister()
     for name in [name for name in sys.modules if name.split(".")[0] in HOST_PACKAGES]:
         del sys.modules[name]
     sys.modules.update(modules)
-    for key, value in state.items():
-        setattr(hooks._State, key, value)
+    attach._attached = state[0]
+    handoff.hand_over(state[1])
 
 
 def test_classic_host_gets_an_initialised_network_through_its_own_init_net(clean_slate, tmp_path):
     clean_slate.syspath_prepend(str(write_host(tmp_path / "classic", CLASSIC_NETWORKS)))
     import models.networks as networks
     original = networks.define_G
-    assert hooks.register() is True
+    assert attach.register() is True
     net = networks.define_G(3, 1, 4, "unetpp_fusion", "instance", True, "xavier", 0.5, [])
     assert isinstance(net, UnetppFusionGenerator) and net.initialised_by_host
     assert networks.CALLS == [("init_net", "xavier", 0.5, [])]
@@ -124,7 +127,7 @@ def test_classic_host_gets_an_initialised_network_through_its_own_init_net(clean
 
 def test_newer_era_host_without_gpu_ids_gets_an_uninitialised_network(clean_slate, tmp_path):
     clean_slate.syspath_prepend(str(write_host(tmp_path / "newer", NEWER_NETWORKS)))
-    assert hooks.register() is True  # before the host is imported: patched when it loads
+    assert attach.register() is True  # before the host is imported: patched when it loads
     import models.networks as networks
     torch.manual_seed(0)
     net = networks.define_G(3, 3, 4, "unetpp_fusion", norm="batch")
@@ -140,15 +143,15 @@ def test_register_is_idempotent_and_unregister_restores_the_host(clean_slate, tm
     import models.networks as networks
     from options.base_options import BaseOptions
     original_define_G, original_initialize = networks.define_G, BaseOptions.initialize
-    assert hooks.register() and hooks.register()
+    assert attach.register() and attach.register()
     wrapped = networks.define_G
     assert wrapped._mrff_original is original_define_G and wrapped.__wrapped__ is original_define_G
-    assert len(hooks._State.replaced) == 3  # define_G, initialize, parse: once each
-    assert sum(isinstance(f, hooks._HostFinder) for f in sys.meta_path) == 1
-    hooks.unregister()
+    assert len(attach.attached().replaced) == 3  # define_G, initialize, parse: once each
+    assert sum(isinstance(f, HostFinder) for f in sys.meta_path) == 1
+    attach.unregister()
     assert networks.define_G is original_define_G and BaseOptions.initialize is original_initialize
     assert "parse" in vars(BaseOptions) and not hasattr(BaseOptions.parse, "_mrff_original")
-    assert not any(isinstance(f, hooks._HostFinder) for f in sys.meta_path)
+    assert not any(isinstance(f, HostFinder) for f in sys.meta_path)
     with pytest.raises(NotImplementedError, match=r"\[unetpp_fusion\] is not recognized"):
         networks.define_G(3, 3, 4, "unetpp_fusion")
 
@@ -156,7 +159,7 @@ def test_register_is_idempotent_and_unregister_restores_the_host(clean_slate, tm
 def test_unknown_generator_name_lists_host_and_plugin_names(clean_slate, tmp_path):
     clean_slate.syspath_prepend(str(write_host(tmp_path / "classic", CLASSIC_NETWORKS)))
     import models.networks as networks
-    hooks.register()
+    attach.register()
     with pytest.raises(NotImplementedError) as info:
         networks.define_G(3, 3, 4, "unetpp_fusoin")
     assert str(info.value) == ("--netG unetpp_fusoin is not a known generator; pass --netG with one of: "
@@ -167,7 +170,7 @@ def test_unknown_generator_name_lists_host_and_plugin_names(clean_slate, tmp_pat
 
 def test_options_gain_the_plugin_flags_and_the_generator_is_built_with_them(clean_slate, tmp_path):
     clean_slate.syspath_prepend(str(write_host(tmp_path / "classic", CLASSIC_NETWORKS)))
-    hooks.register()
+    attach.register()
     from options.base_options import BaseOptions
     import models.networks as networks
     options = BaseOptions()
@@ -180,14 +183,14 @@ def test_options_gain_the_plugin_flags_and_the_generator_is_built_with_them(clea
     defaults = BaseOptions().parse([])
     assert (defaults.mrff_fusion, defaults.mrff_channels) == ("nested", 32)
     saved = argparse.Namespace(mrff_fusion="average", mrff_channels=5)  # e.g. a checkpoint's options
-    with hooks.options_for_build(saved):
+    with handoff.options_for_build(saved):
         assert networks.define_G(3, 3, 4, "unetpp_fusion").config["mrff_fusion"] == "average"
     assert networks.define_G(3, 3, 4, "unetpp_fusion").config["mrff_fusion"] == "nested"  # the last parse again
 
 
 def test_mrff_arch_released_is_built_and_warns_once_about_the_host_flags_it_ignores(clean_slate, tmp_path, capsys):
     clean_slate.syspath_prepend(str(write_host(tmp_path / "classic", CLASSIC_NETWORKS)))
-    hooks.register()
+    attach.register()
     from options.base_options import BaseOptions
     import models.networks as networks
     from mrff_plugin.networks.unetpp_released import ReleasedFusionGenerator
@@ -206,15 +209,15 @@ def test_mrff_arch_released_is_built_and_warns_once_about_the_host_flags_it_igno
 def test_a_models_package_that_is_not_a_pix2pix_host_is_left_alone(clean_slate, tmp_path):
     clean_slate.syspath_prepend(str(write_host(tmp_path / "other", CLASSIC_NETWORKS, layout=False)))
     with pytest.warns(UserWarning, match="no pix2pix/CycleGAN-style host found at sys.path"):
-        assert hooks.register() is False
+        assert attach.register() is False
     import models.networks as networks
-    assert not hasattr(networks.define_G, "_mrff_original") and not hooks.is_registered()
+    assert not hasattr(networks.define_G, "_mrff_original") and not attach.is_registered()
     sys.meta_path.insert(0, AutoloadFinder())  # the autoload looks, and also leaves it alone
     del sys.modules["models.networks"], sys.modules["models"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         import models.networks as again
-    assert not hasattr(again.define_G, "_mrff_original") and not hooks.is_registered()
+    assert not hasattr(again.define_G, "_mrff_original") and not attach.is_registered()
 
 
 def test_aliases_load_lazily_as_the_same_module_object(clean_slate, tmp_path):
@@ -224,9 +227,9 @@ def test_aliases_load_lazily_as_the_same_module_object(clean_slate, tmp_path):
     target.write_text("from data.base_dataset import BaseDataset\n\nclass AliasTargetDataset(BaseDataset):\n"
                       "    pass\n")
     clean_slate.syspath_prepend(str(target.parent))
-    clean_slate.setitem(hooks.ALIASES, "data.alias_target_dataset", "mrff_alias_target")
-    clean_slate.setitem(hooks.ALIASES, "models.not_written_yet_model", "mrff_plugin.models.not_written_yet")
-    hooks.register()
+    clean_slate.setitem(ALIASES, "data.alias_target_dataset", "mrff_alias_target")
+    clean_slate.setitem(ALIASES, "models.not_written_yet_model", "mrff_plugin.models.not_written_yet")
+    attach.register()
     assert "mrff_alias_target" not in sys.modules  # nothing is imported before the host asks
     import importlib
     import data
@@ -236,7 +239,7 @@ def test_aliases_load_lazily_as_the_same_module_object(clean_slate, tmp_path):
     with pytest.raises(ModuleNotFoundError) as info:  # a missing target reads as an unknown name
         importlib.import_module("models.not_written_yet_model")
     assert info.value.name == "models.not_written_yet_model"
-    hooks.unregister()
+    attach.unregister()
     assert "data.alias_target_dataset" not in sys.modules and not hasattr(data, "alias_target_dataset")
 
 
@@ -374,19 +377,20 @@ def test_autoload_costs_one_tiny_import_at_start_and_none_when_switched_off(tmp_
     probe = ("import sys; print(sorted(m for m in sys.modules if m.startswith(('mrff', 'torch', 'numpy')))); "
              "print([type(f).__name__ for f in sys.meta_path][:1])")
     on = run_python(["-c", probe])
-    assert on.stdout.split("\n")[:2] == ["['mrff_plugin', 'mrff_plugin._autoload']", "['AutoloadFinder']"]
+    assert on.stdout.split("\n")[:2] == ["['mrff_plugin', 'mrff_plugin.attach', 'mrff_plugin.attach.autoload', 'mrff_plugin.attach.layout', "
+                                             "'mrff_plugin.errors']", "['AutoloadFinder']"]
     off = run_python(["-c", probe], autoload=False)
     assert off.stdout.split("\n")[0] == "[]" and "AutoloadFinder" not in off.stdout
     timing = run_python(["-X", "importtime", "-c", "pass"])
     imported = [line.split("|")[-1].strip() for line in timing.stderr.splitlines() if "|" in line]
-    assert "mrff_plugin._autoload" in imported and not [m for m in imported if m.startswith("torch")]
+    assert "mrff_plugin.attach.autoload" in imported and not [m for m in imported if m.startswith("torch")]
 
 
 @pytest.mark.slow
 def test_autoload_attaches_only_to_a_pix2pix_style_checkout(tmp_path):
     write_host(tmp_path, CLASSIC_NETWORKS, layout=False)  # a `models` package of some other project
     probe = ("import sys, models.networks as n; "
-             "print(hasattr(n.define_G, '_mrff_original'), 'mrff_plugin.hooks' in sys.modules)")
+             "print(hasattr(n.define_G, '_mrff_original'), 'mrff_plugin.attach.hook' in sys.modules)")
     other = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=host_env(), capture_output=True,
                            text=True, timeout=60)
     assert other.stdout.strip() == "False False", other.stderr

@@ -7,7 +7,6 @@ the wheel's).  Everything runs outside the checkout, so nothing can be found thr
 """
 import os
 import shutil
-import site
 import subprocess
 import sys
 from pathlib import Path
@@ -50,8 +49,10 @@ def wheel_venv(tmp_path_factory):
     python = venv / "bin" / "python"
     purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                              capture_output=True, text=True, check=True).stdout.strip()
-    # this environment's torch & co., after the venv's own site-packages (so the wheel's mrff_plugin wins)
-    Path(purelib, "zz_reuse_project_env.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    # this environment's torch & co. (its site folders, also those it reaches through .pth path lines), after
+    # the venv's own site-packages, so the wheel's mrff_plugin wins
+    reused = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages")]
+    Path(purelib, "zz_reuse_project_env.pth").write_text("\n".join(reused) + "\n")
     installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q",
                                 "--no-deps", "--no-index", "--ignore-installed", str(wheel)],
                                capture_output=True, text=True, timeout=300)
@@ -77,9 +78,9 @@ def test_the_wheel_carries_host_presets_and_autoload_and_nothing_of_the_checkout
     shipped = carried / "third_party" / "pix2pix_toolkit"
     assert sorted(str(p.relative_to(shipped)) for p in shipped.rglob("*.py") if "__pycache__" not in p.parts) \
         == host_files
-    where = run([python, "-c", "import mrff_plugin.host as h; print(h.__file__); print(h.find_host())"], purelib.parent)
+    where = run([python, "-c", "import mrff_plugin.attach.layout as h; print(h.__file__); print(h.find_host())"], purelib.parent)
     assert where.returncode == 0, where.stderr
-    assert where.stdout.split() == [str(purelib / "mrff_plugin" / "host.py"), str(shipped)]
+    assert where.stdout.split() == [str(purelib / "mrff_plugin" / "attach" / "layout.py"), str(shipped)]
 
 
 def test_wheel_install_runs_synth_train_test_generate_and_the_runner(wheel_venv, tmp_path):

@@ -69,7 +69,8 @@ def ensure_dataset(root, pairs, test_pairs, seed):
 
 def main(args):
     import torch
-    from ..host import HostNotFound, run_host_script
+    from ..attach.layout import HostNotFound
+    from ._host_script import run_host_script
     from ..presets import drop_train_only, read_preset
     from .evaluate import main as evaluate
 

@@ -39,15 +39,15 @@ def attach_host(host=None):
     the plugin, and return the host's `(models.networks, util.checkpoint)` modules."""
     import importlib
 
-    from .. import hooks
-    from ..host import HostNotFound, find_host
+    from .. import attach
+    from ..attach.layout import HostNotFound, find_host
     try:
         root = str(find_host(host))
     except HostNotFound as exc:
         raise GenerateError(str(exc)) from None
     if root not in sys.path:
         sys.path.insert(0, root)
-    hooks.register(root, quiet=True)
+    attach.register(root, quiet=True)
     return importlib.import_module("models.networks"), importlib.import_module("util.checkpoint")
 
 
@@ -145,8 +145,8 @@ def network_options(saved, overrides, fallbacks=None):
 
 def build_generator(networks, options):
     """The generator named by options['netG'], built by the host's define_G (uninitialised weights matter
-    not: they are loaded next).  Plugin flags reach the plugin builder through the hooks' parsed options."""
-    from ..hooks import options_for_build
+    not: they are loaded next).  Plugin flags reach the plugin builder through the options handed over (attach/handoff.py)."""
+    from ..attach.handoff import options_for_build
     try:
         with options_for_build(argparse.Namespace(**options)), \
                 contextlib.redirect_stdout(io.StringIO()):  # define_G prints "initialize network with ..."

@@ -1,1 +1,1 @@
-"""Models the host finds by `--model NAME` once the plugin is registered (see hooks.ALIASES)."""
+"""Models the host finds by `--model NAME` once the plugin is registered (see attach/patches.py, ALIASES)."""

@@ -77,13 +77,15 @@ Choices the paper leaves open, taken from pix2pix (Isola et al. 2017):
   three up-samplings out of the two deepest levels (DB4.0, DB3.0, DB3.1), the
   counterpart of pix2pix's dropout in its three innermost decoder blocks.
 """
+import argparse
 import functools
+import sys
 
 import torch.nn as nn
 
-from . import register_generator
-from .fusion import (DEPTH, FUSION_MODES, AttentionFusion, FusionGenerator,  # noqa: F401 (hooks.py)
-                     branch_levels, check_input_size)
+from ..errors import OptionError, host_error
+from .fusion import DEPTH, FUSION_MODES, AttentionFusion, FusionGenerator, branch_levels, check_input_size
+from .registry import register_generator
 
 # Table 1: CB0.0..CB4.0 filters are 64, 128, 256, 512, 1024 = ngf * these (ngf = 64).
 CHANNEL_MULTIPLIERS = (1, 2, 4, 8, 16)
@@ -173,17 +175,73 @@ class UnetppFusionGenerator(FusionGenerator):
         return None
 
 
-@register_generator
-def unetpp_fusion(input_nc, output_nc, ngf=64, norm_layer=nn.BatchNorm2d, use_dropout=False, mrff_arch="paper",
-                  **options):
-    """The paper's generator (Ma, Hua, Zuo 2021, Fig. 4, Table 1); options: mrff_arch, mrff_fusion, mrff_channels.
+# ------------------------------------------------------------------ its flags and their check
 
-    mrff_arch 'released' builds the authors' released network, which has no
-    normalisation or dropout and fixed widths: norm_layer, use_dropout and ngf do not reach it.
+IGNORED_BY_RELEASED = ("norm", "no_dropout", "ngf")   # host flags the authors' network does not read
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of channels")
+    return value
+
+
+def add_options(parser):
+    """--mrff_arch, --mrff_fusion, --mrff_channels; the host flags the released network ignores say so."""
+    for flag in IGNORED_BY_RELEASED:
+        action = parser._option_string_actions.get(f"--{flag}")
+        if action is not None:
+            text = (action.help or "").rstrip()
+            note = "no effect with --mrff_arch released"
+            action.help = f"{text} ({note})" if text else note
+    group = parser.add_argument_group("mrff plugin (--netG unetpp_fusion)")
+    group.add_argument("--mrff_arch", choices=ARCHS, default=ARCHS[0],
+                       help="paper: our reading of the paper's text and Table 1 | released: the authors' "
+                            "published network (25.943 M parameters), which ignores --norm, --no_dropout "
+                            "and --ngf as the release does; saved with the checkpoint")
+    group.add_argument("--mrff_fusion", choices=FUSION_MODES, default=FUSION_MODES[0],
+                       help="how unetpp_fusion fuses its four receptive fields X0,1..X0,4: nested pixel "
+                            "attention (the paper, Fig. 6) | average (plain UNet++) | last (X0,4 only)")
+    group.add_argument("--mrff_channels", type=_positive_int, default=MRFF_CHANNELS,
+                       help="channels of each reduced branch f1..f4 before fusion (paper: 32)")
+    return parser
+
+
+class InputSizeError(OptionError):
+    """--crop_size does not suit unetpp_fusion (sides must be multiples of 32)."""
+
+
+def check(opt, parser):
+    """After the host's parse: a --crop_size that is no multiple of 32 fails now, not at the first batch;
+    `--mrff_arch released` with host flags it ignores (set to non-default values) prints one warning line."""
+    if "crop" in str(getattr(opt, "preprocess", "")) and hasattr(opt, "crop_size"):
+        try:
+            check_input_size(opt.crop_size, opt.crop_size)
+        except ValueError as exc:
+            raise host_error(InputSizeError(str(exc))) from None
+    if getattr(opt, "mrff_arch", None) != "released" or parser is None:
+        return
+    given = [f"--{flag} {getattr(opt, flag)}" if not isinstance(getattr(opt, flag), bool) else f"--{flag}"
+             for flag in IGNORED_BY_RELEASED
+             if hasattr(opt, flag) and getattr(opt, flag) != parser.get_default(flag)]
+    if given:
+        print(f"warning: --mrff_arch released ignores {', '.join(given)} (the authors' network has no "
+              f"normalisation, no dropout and fixed widths).", file=sys.stderr)
+
+
+@register_generator(add_options=add_options, check=check)
+def unetpp_fusion(input_nc, output_nc, ngf=64, norm_layer=nn.BatchNorm2d, use_dropout=False, mrff_arch="paper",
+                  mrff_fusion="nested", mrff_channels=MRFF_CHANNELS):
+    """The paper's generator (Ma, Hua, Zuo 2021, Fig. 4, Table 1), or with mrff_arch 'released' the authors'.
+
+    The released network has no normalisation or dropout and fixed widths:
+    norm_layer, use_dropout and ngf do not reach it.
     """
     if mrff_arch == "released":
         from .unetpp_released import ReleasedFusionGenerator
-        return ReleasedFusionGenerator(input_nc, output_nc, **options)
+        return ReleasedFusionGenerator(input_nc, output_nc, mrff_fusion=mrff_fusion, mrff_channels=mrff_channels)
     if mrff_arch != "paper":
         raise ValueError(f"--mrff_arch {mrff_arch} is not one of {' | '.join(ARCHS)}.")
-    return UnetppFusionGenerator(input_nc, output_nc, ngf, norm_layer, use_dropout, **options)
+    return UnetppFusionGenerator(input_nc, output_nc, ngf, norm_layer, use_dropout, mrff_fusion=mrff_fusion,
+                                 mrff_channels=mrff_channels)

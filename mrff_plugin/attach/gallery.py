@@ -40,7 +40,7 @@ def caption(label, ssim, psnr):
 
 def summary(scores):
     """One line over [(stem, ssim, psnr), ...]: mean and sample std, as `mrff evaluate` reports them."""
-    from .metrics import summarise
+    from ..metrics import summarise
     run = summarise(None, None, scores)
     return (f"fake_B vs real_B over {run['n']} images (8-bit grey, SSIM window 11, sigma 1.5): "
             f"SSIM {run['ssim_mean']:.4f} ± {run['ssim_std']:.4f}, "
@@ -83,7 +83,7 @@ def _summary_line(text):
 def colour_bar():
     """A <div>: 'attention_1..attention_4 (weight of f1..f4), one scale: 0 [gradient] 1'."""
     from dominate.tags import div, span
-    from .visuals import colour_scale
+    from ..visuals import colour_scale
     gradient = ", ".join(colour_scale())
     bar = div(id=SCALE_ID, style="margin: 4px 0 10px 0;")
     with bar:
@@ -109,8 +109,8 @@ def with_palette(visuals, palette):
     tensor2im passes through unchanged), quantised as the host saves the grey PNGs; unchanged for grey."""
     if palette == "grey" or not any(label in visuals for label in SCORED):
         return visuals
-    from .metrics import tensor_to_u8
-    from .palettes import colourise
+    from ..metrics import tensor_to_u8
+    from ..palettes import colourise
     extra = {f"{label}_{palette}": colourise(tensor_to_u8(visuals[label][:1])[0].permute(1, 2, 0).cpu().numpy()
                                              .astype("uint8"), palette)
              for label in SCORED if label in visuals}
@@ -128,7 +128,7 @@ def wrap_save_images(original, palette=lambda: "grey"):
             _page_state(webpage)["scale"] = True
         if not all(label in visuals for label in SCORED):
             return original(webpage, visuals, image_path, *args, **kwargs)
-        from .metrics import tensor_scores
+        from ..metrics import tensor_scores
         try:
             ssim, psnr = (float(v[0]) for v in tensor_scores(visuals["fake_B"][:1], visuals["real_B"][:1]))
         except ValueError:   # too small for the 11x11 window, or sizes differ: an unscored row

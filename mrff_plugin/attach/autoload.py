@@ -1,29 +1,24 @@
 """Autoload: attach the plugin when a pix2pix/CycleGAN host's `models` or `data` package is imported.
 
 The `mrff_plugin_autoload.pth` file that `setup.py` installs into site-packages
-runs `mrff_plugin._autoload.install()` at every interpreter start.  That only
-puts `AutoloadFinder` at the front of `sys.meta_path`: importing this module
-and installing the finder import nothing beyond `os` and `sys` (torch and the
-rest of the plugin are not touched; see README for the measured cost).
+runs `mrff_plugin.attach.autoload.install()` at every interpreter start.  That
+only puts `AutoloadFinder` at the front of `sys.meta_path`: importing this
+module and installing the finder import nothing beyond `os` and `sys` (torch and
+the rest of the plugin are not touched; see README for the measured cost).
 
 When a top-level `models` or `data` package is about to be imported, the
 finder looks (on the file system, without importing anything) whether the
-folder it comes from is a pix2pix-style checkout (HOST_LAYOUT); only
-then does it import `mrff_plugin.hooks` and call `register()`.  Any other
-`models`/`data` package is left alone.  Set MRFF_NO_AUTOLOAD=1 to switch it off.
+folder it comes from is a pix2pix-style checkout (`layout.is_host_root`); only
+then does it call `mrff_plugin.attach.register()`.  Any other `models`/`data`
+package is left alone.  Set MRFF_NO_AUTOLOAD=1 to switch it off.
 """
 import os
 import sys
 
+from .layout import is_host_root
+
 ENV_SWITCH = "MRFF_NO_AUTOLOAD"
 WATCHED = ("models", "data")  # train.py / test.py import these first
-# Files that make a folder a pix2pix/CycleGAN-style checkout (host-contract.md, "Layout").
-HOST_LAYOUT = ("models/networks.py", "models/base_model.py", "data/base_dataset.py", "options/base_options.py")
-
-
-def is_host_root(folder):
-    """True when `folder` has the pix2pix/CycleGAN checkout layout (HOST_LAYOUT)."""
-    return all(os.path.isfile(os.path.join(folder, *name.split("/"))) for name in HOST_LAYOUT)
 
 
 def disabled():
@@ -44,11 +39,11 @@ class AutoloadFinder:
         root = os.path.dirname(os.path.dirname(spec.origin))
         if is_host_root(root):
             uninstall()
-            from mrff_plugin import hooks
-            hooks.register(root=root, quiet=True)
-            # The import machinery has already passed the place where hooks put its own finder, so ask it
-            # here: the package comes back with the hooks' patch (or None: loaded as usual).
-            return hooks.find_host_spec(fullname)
+            from . import find_host_spec, register
+            register(root=root, quiet=True)
+            # The import machinery has already passed the place where register() put its own finder, so ask
+            # it here: the package comes back with its patches (or None: loaded as usual).
+            return find_host_spec(fullname)
         return None  # the normal machinery imports the package
 
 

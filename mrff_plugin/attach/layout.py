@@ -1,0 +1,65 @@
+"""Finding a host: what a pix2pix/CycleGAN-style checkout looks like, and which one to use.
+
+One definition (HOST_LAYOUT), read from the file system only, so the autoload
+can ask it at every `import models` without importing anything: this module
+imports nothing beyond `os` and `sys` at import.  The autoload, the runner
+(`python -m mrff_plugin`), `register()`, `mrff train|test|demo --host` and
+`mrff generate --host` all use it.
+"""
+import os
+import sys
+
+from ..errors import MrffError
+
+# Files that make a folder a pix2pix/CycleGAN-style checkout (host-contract.md, "Layout").
+HOST_LAYOUT = ("models/networks.py", "models/base_model.py", "data/base_dataset.py", "options/base_options.py")
+HOST_ENV = "MRFF_HOST"   # the host the `mrff` commands use when --host is not given
+
+
+class HostNotFound(MrffError, RuntimeError):
+    """No pix2pix-style checkout at the requested place."""
+
+
+def missing_files(folder):
+    """The HOST_LAYOUT files `folder` lacks (none: it is a host checkout)."""
+    return [name for name in HOST_LAYOUT if not os.path.isfile(os.path.join(folder, *name.split("/")))]
+
+
+def is_host_root(folder):
+    """True when `folder` has the pix2pix/CycleGAN checkout layout (HOST_LAYOUT)."""
+    return not missing_files(folder)
+
+
+def host_on_sys_path():
+    """The host checkout whose `models` package is (or would be) imported, or None."""
+    models = sys.modules.get("models")
+    if models is not None:
+        origin = getattr(models, "__file__", None)
+    else:
+        from importlib.machinery import PathFinder
+        spec = PathFinder.find_spec("models")  # sys.path only; imports nothing
+        origin = spec.origin if spec is not None else None
+    if not origin:
+        return None
+    root = os.path.dirname(os.path.dirname(os.path.abspath(origin)))
+    return root if is_host_root(root) else None
+
+
+def find_host(path=None):
+    """The host checkout folder (a pathlib.Path) for the `mrff` commands: `path`, else $MRFF_HOST,
+    else the bundled one (`mrff_plugin.bundled`); HostNotFound names what is missing."""
+    from pathlib import Path
+
+    from ..bundled import HOST, bundled_path
+    chosen = path or os.environ.get(HOST_ENV) or bundled_path(HOST)
+    if chosen is None:
+        raise HostNotFound(
+            f"this install of mrff_plugin carries no bundled host ({HOST}); reinstall it from a wheel or a checkout "
+            f"(pip install .), or pass --host PATH or set {HOST_ENV} to a pix2pix/CycleGAN checkout.")
+    host = Path(chosen).expanduser().resolve()
+    missing = missing_files(host)
+    if missing:
+        raise HostNotFound(
+            f"{host} is not a pix2pix/CycleGAN toolkit checkout (missing {', '.join(missing)}); pass --host PATH "
+            f"or set {HOST_ENV} to a folder with train.py, test.py, models/, data/, options/.")
+    return host

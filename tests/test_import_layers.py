@@ -1,0 +1,98 @@
+"""mrff_plugin's imports flow one way: no cycle, and nothing outside `commands/` and `cli.py` imports a command.
+
+Read from the package's own files with the standard library's `ast` (nothing is imported), counting
+every import statement, also those inside functions: a lazy import is still a dependency.
+"""
+import ast
+from pathlib import Path
+
+import mrff_plugin
+
+PACKAGE = Path(mrff_plugin.__file__).resolve().parent
+NOT_CODE = ("_bundled",)   # a wheel's copy of the bundled host and presets (mrff_plugin/bundled.py)
+
+
+def module_names():
+    """{dotted module name: its file} for every .py file of the package."""
+    names = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        if any(part in NOT_CODE or part == "__pycache__" for part in parts):
+            continue
+        names[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return names
+
+
+def imports_of(name, path, modules):
+    """The package's modules that `name` (at `path`) imports, each with the line of its import statement."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = []
+
+    def add(target, line):
+        while target and target not in modules:   # `import a.b.c` of a name that is not a module
+            target = target.rpartition(".")[0]
+        if target and target != name:
+            found.append((target, line))
+
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                add(alias.name, node.lineno)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([node.module] if node.module else []))
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}"
+                add(submodule if submodule in modules else base, node.lineno)
+    return found
+
+
+def import_graph():
+    modules = module_names()
+    return {name: imports_of(name, path, modules) for name, path in modules.items()}
+
+
+def find_cycle(graph):
+    """One import cycle as a list of module names (first == last), or None."""
+    state = {}   # name -> "open" while on the path, "done" after
+
+    def visit(name, path):
+        state[name] = "open"
+        for target, _ in graph[name]:
+            if state.get(target) == "open":
+                return path[path.index(target):] + [target]
+            if target not in state:
+                cycle = visit(target, path + [target])
+                if cycle:
+                    return cycle
+        state[name] = "done"
+        return None
+
+    for start in sorted(graph):
+        if start not in state:
+            cycle = visit(start, [start])
+            if cycle:
+                return cycle
+    return None
+
+
+def test_the_import_graph_sees_relative_imports_and_imports_inside_functions():
+    graph = import_graph()
+    # commands/_host_script.py: `from ..attach.layout import ...` inside run()
+    assert "mrff_plugin.attach.layout" in {target for target, _ in graph["mrff_plugin.commands._host_script"]}
+    assert find_cycle({"a": [("b", 1)], "b": [("c", 2)], "c": [("a", 3)]}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": [("b", 1)], "b": []}) is None
+
+
+def test_no_import_cycle_in_the_package():
+    assert find_cycle(import_graph()) is None
+
+
+def test_only_the_cli_and_the_commands_import_a_command():
+    upward = [f"{name} imports {target} (line {line})"
+              for name, targets in import_graph().items()
+              if name != "mrff_plugin.cli" and not name.startswith("mrff_plugin.commands")
+              for target, line in targets if target.startswith("mrff_plugin.commands")]
+    assert upward == []
