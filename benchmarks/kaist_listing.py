@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mrff_plugin.data.kaist_layout import MODALITIES  # noqa: E402
-from mrff_plugin.data.pairs_layout import list_pairs  # noqa: E402
+from mrff_plugin.datasets.kaist_layout import MODALITIES  # noqa: E402
+from mrff_plugin.datasets.pairs_layout import list_pairs  # noqa: E402
 
 # KAIST multispectral pedestrian benchmark: videos per set (set00 .. set11), 95,328 pairs in all.
 KAIST_VIDEOS_PER_SET = (9, 6, 5, 2, 2, 1, 5, 3, 3, 1, 2, 2)

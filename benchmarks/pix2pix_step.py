@@ -2,7 +2,7 @@
 
 Shared by the speed and quality benchmarks.  The step is the host's
 `Pix2PixModel.optimize_parameters` written out so that forward passes and losses
-run under `mrff_plugin.precision.Precision.autocast()`:
+run under `mrff_plugin.training.precision.Precision.autocast()`:
 
     fake_B = G(A)
     D step:  L_D = 0.5 * (GAN(D(A, fake_B.detach()), fake) + GAN(D(A, B), real))
@@ -11,7 +11,7 @@ run under `mrff_plugin.precision.Precision.autocast()`:
 Networks come from the host's `define_G`/`define_D` (plugin registered, so
 `unetpp_fusion` builds too), with the host's pix2pix defaults: batch norm,
 dropout, PatchGAN `basic`, vanilla GAN loss, Adam(2e-4, beta1 0.5), lambda_L1 100;
-Adam runs fused (`mrff_plugin.optim.fused_adam`), as in `--model mrff_pix2pix`.
+Adam runs fused (`mrff_plugin.training.optim.fused_adam`), as in `--model mrff_pix2pix`.
 `channels_last=True` (the default, as `--model mrff_pix2pix` trains) keeps weights
 and activations in that layout; False gives the host's usual contiguous layout.
 """
@@ -22,8 +22,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mrff_plugin.generate.network import attach_host, build_generator  # noqa: E402
-from mrff_plugin.optim import fused_adam  # noqa: E402
-from mrff_plugin.precision import Precision  # noqa: E402
+from mrff_plugin.training.optim import fused_adam  # noqa: E402
+from mrff_plugin.training.precision import Precision  # noqa: E402
 
 LAMBDA_L1 = 100.0   # pix2pix (Isola et al. 2017) and the host's --lambda_L1 default
 LR, BETA1 = 2e-4, 0.5  # the host's --lr / --beta1 defaults

@@ -42,7 +42,7 @@ from mrff_plugin.generate import tiling  # noqa: E402
 from mrff_plugin.generate.backends import TorchBackend, measure_activation_cost  # noqa: E402
 from mrff_plugin.generate.engine import run_network, to_u8_images  # noqa: E402
 from mrff_plugin.generate.network import fold_batch_norms, prepare_for_inference  # noqa: E402
-from mrff_plugin.precision import Precision  # noqa: E402
+from mrff_plugin.training.precision import Precision  # noqa: E402
 from mrff_plugin.synth import render_pair  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "tiling.json"

@@ -9,7 +9,7 @@ the arithmetic:
 
 Colour images are first made grey with Pillow's 'L' conversion (ITU-R 601-2 luma,
 `L = (19595 R + 38470 G + 7471 B + 32768) >> 16`); 16-bit grey is scaled to 8 bit
-(see `mrff_plugin.data.images`). A run's score is the mean over its images.
+(see `mrff_plugin.datasets.images`). A run's score is the mean over its images.
 
 Border handling: scikit-image's `structural_similarity(gaussian_weights=True,
 sigma=1.5, use_sample_covariance=False, data_range=255)` -- the reference the
@@ -44,7 +44,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .data.images import convert_image, load_image
+from .datasets.images import convert_image, load_image
 
 
 def peak_signal_noise_ratio(*args, **kwargs):

@@ -53,7 +53,7 @@ TRAIN_ONLY_FLAGS = frozenset({
     "lr_decay_iters", "gan_mode", "pool_size", "lambda_L1", "lambda_A", "lambda_B", "lambda_identity",
     "print_freq", "display_freq", "display_ncols", "display_id", "display_server", "display_env",
     "display_port", "update_html_freq", "no_html", "save_latest_freq", "save_epoch_freq", "save_by_iter",
-    # --model mrff_pix2pix's training flags (mrff_plugin/models/mrff_pix2pix.py)
+    # --model mrff_pix2pix's training flags (mrff_plugin/training/mrff_pix2pix.py)
     "val_freq", "val_dataroot", "val_phase", "val_size", "amp",
 })
 

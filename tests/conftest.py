@@ -40,7 +40,7 @@ def write_unaligned_set(root, phase="train", count=3, size=64, seed=0):
 
 
 def inverse_colour_map(png, colormap="inferno"):
-    """A PNG colour-mapped by mrff_plugin.visuals -> (H, W) values in [0, 1], by the nearest of 256 colours."""
+    """A PNG colour-mapped by mrff_plugin.training.visuals -> (H, W) values in [0, 1], by the nearest of 256 colours."""
     from matplotlib import colormaps
     lut = np.round(colormaps[colormap](np.linspace(0.0, 1.0, 256))[:, :3] * 255)    # (256, 3)
     with Image.open(png) as image:

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mrff_plugin.data.images import UnreadableImageError, load_image
-from mrff_plugin.data.kaist_layout import KaistLayoutError, parse_sets, shared_file_names
-from mrff_plugin.data.pairs_layout import list_pairs
+from mrff_plugin.datasets.images import UnreadableImageError, load_image
+from mrff_plugin.datasets.kaist_layout import KaistLayoutError, parse_sets, shared_file_names
+from mrff_plugin.datasets.pairs_layout import list_pairs
 
 HOST = Path(__file__).resolve().parents[1] / "third_party" / "pix2pix_toolkit"
 
@@ -214,7 +214,7 @@ def host_dataset_class():
         import torch
         torch.set_num_threads(1)
         from data.base_dataset import BaseDataset
-        from mrff_plugin.data.kaist_aligned import KaistAlignedDataset
+        from mrff_plugin.datasets.kaist_aligned import KaistAlignedDataset
         assert issubclass(KaistAlignedDataset, BaseDataset)
         yield KaistAlignedDataset
     finally:

@@ -11,7 +11,7 @@ from PIL import Image
 from conftest import inverse_colour_map, run_host
 from mrff_plugin import metrics
 from mrff_plugin.synth import write_dataset
-from mrff_plugin.visuals import branch_map, colour_map, plot_curves, read_loss_log
+from mrff_plugin.training.visuals import branch_map, colour_map, plot_curves, read_loss_log
 
 ATTENTION = ("attention_1", "attention_2", "attention_3", "attention_4")   # Fig. 13-14 (c)-(f)
 MAPS = ATTENTION + ("f1", "f2", "f3", "f4")
@@ -221,7 +221,7 @@ def test_host_side_modules_import_only_the_contract_from_the_host_unguarded():
 
     import mrff_plugin
     root = Path(mrff_plugin.__file__).parent
-    for path in (root / "models" / "mrff_pix2pix.py", root / "data" / "kaist_aligned.py"):
+    for path in (root / "training" / "mrff_pix2pix.py", root / "datasets" / "kaist_aligned.py"):
         tree = ast.parse(path.read_text())
         guarded = {id(node) for trial in ast.walk(tree) if isinstance(trial, ast.Try)
                    and any(isinstance(h.type, ast.Name) and h.type.id == "ImportError" for h in trial.handlers)
@@ -233,4 +233,4 @@ def test_host_side_modules_import_only_the_contract_from_the_host_unguarded():
             if id(node) not in guarded:
                 names = {alias.name for alias in node.names}
                 assert names <= CONTRACT_IMPORTS.get(node.module, set()), (path.name, node.module, names)
-    assert "_bare" not in (root / "models" / "mrff_pix2pix.py").read_text()   # a bundled-host-only helper
+    assert "_bare" not in (root / "training" / "mrff_pix2pix.py").read_text()   # a bundled-host-only helper

@@ -1,7 +1,7 @@
-"""mrff_plugin.optim.fused_adam: the fused kernel gives the host's Adam update, and only replaces a fresh Adam."""
+"""mrff_plugin.training.optim.fused_adam: the fused kernel gives the host's Adam update, and only replaces a fresh Adam."""
 import torch
 
-from mrff_plugin.optim import fused_adam
+from mrff_plugin.training.optim import fused_adam
 
 
 def _net():

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from conftest import run_host
-from mrff_plugin.data.kaist_layout import KaistLayoutError
-from mrff_plugin.data.pairs_layout import find_layout, list_pairs
+from mrff_plugin.datasets.kaist_layout import KaistLayoutError
+from mrff_plugin.datasets.pairs_layout import find_layout, list_pairs
 from mrff_plugin.palettes import lookup_table
 
 LLVIP_TRAIN = ("010001", "010002", "010003")

@@ -228,7 +228,7 @@ def test_aliases_load_lazily_as_the_same_module_object(clean_slate, tmp_path):
                       "    pass\n")
     clean_slate.syspath_prepend(str(target.parent))
     clean_slate.setitem(ALIASES, "data.alias_target_dataset", "mrff_alias_target")
-    clean_slate.setitem(ALIASES, "models.not_written_yet_model", "mrff_plugin.models.not_written_yet")
+    clean_slate.setitem(ALIASES, "models.not_written_yet_model", "mrff_plugin.training.not_written_yet")
     attach.register()
     assert "mrff_alias_target" not in sys.modules  # nothing is imported before the host asks
     import importlib
@@ -394,6 +394,6 @@ def test_autoload_attaches_only_to_a_pix2pix_style_checkout(tmp_path):
     other = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=host_env(), capture_output=True,
                            text=True, timeout=60)
     assert other.stdout.strip() == "False False", other.stderr
-    host = run_python(["-c", probe + "; import importlib, data, mrff_plugin.data.kaist_aligned as k; "
+    host = run_python(["-c", probe + "; import importlib, data, mrff_plugin.datasets.kaist_aligned as k; "
                                      "print(importlib.import_module('data.kaist_aligned_dataset') is k)"])
     assert host.stdout.split() == ["True", "True", "True"], host.stderr

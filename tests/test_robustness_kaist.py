@@ -2,7 +2,7 @@
 import pytest
 
 from test_kaist_aligned import host_dataset_class, make_kaist_tree, make_opt  # noqa: F401 (fixture)
-from mrff_plugin.data.kaist_layout import KaistLayoutError
+from mrff_plugin.datasets.kaist_layout import KaistLayoutError
 
 
 def test_skip_bad_images_leaves_out_unreadable_pairs_and_counts_them(host_dataset_class, tmp_path, capsys):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mrff_plugin.data.pairs_layout import list_pairs
+from mrff_plugin.datasets.pairs_layout import list_pairs
 from mrff_plugin.synth import render_pair, write_dataset
 from mrff_plugin.synth import materials as mat
 from mrff_plugin.synth.radiometry import _band_radiance_exact, band_radiance

@@ -15,7 +15,7 @@ from mrff_plugin.generate.engine import run_network, to_u8_images
 from mrff_plugin.generate.network import prepare_for_inference
 from mrff_plugin.generate.tiling import (DEFAULT_OVERLAP, check_tile, parse_memory, plan_size, ramp, tile_starts,
                                          window_1d)
-from mrff_plugin.precision import Precision
+from mrff_plugin.training.precision import Precision
 
 WIDTH, HEIGHT = 416, 320
 PERIOD = 32  # the network's stride pattern repeats every 32 pixels (five stride-2 stages)

@@ -14,7 +14,7 @@ which, for visuals holding both `fake_B` and `real_B`:
 
 and, for visuals holding the four maps attention_1..attention_4 (`--model
 mrff_pix2pix`), gives the page a colour bar (id `mrff-attention-scale`) under the
-summary: the one 0..1 scale the four maps share (`mrff_plugin.visuals.colour_scale`).
+summary: the one 0..1 scale the four maps share (`mrff_plugin.training.visuals.colour_scale`).
 
 With the plugin flag `--gallery_palette ironbow` (or white_hot, black_hot, inferno;
 default grey: nothing added) each row also shows fake_B and real_B in that thermal
@@ -83,7 +83,7 @@ def _summary_line(text):
 def colour_bar():
     """A <div>: 'attention_1..attention_4 (weight of f1..f4), one scale: 0 [gradient] 1'."""
     from dominate.tags import div, span
-    from ..visuals import colour_scale
+    from ..training.visuals import colour_scale
     gradient = ", ".join(colour_scale())
     bar = div(id=SCALE_ID, style="margin: 4px 0 10px 0;")
     with bar:

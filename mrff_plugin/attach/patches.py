@@ -18,8 +18,8 @@ from .handoff import hand_over, handed_over
 
 # Host module names the host looks up -> the plugin module that provides them.
 ALIASES = {
-    "data.kaist_aligned_dataset": "mrff_plugin.data.kaist_aligned",
-    "models.mrff_pix2pix_model": "mrff_plugin.models.mrff_pix2pix",
+    "data.kaist_aligned_dataset": "mrff_plugin.datasets.kaist_aligned",
+    "models.mrff_pix2pix_model": "mrff_plugin.training.mrff_pix2pix",
 }
 # Generator names of the upstream toolkit (host-contract.md, "Generators"), for hosts without a table.
 CONTRACT_GENERATORS = ("resnet_9blocks", "resnet_6blocks", "unet_256", "unet_128")
@@ -137,7 +137,10 @@ def wrap_parse(original, base_options):
         opt = original(self, *args, **kwargs)
         hand_over(opt)
         if getattr(opt, "netG", None) in OPTIONS:
-            OPTIONS[opt.netG].check(opt, getattr(self, "parser", None))
+            try:
+                OPTIONS[opt.netG].check(opt, getattr(self, "parser", None))
+            except MrffError as exc:   # printed by the host as its own one-line error, where it has one
+                raise host_error(exc) from None
         return opt
     return parse
 

@@ -30,7 +30,7 @@ import math
 import os
 import sys
 
-from ..data.images import IMAGE_EXTENSIONS
+from ..datasets.images import IMAGE_EXTENSIONS
 from ..errors import MrffError
 from ..metrics import summarise
 

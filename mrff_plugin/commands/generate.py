@@ -153,7 +153,7 @@ def save_attention_maps(backend, jobs, size=None, skip=()):
 
     from ..generate.engine import ImageJobs, run_network
     from ..generate.files import write_png
-    from ..visuals import weight_pngs
+    from ..training.visuals import weight_pngs
     net = fusion_net(backend)
 
     class Weights:  # the engine's backend interface, returning the (N, 4, H, W) weights
@@ -178,7 +178,7 @@ def save_attention_maps(backend, jobs, size=None, skip=()):
 
 def main(args):
     from ..generate import GenerateError
-    from ..precision import PrecisionError
+    from ..training.precision import PrecisionError
     try:
         result = run(args)
     except (GenerateError, PrecisionError, ValueError) as exc:

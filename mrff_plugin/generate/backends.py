@@ -188,7 +188,7 @@ def open_backend(kind, device, amp="none", checkpoint=None, epoch="latest", mode
     if checkpoint is None:
         raise GenerateError("--backend torch needs --checkpoint <run folder>/<epoch>_net_G.pth "
                             "(or pass --backend onnxruntime --model model.onnx).")
-    from ..precision import Precision
+    from ..training.precision import Precision
     from .network import load_generator, prepare_for_inference
     precision = Precision(amp, device)
     net, options = load_generator(checkpoint, epoch, host, overrides, fallbacks)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data.images import UnreadableImageError, load_image
+from ..datasets.images import UnreadableImageError, load_image
 from ..metrics import luma_u8, tensor_to_u8
 from . import GenerateError
 from .files import write_png

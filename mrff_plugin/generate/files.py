@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from ..data.images import IMAGE_EXTENSIONS
+from ..datasets.images import IMAGE_EXTENSIONS
 from ..palettes import outputs
 from . import GenerateError
 

@@ -167,7 +167,7 @@ def _forward_args(module):
 
 
 def _float32():
-    from ..precision import Precision
+    from ..training.precision import Precision
     return Precision("none", "cpu")
 
 

@@ -83,7 +83,7 @@ import sys
 
 import torch.nn as nn
 
-from ..errors import OptionError, host_error
+from ..errors import OptionError
 from .fusion import DEPTH, FUSION_MODES, AttentionFusion, FusionGenerator, branch_levels, check_input_size
 from .registry import register_generator
 
@@ -219,7 +219,7 @@ def check(opt, parser):
         try:
             check_input_size(opt.crop_size, opt.crop_size)
         except ValueError as exc:
-            raise host_error(InputSizeError(str(exc))) from None
+            raise InputSizeError(str(exc)) from None
     if getattr(opt, "mrff_arch", None) != "released" or parser is None:
         return
     given = [f"--{flag} {getattr(opt, flag)}" if not isinstance(getattr(opt, flag), bool) else f"--{flag}"

@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import MrffError
-from ..data.kaist_layout import KAIST_SETS, MODALITIES, set_name
+from ..datasets.kaist_layout import KAIST_SETS, MODALITIES, set_name
 from .render import render_pair
 
 JPEG_QUALITY = 90

@@ -8,7 +8,7 @@ networks) and adds:
 * visuals: after each forward, the four maps of Fig. 13-14, attention_1..attention_4
   (the weight w_k each branch f_k carries in the fused feature, 0..1, summing to
   1; `mrff_plugin.networks.fusion`), and the branches f1..f4 (Fig. 6), colour-mapped
-  to RGB in [-1, 1] (`mrff_plugin.visuals`; the four maps share one fixed 0..1
+  to RGB in [-1, 1] (`mrff_plugin.training.visuals`; the four maps share one fixed 0..1
   scale), so the host's Visdom grid, training `web/index.html` and test gallery
   show them.  The maps come back as a second output of the generator
   (`netG(x, with_weights=True)`), so they survive the classic host's multi-GPU
@@ -17,13 +17,13 @@ networks) and adds:
 * validation every `--val_freq` iterations (0 = off) on the first `--val_size`
   pairs of `--val_dataroot` (default: --dataroot) / `--val_phase`, loaded once:
   mean SSIM and PSNR (Table 3 protocol, `mrff_plugin.metrics`) go to Visdom
-  (`mrff_plugin.monitor`), the history to `val_log.txt`, and the best SSIM so
+  (`mrff_plugin.training.monitor`), the history to `val_log.txt`, and the best SSIM so
   far to `best_net_G.pth` (the host's own atomic saving).  Rank 0 only.
 * `curves.png` next to `loss_log.txt`: loss and validation curves, refreshed at
   every validation and every `save_networks` (so it exists when training ends).
-* `--amp none|bf16`: forward passes and losses under `mrff_plugin.precision`.
+* `--amp none|bf16`: forward passes and losses under `mrff_plugin.training.precision`.
 * the host's two Adam optimizers rebuilt with PyTorch's fused kernel
-  (`mrff_plugin.optim.fused_adam`: same update, same checkpoints, faster step),
+  (`mrff_plugin.training.optim.fused_adam`: same update, same checkpoints, faster step),
   and G and D in channels_last (NHWC) memory layout, which oneDNN and cuDNN
   convolve faster (3-9 % per step here, benchmarks/README.md); the weights and
   checkpoints are the same numbers either way.
@@ -42,10 +42,10 @@ from models.pix2pix_model import Pix2PixModel         # the host's, on sys.path 
 from ..errors import MrffError, OptionError, in_host_family
 from ..metrics import tensor_scores
 from ..networks.fusion import FusionGenerator
-from ..monitor import MetricMonitor
-from ..optim import fused_adam
-from ..precision import Precision, PrecisionError
-from ..visuals import branch_map, colour_map, plot_curves, read_loss_log
+from .monitor import MetricMonitor
+from .optim import fused_adam
+from .precision import Precision, PrecisionError
+from .visuals import branch_map, colour_map, plot_curves, read_loss_log
 
 UserError = in_host_family(OptionError)   # bundled host: printed as one line, exit 2
 

@@ -21,7 +21,7 @@ import contextlib
 
 import torch
 
-from .errors import MrffError
+from ..errors import MrffError
 
 AMP_MODES = ("none", "bf16", "fp16")
 AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}

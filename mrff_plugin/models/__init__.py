@@ -1,1 +1,0 @@
-"""Models the host finds by `--model NAME` once the plugin is registered (see attach/patches.py, ALIASES)."""
