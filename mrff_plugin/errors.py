@@ -23,6 +23,10 @@ class OptionError(MrffError, ValueError):
     """A command-line value that cannot work (e.g. --val_size 0, an input size a generator cannot take)."""
 
 
+class HostNotFound(MrffError, RuntimeError):
+    """No pix2pix-style checkout at the requested place (`--host`, $MRFF_HOST, the bundled one)."""
+
+
 def host_user_error():
     """The UserError class of the host on sys.path (the bundled host's util/errors.py), or None."""
     try:

@@ -9,15 +9,9 @@ imports nothing beyond `os` and `sys` at import.  The autoload, the runner
 import os
 import sys
 
-from ..errors import MrffError
-
 # Files that make a folder a pix2pix/CycleGAN-style checkout (host-contract.md, "Layout").
 HOST_LAYOUT = ("models/networks.py", "models/base_model.py", "data/base_dataset.py", "options/base_options.py")
 HOST_ENV = "MRFF_HOST"   # the host the `mrff` commands use when --host is not given
-
-
-class HostNotFound(MrffError, RuntimeError):
-    """No pix2pix-style checkout at the requested place."""
 
 
 def missing_files(folder):
@@ -51,6 +45,7 @@ def find_host(path=None):
     from pathlib import Path
 
     from ..bundled import HOST, bundled_path
+    from ..errors import HostNotFound
     chosen = path or os.environ.get(HOST_ENV) or bundled_path(HOST)
     if chosen is None:
         raise HostNotFound(

@@ -69,7 +69,7 @@ def ensure_dataset(root, pairs, test_pairs, seed):
 
 def main(args):
     import torch
-    from ..attach.layout import HostNotFound
+    from ..errors import HostNotFound
     from ._host_script import run_host_script
     from ..presets import drop_train_only, read_preset
     from .evaluate import main as evaluate

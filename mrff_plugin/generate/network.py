@@ -40,7 +40,8 @@ def attach_host(host=None):
     import importlib
 
     from .. import attach
-    from ..attach.layout import HostNotFound, find_host
+    from ..attach.layout import find_host
+    from ..errors import HostNotFound
     try:
         root = str(find_host(host))
     except HostNotFound as exc:
