@@ -7,7 +7,10 @@ from there; failing that from the `train_opt.txt` the host's option printer
 wrote in the same folder; flags given on the command line override both.  The
 generator is built by the host's own `models.networks.define_G` with the plugin
 registered, so host generators (`unet_256`, ...) and `unetpp_fusion` load alike,
-`unetpp_fusion` as the saved `--mrff_arch` (paper | released).  A checkpoint of
+`unetpp_fusion` as the saved `--mrff_arch` (paper | released).  An upstream
+checkout given as `--host` (either era) needs only that public `define_G`: it has
+no `util/checkpoint.py`, so its weights are read with plain `torch.load` and its
+options from `train_opt.txt`.  A checkpoint of
 the older H/2-fusion layout (saved before --mrff_arch) is refused in one sentence
 that names the file and says what to do; nothing is loaded half-matching.
 
@@ -36,7 +39,12 @@ OPTIONS_FILE = "train_opt.txt"
 
 def attach_host(host=None):
     """Put the host checkout (`--host`, $MRFF_HOST or the bundled one) on sys.path, register
-    the plugin, and return the host's `(models.networks, util.checkpoint)` modules."""
+    the plugin, and return the host's `(models.networks, util.checkpoint or None)` modules.
+
+    Only `models.networks.define_G` is the toolkit's public contract (both upstream eras);
+    `util.checkpoint` (checkpoint sets, state files, the torn-set fallback) is the bundled
+    host's own, used where the host has it and replaced by plain `torch.load` where not.
+    """
     import importlib
 
     from .. import attach
@@ -49,7 +57,25 @@ def attach_host(host=None):
     if root not in sys.path:
         sys.path.insert(0, root)
     attach.register(root, quiet=True)
-    return importlib.import_module("models.networks"), importlib.import_module("util.checkpoint")
+    networks = importlib.import_module("models.networks")
+    if not os.path.isfile(os.path.join(root, "util", "checkpoint.py")):
+        return networks, None   # an upstream checkout
+    return networks, importlib.import_module("util.checkpoint")
+
+
+def _load(path, host_checkpoint, reader):
+    """`host_checkpoint.<reader>(path)` where the host has its checkpoint module, else torch.load of the plain
+    file (weights_only: a checkpoint is data, never code); GenerateError for an unreadable file."""
+    if host_checkpoint is not None:
+        try:
+            return getattr(host_checkpoint, reader)(path)
+        except Exception as exc:  # the host's UserError: missing or unreadable file
+            raise GenerateError(str(exc)) from None
+    import torch
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # unpicklable, truncated or foreign file
+        raise GenerateError(f"checkpoint {path} is truncated or corrupt; delete it or pick another --epoch.") from None
 
 
 # ------------------------------------------------------------------ checkpoint and its options
@@ -114,10 +140,10 @@ def saved_options(state_path, folder, host_checkpoint):
     """The training options saved with a checkpoint: from its state file, else train_opt.txt, else {}."""
     if state_path and os.path.isfile(state_path):
         try:
-            state = host_checkpoint.load_state(state_path)
-        except Exception as exc:  # damaged file
-            raise GenerateError(f"{state_path} cannot be read ({type(exc).__name__}); delete it and pass the "
-                                f"network flags (--netG, --norm, ...) instead.") from None
+            state = _load(state_path, host_checkpoint, "load_state")
+        except GenerateError:  # damaged file
+            raise GenerateError(f"{state_path} is truncated or corrupt; delete it and pass the network flags "
+                                f"(--netG, --norm, ...) instead.") from None
         return dict(state.get("opt") or {})
     options_file = os.path.join(folder, OPTIONS_FILE)
     return read_options_file(options_file) if os.path.isfile(options_file) else {}
@@ -147,12 +173,16 @@ def network_options(saved, overrides, fallbacks=None):
 def build_generator(networks, options):
     """The generator named by options['netG'], built by the host's define_G (uninitialised weights matter
     not: they are loaded next).  Plugin flags reach the plugin builder through the options handed over (attach/handoff.py)."""
+    import inspect
+
     from ..attach.handoff import options_for_build
+    # classic era: define_G(..., gpu_ids) initialises and places (here: on the CPU); newer: no gpu_ids
+    placement = {"gpu_ids": []} if "gpu_ids" in inspect.signature(networks.define_G).parameters else {}
     try:
         with options_for_build(argparse.Namespace(**options)), \
                 contextlib.redirect_stdout(io.StringIO()):  # define_G prints "initialize network with ..."
             return networks.define_G(options["input_nc"], options["output_nc"], options["ngf"], options["netG"],
-                                     options["norm"], not options["no_dropout"], "normal", 0.02, [])
+                                     options["norm"], not options["no_dropout"], "normal", 0.02, **placement)
     except (NotImplementedError, ValueError, KeyError) as exc:
         raise GenerateError(f"cannot build the generator from the checkpoint's options: {exc}") from None
 
@@ -167,10 +197,7 @@ def load_generator(checkpoint, epoch="latest", host=None, overrides=None, fallba
     weights_path, state_path = newest_complete_set(host_checkpoint, weights_path, state_path, folder)
     options = network_options(saved_options(state_path, folder, host_checkpoint), overrides or {}, fallbacks)
     net = build_generator(networks, options)
-    try:
-        state_dict = host_checkpoint.load_weights(weights_path)
-    except Exception as exc:  # the host's UserError: unreadable file
-        raise GenerateError(str(exc)) from None
+    state_dict = _load(weights_path, host_checkpoint, "load_weights")
     try:
         net.load_state_dict(state_dict)
     except ValueError as exc:  # the generator refuses an older layout (FusionGenerator.legacy_message)

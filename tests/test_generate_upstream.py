@@ -1,0 +1,70 @@
+"""`mrff generate --host <upstream checkout>`: checkpoints written by a classic-era and a newer-era host.
+
+The fake upstream hosts of test_registration.py (models/networks.py with `define_G`, no util/checkpoint.py,
+options only in `train_opt.txt`) write a host generator (`unet_128`) and the plugin's `unetpp_fusion`; generate
+rebuilds both through that host's own define_G and turns an image into the same values as the network itself.
+"""
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import host_env
+from test_registration import CLASSIC_NETWORKS, NEWER_NETWORKS, write_host
+
+pytestmark = pytest.mark.slow
+
+# Runs in the fake host: build netG through its (wrapped) define_G, save the weights and the option printout
+# the upstream toolkit writes beside them.
+WRITE = textwrap.dedent("""
+    import sys
+    import numpy as np, torch
+    from PIL import Image
+    host, netG, folder, photo, era = sys.argv[1:]
+    sys.path.insert(0, host)
+    import mrff_plugin
+    mrff_plugin.register(host)
+    from models import networks
+    torch.manual_seed(0)
+    classic = {"gpu_ids": []} if era == "classic" else {}
+    net = networks.define_G(3, 1, 8, netG, "batch", False, "normal", 0.02, **classic)
+    torch.save(net.state_dict(), folder + "/latest_net_G.pth")
+    options = {"netG": netG, "norm": "batch", "ngf": 8, "input_nc": 3, "output_nc": 1, "no_dropout": True}
+    with open(folder + "/train_opt.txt", "w") as f:
+        f.write("----------------- Options ---------------\\n")
+        f.writelines(f"{k:>25}: {str(v):<30}\\n" for k, v in options.items())
+        f.write("----------------- End -------------------\\n")
+    x = torch.from_numpy(np.asarray(Image.open(photo).convert("RGB"), dtype=np.float32)).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        y = net.eval()(x / 127.5 - 1)[0, 0]
+    np.save(folder + "/expected.npy", ((y.clamp(-1, 1) + 1) * 127.5).numpy())
+""")
+
+
+@pytest.mark.parametrize("era, networks", [("classic", CLASSIC_NETWORKS), ("newer", NEWER_NETWORKS)])
+@pytest.mark.parametrize("netG", ["unet_128", "unetpp_fusion"])
+def test_generate_rebuilds_an_upstream_checkpoint_through_that_hosts_define_G(tmp_path, era, networks, netG):
+    host = write_host(tmp_path / era, networks)
+    run = tmp_path / "run"
+    run.mkdir()
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(photos / "p.png")
+    written = subprocess.run([sys.executable, "-c", WRITE, host, netG, run, photos / "p.png", era], env=host_env(),
+                             capture_output=True, text=True, timeout=120)
+    assert written.returncode == 0, written.stderr[-3000:]
+    generated = subprocess.run([sys.executable, "-m", "mrff_plugin.cli", "generate", "--host", host,
+                                "--checkpoint", run / "latest_net_G.pth", "--input", photos, "--output",
+                                tmp_path / "ir", "--quiet", "--workers", "0", "--amp", "none", "--device", "cpu"],
+                               env=host_env(), capture_output=True, text=True, timeout=180)
+    assert generated.returncode == 0, generated.stderr[-3000:]
+    assert "Traceback" not in generated.stderr
+    with Image.open(tmp_path / "ir" / "p.png") as image:
+        out = np.asarray(image.convert("L"), dtype=np.int16)
+    expected = np.load(run / "expected.npy")                   # 0..255, not yet quantised
+    assert out.shape == expected.shape == (32, 32)
+    assert np.abs(out - expected).max() <= 1.0   # the same network (BatchNorm folded), quantised
