@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from mrff_plugin.presets import (PRESET_DIR, PresetNotFound, drop_train_only, expand_presets,
+from mrff_plugin.commands.presets import (PRESET_DIR, PresetNotFound, drop_train_only, expand_presets,
                                  read_preset)
 from conftest import HOST_DIR
 

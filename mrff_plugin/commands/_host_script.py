@@ -27,7 +27,7 @@ def run_host_script(script, args, host=None, **kwargs):
 
 def run(script, args):
     from ..errors import HostNotFound
-    from ..presets import PresetNotFound, expand_presets
+    from .presets import PresetNotFound, expand_presets
     try:
         return run_host_script(script, expand_presets(args.extra, for_test=script == "test.py"), host=args.host)
     except (HostNotFound, PresetNotFound) as exc:

@@ -71,7 +71,7 @@ def main(args):
     import torch
     from ..errors import HostNotFound
     from ._host_script import run_host_script
-    from ..presets import drop_train_only, read_preset
+    from .presets import drop_train_only, read_preset
     from .evaluate import main as evaluate
 
     ensure_dataset(args.dataroot, args.pairs, args.test_pairs, args.seed)

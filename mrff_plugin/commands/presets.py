@@ -9,8 +9,8 @@ in place and later flags override earlier ones (argparse keeps the last value).
 import shlex
 from pathlib import Path
 
-from .bundled import PRESETS, PACKAGED, bundled_path
-from .errors import MrffError
+from ..bundled import PRESETS, PACKAGED, bundled_path
+from ..errors import MrffError
 
 # The presets of this install (a wheel carries them, an editable install reads the checkout's).
 PRESET_DIR = bundled_path(PRESETS) or PACKAGED / PRESETS
