@@ -68,3 +68,21 @@ def test_generate_rebuilds_an_upstream_checkpoint_through_that_hosts_define_G(tm
     expected = np.load(run / "expected.npy")                   # 0..255, not yet quantised
     assert out.shape == expected.shape == (32, 32)
     assert np.abs(out - expected).max() <= 1.0   # the same network (BatchNorm folded), quantised
+
+
+def test_an_upstream_checkpoint_without_options_names_the_files_and_the_flags(tmp_path):
+    host = write_host(tmp_path / "classic", CLASSIC_NETWORKS)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "latest_net_G.pth").write_bytes(b"")   # never read: the options are missing first
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(np.zeros((32, 32, 3), dtype=np.uint8)).save(photos / "p.png")
+    result = subprocess.run([sys.executable, "-m", "mrff_plugin.cli", "generate", "--host", host, "--checkpoint",
+                             run / "latest_net_G.pth", "--input", photos, "--output", tmp_path / "ir"],
+                            env=host_env(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"mrff generate: the checkpoint has no saved options (no {run / 'latest_state.pth'} or "
+        f"{run / 'train_opt.txt'}); pass the training flags --netG, --norm (and --ngf/--input_nc/--output_nc/"
+        f"--no_dropout if not the defaults)."]

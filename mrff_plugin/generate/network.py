@@ -149,18 +149,19 @@ def saved_options(state_path, folder, host_checkpoint):
     return read_options_file(options_file) if os.path.isfile(options_file) else {}
 
 
-def network_options(saved, overrides, fallbacks=None):
+def network_options(saved, overrides, fallbacks=None, looked_for=()):
     """NETWORK_FLAGS from `saved` with non-None `overrides` on top and non-None `fallbacks` filling gaps;
-    GenerateError naming what is missing."""
+    GenerateError naming what is missing and the option files `looked_for`."""
     options = {flag: saved[flag] for flag in NETWORK_FLAGS if flag in saved}
     options.update({flag: value for flag, value in overrides.items() if value is not None})
     options.update({flag: value for flag, value in (fallbacks or {}).items()
                     if value is not None and flag not in options})
     missing = [flag for flag in ("netG", "norm") if flag not in options]
     if missing:
-        raise GenerateError(f"the checkpoint has no saved options (no <epoch>_state.pth or {OPTIONS_FILE} beside "
-                            f"it); pass the training flags {', '.join('--' + f for f in missing)} "
-                            f"(and --ngf/--input_nc/--output_nc/--no_dropout if not the defaults).")
+        files = " or ".join(looked_for) or f"<epoch>_state.pth or {OPTIONS_FILE} beside it"
+        raise GenerateError(f"the checkpoint has no saved options (no {files}); pass the training flags "
+                            f"{', '.join('--' + f for f in missing)} (and --ngf/--input_nc/--output_nc/--no_dropout "
+                            f"if not the defaults).")
     options.setdefault("ngf", 64)
     options.setdefault("input_nc", 3)
     options.setdefault("output_nc", 3)
@@ -195,7 +196,9 @@ def load_generator(checkpoint, epoch="latest", host=None, overrides=None, fallba
     weights_path, state_path, folder = checkpoint_files(checkpoint, epoch)
     networks, host_checkpoint = attach_host(host)
     weights_path, state_path = newest_complete_set(host_checkpoint, weights_path, state_path, folder)
-    options = network_options(saved_options(state_path, folder, host_checkpoint), overrides or {}, fallbacks)
+    looked_for = [path for path in (state_path, os.path.join(folder, OPTIONS_FILE)) if path]
+    options = network_options(saved_options(state_path, folder, host_checkpoint), overrides or {}, fallbacks,
+                              looked_for)
     net = build_generator(networks, options)
     state_dict = _load(weights_path, host_checkpoint, "load_weights")
     try:
