@@ -44,8 +44,9 @@ WRITE = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("era, networks", [("classic", CLASSIC_NETWORKS), ("newer", NEWER_NETWORKS)])
-@pytest.mark.parametrize("netG", ["unet_128", "unetpp_fusion"])
+# both eras, a host generator and the plugin's (the eras differ in define_G's signature, which both paths meet)
+@pytest.mark.parametrize("era, networks, netG", [("classic", CLASSIC_NETWORKS, "unet_128"),
+                                                 ("newer", NEWER_NETWORKS, "unetpp_fusion")])
 def test_generate_rebuilds_an_upstream_checkpoint_through_that_hosts_define_G(tmp_path, era, networks, netG):
     host = write_host(tmp_path / era, networks)
     run = tmp_path / "run"
