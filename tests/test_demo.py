@@ -66,3 +66,26 @@ def test_demo_rewrites_an_interrupted_synthetic_set_and_reuses_a_finished_one(tm
     assert "writing 2 + 1 synthetic day pairs" in capsys.readouterr().out
     assert json.loads(manifest.read_text())["complete"] is True
     assert sorted(p.name for p in root.rglob("*.jpg")) == first
+
+
+def test_demo_replaces_its_own_previous_run_but_leaves_another_run_to_the_host(tmp_path, capsys):
+    from mrff_plugin.commands.demo import DEMO_MARK, replace_previous_demo
+
+    demo_run = tmp_path / "mrff_demo"
+    assert replace_previous_demo(demo_run) == 0          # first run: the folder is made and marked
+    assert (demo_run / DEMO_MARK).is_file()
+    for name in ("latest_net_G.pth", "latest_net_D.pth", "latest_state.pth"):
+        (demo_run / name).write_bytes(b"weights")
+    (demo_run / "earlier_1").mkdir()
+    (demo_run / "earlier_1" / "latest_net_G.pth").write_bytes(b"older")
+    (demo_run / "loss_log.txt").write_text("kept")
+    assert replace_previous_demo(demo_run) == 4          # a re-run: the demo's checkpoints go, nothing grows
+    assert sorted(p.name for p in demo_run.iterdir()) == sorted([DEMO_MARK, "loss_log.txt"])
+    assert "replacing the previous demo run" in capsys.readouterr().out
+
+    user_run = tmp_path / "my_run"                       # trained by someone else under the demo's --name
+    user_run.mkdir()
+    (user_run / "latest_net_G.pth").write_bytes(b"precious")
+    assert replace_previous_demo(user_run) == 0
+    assert (user_run / "latest_net_G.pth").read_bytes() == b"precious"
+    assert not (user_run / DEMO_MARK).exists()

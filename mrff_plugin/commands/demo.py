@@ -23,6 +23,7 @@ TRAIN_PAIRS = 60   # small enough for minutes on 2 CPU cores
 TEST_PAIRS = 12
 SYNTH_SIZE = (144, 144)   # --load_size of options/demo.txt
 TEST_SIZE = 128           # test.py: resize to the crop size, so the whole frame is scored
+DEMO_MARK = ".mrff_demo"  # in a run folder: `mrff demo` trained it, so a re-run may replace it
 
 
 def add_arguments(parser):
@@ -67,6 +68,34 @@ def ensure_dataset(root, pairs, test_pairs, seed):
           f"in {summary['seconds']:.1f} s")
 
 
+def replace_previous_demo(run_dir):
+    """Make `run_dir` the demo's own fresh run folder.
+
+    A folder the demo trained before (it holds DEMO_MARK) loses its checkpoints, including any
+    `earlier_<k>/` the host set aside, so re-running the demo does not keep one more copy of the
+    networks each time; any other folder is left to the host, which sets its checkpoints aside.
+    Returns the number of files removed.
+    """
+    import shutil
+    run_dir = Path(run_dir)
+    removed = 0
+    if (run_dir / DEMO_MARK).is_file():
+        for entry in run_dir.iterdir():
+            if entry.is_dir() and entry.name.startswith("earlier_"):
+                removed += sum(1 for _ in entry.rglob("*.pth"))
+                shutil.rmtree(entry)
+            elif entry.is_file() and entry.suffix == ".pth":
+                entry.unlink()
+                removed += 1
+        if removed:
+            print(f"mrff demo: replacing the previous demo run in {run_dir} ({removed} checkpoint files)")
+    elif run_dir.exists() and any(run_dir.glob("*.pth")):
+        return 0   # not the demo's: the host moves its checkpoints to earlier_<k>/ with a note
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / DEMO_MARK).write_text("written by `mrff demo`; its next run replaces this folder's checkpoints\n")
+    return removed
+
+
 def main(args):
     import torch
     from ..errors import HostNotFound
@@ -75,6 +104,7 @@ def main(args):
     from .evaluate import main as evaluate
 
     ensure_dataset(args.dataroot, args.pairs, args.test_pairs, args.seed)
+    replace_previous_demo(os.path.join(args.checkpoints_dir, args.name))
     gpu_ids = "0" if torch.cuda.is_available() else "-1"
     if visdom_reachable(args.display_server, args.display_port):
         display = ["--display_id", "1", "--display_server", args.display_server,
