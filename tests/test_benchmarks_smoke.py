@@ -42,13 +42,18 @@ def test_speed_quick_writes_steps_costs_and_inference(tmp_path):
         assert s["gflop_per_step"] * 1e9 / 2 > costs[s["netG"]]["macs_per_image"]
         assert abs(s["achieved_gflops"] - s["gflop_per_step"] / s["seconds_per_step"]) < 1e-6 * s["achieved_gflops"]
     runs = report["inference"]["runs"]
-    assert set(runs) == {"host test.py", "mrff generate --amp none"}
+    assert set(runs) == {"host test.py", "mrff generate --amp none", "mrff generate --backend onnxruntime"}
     assert runs["host test.py"]["speedup_vs_test_py"] == 1.0
     assert all(r["images_per_s"] > 0 for r in runs.values())
     # the bare forward pass of each command is timed too (the ceiling of its ratio to test.py)
     for r in runs.values():
         assert r["forward_only_images_per_s"] > 0
         assert r["forward_only_vs_test_py"] == r["forward_only_images_per_s"] / runs["host test.py"]["images_per_s"]
+        assert r["vs_own_forward_only"] == r["images_per_s"] / r["forward_only_images_per_s"]
+    # the exported model, run by ONNX Runtime: same PNGs as PyTorch fp32 within one grey level
+    ort = runs["mrff generate --backend onnxruntime"]
+    assert ort["export_max_difference"] <= 1e-3 and ort["max_vs_torch_fp32_grey_levels"] <= 1
+    assert ort["speed_vs_torch_fp32"] == ort["images_per_s"] / runs["mrff generate --amp none"]["images_per_s"]
 
 
 def test_quality_quick_writes_curves_plot_and_iterations(tmp_path):

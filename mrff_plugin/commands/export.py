@@ -48,6 +48,10 @@ def main(args):
     except (GenerateError, ValueError) as exc:
         print(f"mrff export: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"mrff export: --out {args.out} cannot be written ({exc.strerror or exc}); pass a path in a folder "
+              f"you can write to.", file=sys.stderr)
+        return 2
     shape = "dynamic batch, height and width (multiples of {})".format(report["multiple"]) if report["dynamic"] \
         else f"dynamic batch, {args.size[0]}x{args.size[1]}"
     print(f"mrff export: wrote {report['out']} ({report['bytes'] / 2 ** 20:.1f} MB, opset {report['opset']}, "

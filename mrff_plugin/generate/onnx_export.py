@@ -118,30 +118,35 @@ def export_onnx(net, out, input_nc, opset=None, size=None, with_attention=False,
     spatial = {} if size else {2: multiple * torch.export.Dim("height_blocks", min=1),
                                3: multiple * torch.export.Dim("width_blocks", min=1)}
     names = [OUTPUT_NAME, WEIGHTS_NAME] if with_attention else [OUTPUT_NAME]
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")  # display attributes set in forward, exporter deprecation notes
-        try:
-            program = torch.onnx.export(module, (example,), dynamo=True, input_names=[INPUT_NAME],
-                                        output_names=names, opset_version=opset,
-                                        dynamic_shapes={next(iter(_forward_args(module))): {0: batch, **spatial}})
-        except Exception as exc:  # the exporter's own error types
-            raise GenerateError(f"torch.onnx.export could not export {type(net).__name__} "
-                                f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); try another --opset "
-                                f"or a fixed --size.") from None
-    cost = TorchBackend(net, _float32(), input_nc).cost
-    props = {METADATA_MULTIPLE: str(multiple), METADATA_BYTES_PER_PIXEL: f"{cost.bytes_per_pixel:.1f}",
-             METADATA_OUTPUTS: ",".join(names),
-             **{f"mrff.{k}": str(v) for k, v in (metadata or {}).items()}}
-    program.model.metadata_props.update(props)
     out = os.path.abspath(os.path.expanduser(out))
-    folder = os.path.dirname(out)
-    os.makedirs(folder, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=".mrff_tmp_", suffix=".onnx", dir=folder)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=".mrff_tmp_", suffix=".onnx", dir=os.path.dirname(out))  # writable?
     os.close(fd)
-    program.save(temp, external_data=False)
+    try:
+        program = _export(module, example, names, opset, {0: batch, **spatial}, type(net).__name__)
+        cost = TorchBackend(net, _float32(), input_nc).cost
+        program.model.metadata_props.update({
+            METADATA_MULTIPLE: str(multiple), METADATA_BYTES_PER_PIXEL: f"{cost.bytes_per_pixel:.1f}",
+            METADATA_OUTPUTS: ",".join(names), **{f"mrff.{k}": str(v) for k, v in (metadata or {}).items()}})
+        program.save(temp, external_data=False)
+    except BaseException:
+        os.remove(temp)
+        raise
     difference = check_and_place(temp, out, module, input_nc, multiple, size, limit)
     return {"out": out, "max_difference": difference, "limit": limit, "multiple": multiple,
             "outputs": names, "dynamic": not size, "bytes": os.path.getsize(out), "opset": _opset(out)}
+
+
+def _export(module, example, names, opset, dims, label):
+    """torch.onnx.export (torch.export-based) of `module` traced at `example`, input dims `dims` dynamic."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")  # display attributes set in forward, exporter deprecation notes
+        try:
+            return torch.onnx.export(module, (example,), dynamo=True, input_names=[INPUT_NAME], output_names=names,
+                                     opset_version=opset, dynamic_shapes={next(iter(_forward_args(module))): dims})
+        except Exception as exc:  # the exporter's own error types
+            raise GenerateError(f"torch.onnx.export could not export {label} ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0][:200]}); try another --opset or a fixed --size.") from None
 
 
 def check_and_place(temp, out, module, input_nc, multiple, size=None, limit=MAX_DIFFERENCE):
