@@ -120,27 +120,6 @@ def run_network(backend, batch_u8, tile=None, overlap=0, tile_batch=1):
                       for image in x])
 
 
-BACKGROUND_NICE = 10  # decode workers and PNG encoders yield the cores to the network (CPU runs)
-
-
-def yield_to_the_network():
-    """Lower the calling thread's (or worker process's) scheduling priority by BACKGROUND_NICE (Linux; elsewhere
-    nothing).  On the CPU the network's threads then run whenever they can, and decoding and encoding
-    fill the moments they leave a core idle instead of taking turns with them."""
-    import os
-    import threading
-    if hasattr(os, "setpriority"):
-        try:
-            thread = threading.get_native_id()
-            os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + BACKGROUND_NICE)
-        except OSError:
-            pass
-
-
-def _yield_in_worker(_):
-    yield_to_the_network()
-
-
 def plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log=None):
     """{(w, h): tiling.plan_size(...)} for every image size among `jobs`; one `log` line per auto-tiled size."""
     plans = {}
@@ -167,17 +146,14 @@ def generate(backend, jobs, output_nc, batch_size=8, workers=2, size=None, skip_
     palette, also_grey: thermal palette of the PNGs and whether the grey one is kept too (palettes.py).
     """
     device = backend.device
-    on_cpu = device.type == "cpu"
     plans = plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log)
     batches = {key: 1 if plan["tile"] else plan["batch"] for key, plan in plans.items()}
     loader = torch.utils.data.DataLoader(
         ImageJobs(jobs, backend.input_nc, size), batch_sampler=group_by_size(jobs, batches, size),
-        num_workers=workers, collate_fn=collate, pin_memory=device.type == "cuda",
-        worker_init_fn=_yield_in_worker if on_cpu else None)
+        num_workers=workers, collate_fn=collate, pin_memory=device.type == "cuda")
     written, bad, pending = 0, [], deque()
     start = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers),
-                                               initializer=yield_to_the_network if on_cpu else None) as encoders:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as encoders:
         for indices, batch, failed in loader:
             for index in failed:
                 if not skip_bad:
