@@ -33,15 +33,15 @@ class Pix2PixStep:
     """G + D with their optimizers; calling it with (A, B) batches does one training step."""
 
     def __init__(self, netG, ngf=64, input_nc=3, output_nc=1, amp="none", mrff_fusion="nested", seed=0,
-                 device="cpu", channels_last=True):
+                 device="cpu", channels_last=True, ndf=64, mrff_arch="paper"):
         networks, _ = attach_host()
         torch.manual_seed(seed)
         options = dict(netG=netG, norm="batch", ngf=ngf, input_nc=input_nc, output_nc=output_nc,
-                       no_dropout=False, mrff_fusion=mrff_fusion)
+                       no_dropout=False, mrff_fusion=mrff_fusion, mrff_arch=mrff_arch)
         self.layout = torch.channels_last if channels_last else torch.contiguous_format
         layout = dict(memory_format=self.layout)
         self.G = build_generator(networks, options).to(device, **layout)
-        self.D = networks.define_D(input_nc + output_nc, 64, "basic", 3, "batch", "normal", 0.02, []).to(
+        self.D = networks.define_D(input_nc + output_nc, ndf, "basic", 3, "batch", "normal", 0.02, []).to(
             device, **layout)
         self.gan = networks.GANLoss("vanilla").to(device)
         self.l1 = torch.nn.L1Loss()

@@ -1,173 +1,191 @@
-"""Held-out SSIM/PSNR learning curves: unetpp_fusion against unet_128 (and the `average` ablation).
+"""Quality study: does fusion beat pix2pix beyond seed noise?  Several seeds, both architectures, a detail metric.
 
-    .venv/bin/python benchmarks/quality.py [--iters 2000] [--eval_every 250] [--amp none[,bf16]] [--quick]
+    .venv/bin/python benchmarks/quality.py                 # the study (resumable), figures, report
+    .venv/bin/python benchmarks/quality.py --only "fusion paper" --only unet_128
+    .venv/bin/python benchmarks/quality.py --scale paper --device cuda   # the paper's scale, on a GPU
+    .venv/bin/python benchmarks/quality.py --quick          # the machinery in seconds (figures mean nothing)
 
-Data: synthetic visible/LWIR day pairs (mrff_plugin.synth.render_pair) at
-128x128, `--train` pairs for training and `--test` other pairs held out (cached
-beside the output as quality_data_<size>_<train>_<test>.npz).  Every model is
-trained with the same seed, the same sequence of training pairs (batch 1) and
-the same iteration budget, with the pix2pix step of benchmarks/pix2pix_step.py.
-Every `--eval_every` iterations (and at the end) the generator, in eval mode,
-is scored on the held-out pairs with mrff_plugin.metrics.tensor_scores (8-bit
-grey SSIM and PSNR, paper Table 3 protocol).
+The study is fixed before any model is compared (SCALES below: data, schedule, protocol).
 
-Writes benchmarks/out/quality.json (curves; for each model the first evaluated
-iteration at which its SSIM reaches the baseline's final SSIM, or null) and
-benchmarks/out/quality.png (the curves).  With `--amp none,bf16` the fusion
-model is also trained under bf16 autocast, to compare SSIM at equal iterations.
+Models (MODELS): the U-Net baseline of the same depth for the image size (`unet_128` at
+128x128, `unet_256` at 256x256), `unetpp_fusion --mrff_arch paper`, `--mrff_arch released`,
+and the ablations `--mrff_fusion average` and `--mrff_fusion last` of the paper's network.
+Every model sees the same data, the same seeds, pair order, crops and flips, and the same schedule.
+A seed sets the initial weights (torch.manual_seed) and the order, crops and flips of the pairs.
+
+Data: synthetic day pairs (mrff_plugin.synth.render_pair), rendered at the load size and
+randomly cropped to the crop size and flipped, as the host's train.py does with
+`--load_size L --crop_size C` (`resize_and_crop`, no resize needed: the frames are made at L).
+Held-out pairs (other render seeds) are centre-cropped.  The training set is larger than the
+number of iterations, so no pair is seen twice and no model can overfit; the gap between
+training-pair and held-out scores is reported all the same.
+
+Training: the host's pix2pix step (benchmarks/pix2pix_step.py: BatchNorm, dropout, PatchGAN
+with --ndf = --ngf, vanilla GAN + 100 L1, Adam 2e-4 / 0.5), batch 1, channels_last, fp32
+(this study's CPU has no native bf16; `--amp` exists for a machine that has).
+
+Protocol: every `eval_every` iterations the generator scores the held-out pairs as the host's
+`test.py` runs it by default, i.e. without `--eval`: train mode, one image at a time, so
+BatchNorm normalises with the image's own statistics and dropout is on (its draws fixed by
+EVAL_SEED; the running statistics are put back afterwards, so scoring does not change the
+model).  Seed 0's runs are also scored in eval mode (running statistics, no dropout, as with
+`--eval`), to show the difference.  Metrics on 8-bit grey images (mrff_plugin.metrics):
+SSIM and PSNR (the Table-3 protocol) and the detail score SCC (torchmetrics'
+spatial correlation coefficient: correlation of high-passed images).
+
+Ceiling: the privileged oracle `render_pair(drop=...)`: the renderer itself, without the
+LWIR terms the visible image cannot show (temporal noise, absorptance patchiness, thermal lag),
+scored against the real held-out LWIR as if it were a generator.
+
+Resumable: every (model, seed) is written into the results file (atomically) as soon as it
+finishes and is skipped when the command runs again; a killed run loses at most the run it
+was in.  Results: benchmarks/results/quality.json and the PNGs beside it
+(benchmarks/quality_figures.py); the cache (data, seed-0 weights for the pictures) in
+benchmarks/out/.
 """
 import argparse
 import json
+import os
+import platform
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from pix2pix_step import Pix2PixStep  # noqa: E402
-from mrff_plugin.metrics import tensor_scores  # noqa: E402
+sys.path.insert(0, str(ROOT))
+from quality_runs import BASELINE, MODELS, OUT, load_data, model_options, oracle_ceiling, train_run  # noqa: E402
+from quality_stats import summarise  # noqa: E402
 
-OUT = ROOT / "benchmarks" / "out"
-BASELINE = "unet_128"
-# (label, netG, mrff_fusion): the paper's generator, the host baseline, plain UNet++ (averaged branches)
-MODELS = (("unetpp_fusion", "unetpp_fusion", "nested"), ("unet_128", "unet_128", "nested"),
-          ("unetpp_fusion average", "unetpp_fusion", "average"))
+RESULTS = ROOT / "benchmarks" / "results"
 
+# Order of the runs: the headline comparison (baseline and paper, every seed) first, then the
+# released network, then the ablations, so a partly finished study already answers the main question.
+RUN_ORDER = ("unet", "fusion paper", "fusion released", "paper average", "paper last")
 
-def synthetic_pairs(count, size, first_seed):
-    """(visible (N, 3, S, S), lwir (N, 1, S, S)) float tensors in [-1, 1] from render_pair(seed)."""
-    from mrff_plugin.synth import render_pair
-    visible, lwir = [], []
-    for seed in range(first_seed, first_seed + count):
-        v, l, _ = render_pair(seed, (size, size), "day")
-        visible.append(v)
-        lwir.append(l)
-    to_tensor = lambda a: torch.from_numpy(np.stack(a)).float() / 127.5 - 1.0  # noqa: E731
-    return to_tensor(visible).permute(0, 3, 1, 2).contiguous(), to_tensor(lwir)[:, None].contiguous()
-
-
-def load_data(train, test, size, folder=OUT):
-    """Training and held-out pairs (train seeds 0.., test seeds 100000..), cached as .npz in `folder`."""
-    cache = Path(folder) / f"quality_data_{size}_{train}_{test}.npz"
-    if cache.is_file():
-        data = np.load(cache)
-        return tuple(torch.from_numpy(data[k]) for k in ("train_A", "train_B", "test_A", "test_B"))
-    train_A, train_B = synthetic_pairs(train, size, 0)
-    test_A, test_B = synthetic_pairs(test, size, 100_000)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, train_A=train_A.numpy(), train_B=train_B.numpy(), test_A=test_A.numpy(), test_B=test_B.numpy())
-    return train_A, train_B, test_A, test_B
+# The fixed studies.  cpu: sized for about 2.5 hours on a 2-core AVX2 CPU (40 GFLOP/s fp32
+# matmul; benchmarks/README.md "Quality study" says how); paper: the paper's scale (256x256,
+# ngf 64), for a GPU.
+SCALES = {
+    "cpu": dict(size=128, load=144, ngf=32, iters=600, eval_every=100, train_pairs=1000, test_pairs=50,
+                train_scored=50, seeds=(0, 1, 2), amp="none"),
+    "paper": dict(size=256, load=286, ngf=64, iters=30000, eval_every=2500, train_pairs=4000, test_pairs=200,
+                  train_scored=100, seeds=(0, 1, 2), amp="none"),
+    "quick": dict(size=128, load=144, ngf=8, iters=2, eval_every=1, train_pairs=4, test_pairs=2,
+                  train_scored=2, seeds=(0, 1), amp="none"),
+}
 
 
-def evaluate(G, test_A, test_B, precision):
-    """Mean held-out (SSIM, PSNR) of G in eval mode, 8-bit grey (Table 3 protocol)."""
-    G.eval()
-    ssim, psnr = [], []
-    with torch.no_grad(), precision.autocast():
-        for k in range(0, len(test_A), 8):
-            s, p = tensor_scores(G(test_A[k:k + 8]).float(), test_B[k:k + 8])
-            ssim.append(s)
-            psnr.append(p)
-    G.train()
-    return float(torch.cat(ssim).mean()), float(torch.cat(psnr).mean())
+# ---------------------------------------------------------------- results file
+
+def machine():
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor()) if os.path.exists("/proc/cpuinfo") else platform.processor()
+    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    return {"cpu": cpu, "avx512_bf16": "avx512_bf16" in flags, "amx_bf16": "amx_bf16" in flags,
+            "cores": os.cpu_count(), "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
-def train_curve(netG, fusion, amp, data, args):
-    """Train one model for args.iters steps; return its curve [{'iter', 'ssim', 'psnr', 'seconds'}]."""
-    train_A, train_B, test_A, test_B = data
-    step = Pix2PixStep(netG, ngf=args.ngf, amp=amp, mrff_fusion=fusion, seed=args.seed)
-    order = np.random.default_rng(args.seed).integers(0, len(train_A), args.iters)  # same pairs for every model
-    curve, start = [], time.perf_counter()
-    for it in range(1, args.iters + 1):
-        k = int(order[it - 1])
-        step(train_A[k:k + 1], train_B[k:k + 1])
-        if it % args.eval_every == 0 or it == args.iters:
-            ssim, psnr = evaluate(step.G, test_A, test_B, step.precision)
-            curve.append({"iter": it, "ssim": ssim, "psnr": psnr, "seconds": time.perf_counter() - start})
-            print(f"  {netG} {fusion} {amp} iter {it}: SSIM {ssim:.4f} PSNR {psnr:.2f}", flush=True)
-    return curve
+def read_results(path, study):
+    """The runs already in the results file (a dict keyed 'model/seed'); refuses a file of another study."""
+    if not path.is_file():
+        return {}
+    report = json.loads(path.read_text())
+    if report.get("study") != study:
+        raise SystemExit(f"quality.py: {path} holds a study with other settings ({report.get('study')}); "
+                         f"pass --out with a new file name, or delete it to start this study afresh.")
+    return report.get("runs", {})
 
 
-def iterations_to_reach(curve, target):
-    """First evaluated iteration whose SSIM >= target, or None."""
-    return next((point["iter"] for point in curve if point["ssim"] >= target), None)
-
-
-def plot(results, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (ax_s, ax_p) = plt.subplots(1, 2, figsize=(10, 4))
-    for label, entry in results.items():
-        its = [p["iter"] for p in entry["curve"]]
-        ax_s.plot(its, [p["ssim"] for p in entry["curve"]], marker="o", label=label)
-        ax_p.plot(its, [p["psnr"] for p in entry["curve"]], marker="o", label=label)
-    for ax, name in ((ax_s, "held-out SSIM"), (ax_p, "held-out PSNR (dB)")):
-        ax.set_xlabel("iteration (batch 1)")
-        ax.set_ylabel(name)
-        ax.grid(alpha=0.3)
-    ax_s.legend()
-    fig.suptitle("synthetic visible -> LWIR, 128x128")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def write_report(results, args, complete):
-    """The JSON report of the models trained so far (iterations to the baseline's final SSIM once it is known)."""
-    target = results[BASELINE]["curve"][-1]["ssim"] if BASELINE in results else None
-    for entry in results.values():
-        entry["iters_to_baseline_final_ssim"] = None if target is None else iterations_to_reach(entry["curve"], target)
-    report = {"quick": args.quick, "complete": complete, "size": args.size, "ngf": args.ngf, "iters": args.iters,
-              "eval_every": args.eval_every, "train_pairs": args.train, "test_pairs": args.test,
-              "seed": args.seed, "baseline": BASELINE, "baseline_final_ssim": target, "models": results}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
+def write_results(path, study, scale, runs, ceiling, started):
+    """Write every finished run and the summary so far, atomically (a kill never leaves half a file)."""
+    report = {"scale": scale, "study": study, "models": {k: model_options(k, study) for k in MODELS},
+              "baseline": BASELINE, "machine": machine(), "ceiling": ceiling,
+              "summary": summarise(runs, study, list(MODELS), BASELINE), "runs": runs,
+              "study_seconds": round(sum(r["seconds"] for r in runs.values()), 1), "last_written": started}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    os.replace(tmp, path)
     return report
 
 
+# ---------------------------------------------------------------- main
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--iters", type=int, default=2000, help="training iterations per model (batch 1)")
-    p.add_argument("--eval_every", type=int, default=250)
-    p.add_argument("--train", type=int, default=200, help="synthetic training pairs")
-    p.add_argument("--test", type=int, default=50, help="held-out pairs")
-    p.add_argument("--size", type=int, default=128)
-    p.add_argument("--ngf", type=int, default=64)
-    p.add_argument("--amp", default="none", help="precisions for the fusion model: none | none,bf16")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--quick", action="store_true", help="4 iterations, ngf 8, 4+2 pairs: checks the machinery only")
-    p.add_argument("--out", type=Path, default=OUT / "quality.json")
+    p.add_argument("--scale", choices=sorted(SCALES), default="cpu", help="the fixed study (default: %(default)s)")
+    p.add_argument("--quick", action="store_true", help="same as --scale quick, written to benchmarks/out/")
+    p.add_argument("--only", action="append", choices=list(MODELS), help="run only this model (repeatable)")
+    p.add_argument("--device", default="cpu", help="cpu | cuda (default: %(default)s)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="results file (default: benchmarks/results/quality.json; quick: benchmarks/out/quality_quick.json)")
+    p.add_argument("--no_figures", action="store_true", help="skip the PNGs (benchmarks/quality_figures.py)")
     args = p.parse_args(argv)
     if args.quick:
-        args.iters, args.eval_every, args.train, args.test, args.ngf = 4, 2, 4, 2, 8
-    args.amp = args.amp.split(",")
+        args.scale = "quick"
+    if args.out is None:
+        args.out = RESULTS / "quality.json" if args.scale == "cpu" else OUT / f"quality_{args.scale}.json"
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    data = load_data(args.train, args.test, args.size, args.out.parent)
-    runs = [(label, netG, fusion, "none") for label, netG, fusion in MODELS]
-    runs += [("unetpp_fusion bf16", "unetpp_fusion", "nested", amp) for amp in args.amp if amp != "none"]
-    results = {}
-    for label, netG, fusion, amp in runs:
-        print(f"training {label} for {args.iters} iterations", flush=True)
-        results[label] = {"netG": netG, "mrff_fusion": fusion, "amp": amp,
-                          "curve": train_curve(netG, fusion, amp, data, args)}
-        report = write_report(results, args, complete=len(results) == len(runs))  # kept after every model
-    plot(results, args.out.with_suffix(".png"))
-    for label, entry in results.items():
-        last = entry["curve"][-1]
-        print(f"{label:>22}: final SSIM {last['ssim']:.4f} PSNR {last['psnr']:.2f}; reaches {BASELINE}'s final "
-              f"SSIM at iteration {entry['iters_to_baseline_final_ssim']}")
-    print(f"wrote {args.out} and {args.out.with_suffix('.png')}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    study = dict(SCALES[args.scale], seeds=list(SCALES[args.scale]["seeds"]))
+    runs = read_results(args.out, study)
+    data = load_data(study, OUT if args.scale != "quick" else args.out.parent)
+    ceiling = oracle_ceiling(data, study)
+    weights_dir = (OUT if args.scale != "quick" else args.out.parent) / f"quality_weights_{args.scale}"
+    todo = [(label, seed) for label in RUN_ORDER if not args.only or label in args.only
+            for seed in study["seeds"] if f"{label}/seed{seed}" not in runs]
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    print(f"quality study ({args.scale}): {len(runs)} runs done, {len(todo)} to go; results in {args.out}", flush=True)
+    # ETA: seconds per iteration of each model, measured as its runs go (first guess: the fastest seen)
+    rates = {r["model"]: r["seconds_per_iter"] for r in runs.values()}
+    for n, (label, seed) in enumerate(todo, 1):
+        def progress(it, rate, label=label, n=n):
+            if it % 20 and it != study["iters"]:
+                return
+            rates[label] = rate
+            left = (study["iters"] - it) * rate * 1.1
+            for later, _ in todo[n:]:
+                left += study["iters"] * rates.get(later, rate) * 1.1
+            print(f"  [{n}/{len(todo)}] {label} seed {seed}: iteration {it}/{study['iters']}, {rate:.2f} s/it, "
+                  f"ETA this run {(study['iters'] - it) * rate / 60:.1f} min, study {left / 60:.0f} min", flush=True)
+        record = train_run(label, seed, data, study, device, weights_dir, progress)
+        runs[f"{label}/seed{seed}"] = record
+        write_results(args.out, study, args.scale, runs, ceiling, started)
+        last = record["curve"][-1]
+        print(f"  done {label} seed {seed}: SSIM {last['ssim_mean']:.4f} PSNR {last['psnr_mean']:.2f} "
+              f"SCC {last['scc_mean']:.4f} in {record['seconds'] / 60:.1f} min", flush=True)
+    report = write_results(args.out, study, args.scale, runs, ceiling, started)
+    if not args.no_figures:
+        from quality_figures import draw_all
+        draw_all(report, data, weights_dir, args.out.parent, device)
+    print_table(report)
     return report
+
+
+def print_table(report):
+    summary = report["summary"]
+    for label, entry in summary["models"].items():
+        if not entry.get("final"):
+            continue
+        f = entry["final"]
+        diff = summary["vs_baseline"].get(label, {})
+        ci = diff.get("ssim", {}).get("ci95")
+        print(f"{label:>16}: SSIM {f['ssim_mean']:.4f} ± {f['ssim_std']:.4f}  PSNR {f['psnr_mean']:.2f} ± "
+              f"{f['psnr_std']:.2f}  SCC {f['scc_mean']:.4f} ± {f['scc_std']:.4f}  ({entry['seeds']} seeds)"
+              + (f"  vs baseline SSIM {diff['ssim']['mean']:+.4f} [{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else ""))
+    for name, c in report["ceiling"].items():
+        print(f"  oracle {name}: SSIM {c['ssim_mean']:.4f} PSNR {c['psnr_mean']:.2f} SCC {c['scc_mean']:.4f}")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,9 @@ only; the sample-covariance SSIM equals it with C2 scaled by (n-1)/n, n = 49
 window pixels (both covariance terms of SSIM carry the same n/(n-1) factor), so
 K2 becomes 0.03 * sqrt(48/49); the 3-pixel border is excluded as above.
 
+The detail score (`detail_u8`, benchmarks/quality.py) is torchmetrics' spatial correlation
+coefficient on the same 8-bit grey images: high-pass correlation, the finer-texture claim.
+
 `summarise` turns a run's per-image scores into mean, sample std and N, as
 `mrff evaluate` reports them and the test.py gallery's summary line shows them.
 """
@@ -51,6 +54,12 @@ def peak_signal_noise_ratio(*args, **kwargs):
     """torchmetrics' PSNR, imported on first use (its import costs seconds that `mrff generate` does not need)."""
     from torchmetrics.functional.image import peak_signal_noise_ratio as psnr
     return psnr(*args, **kwargs)
+
+
+def spatial_correlation_coefficient(*args, **kwargs):
+    """torchmetrics' SCC, imported on first use (see peak_signal_noise_ratio)."""
+    from torchmetrics.functional.image import spatial_correlation_coefficient as scc
+    return scc(*args, **kwargs)
 
 
 def structural_similarity_index_measure(*args, **kwargs):
@@ -182,6 +191,27 @@ def scores_released_u8(pred, target):
     ssim = ssim_map[:, :, b:-b, b:-b].mean(dim=(1, 2, 3))   # mean per channel, then over the 3 channels
     psnr = peak_signal_noise_ratio(pred, target, data_range=DATA_RANGE, reduction="none", dim=(1, 2, 3))
     return ssim, psnr
+
+
+def detail_u8(pred, target):
+    """Per-image detail score of two batches of 8-bit grey images: the spatial correlation
+    coefficient (SCC, Zhou et al. 1998), torchmetrics' defaults.
+
+    Both images are high-passed with the 3x3 Laplacian-type kernel [[-1,-1,-1],[-1,8,-1],[-1,-1,-1]]
+    and correlated in 8x8 windows; the mean of the local correlations is 1 for identical fine
+    structure and 0 for unrelated.  Unlike SSIM it ignores brightness and smooth gradients, so it
+    scores the "finer texture" the paper's fusion is meant to recover.  Shapes as `scores_u8`;
+    returns a float64 tensor of shape (N,).
+    """
+    pred, target = _as_batch(pred), _as_batch(target)
+    if pred.shape != target.shape:
+        raise ValueError(f"image sizes differ: {tuple(pred.shape[2:])} vs {tuple(target.shape[2:])}")
+    return spatial_correlation_coefficient(pred, target, reduction="none").to(torch.float64)
+
+
+def tensor_detail(fake, real):
+    """Per-image SCC (`detail_u8`) of generator outputs vs. real images, quantised as `tensor_scores`."""
+    return detail_u8(luma_u8(tensor_to_u8(fake)), luma_u8(tensor_to_u8(real)))
 
 
 def tensor_scores(fake, real):

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
 from conftest import host_env
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -56,17 +58,76 @@ def test_speed_quick_writes_steps_costs_and_inference(tmp_path):
     assert ort["speed_vs_torch_fp32"] == ort["images_per_s"] / runs["mrff generate --amp none"]["images_per_s"]
 
 
-def test_quality_quick_writes_curves_plot_and_iterations(tmp_path):
+def test_quality_quick_resumes_scores_three_metrics_and_draws_the_pictures(tmp_path):
     out = tmp_path / "quality.json"
-    run_benchmark("quality", "--quick", "--threads", "1", "--out", out)
+    first = run_benchmark("quality", "--quick", "--threads", "1", "--only", "unet", "--no_figures", "--out", out)
+    assert "0 runs done, 2 to go" in first.stdout
+    kept = json.loads(out.read_text())["runs"]
+    assert set(kept) == {"unet/seed0", "unet/seed1"}    # written as each (model, seed) finished
+    second = run_benchmark("quality", "--quick", "--threads", "1", "--only", "unet", "--only", "fusion paper",
+                           "--out", out)
+    assert "2 runs done, 2 to go" in second.stdout      # the finished runs are skipped ...
     report = json.loads(out.read_text())
-    assert set(report["models"]) == {"unetpp_fusion", "unet_128", "unetpp_fusion average"}
-    assert report["complete"] is True
-    for entry in report["models"].values():
-        assert [p["iter"] for p in entry["curve"]] == [2, 4]
-        assert all(-1 <= p["ssim"] <= 1 and p["psnr"] > 0 for p in entry["curve"])
-    baseline = report["models"]["unet_128"]
-    assert report["baseline_final_ssim"] == baseline["curve"][-1]["ssim"]
-    assert baseline["iters_to_baseline_final_ssim"] in (2, 4)  # the baseline reaches its own final value
-    assert (tmp_path / "quality.png").stat().st_size > 1000
-    assert os.path.isfile(tmp_path / "quality_data_128_4_2.npz")
+    assert {k: report["runs"][k] for k in kept} == kept  # ... and kept as they were
+    study = report["study"]
+    for key, run in report["runs"].items():
+        assert [p["iter"] for p in run["curve"]] == [1, 2]
+        assert ("eval_mode" in run["curve"][0]) == (run["seed"] == 0)   # seed 0 is also scored with --eval
+        for split, n in (("held_out", study["test_pairs"]), ("train", study["train_scored"])):
+            scores = run["final"][split]
+            assert {len(v) for v in scores.values()} == {n}
+            assert all(-1 <= s <= 1 for s in scores["ssim"] + scores["scc"]) and min(scores["psnr"]) > 0
+    summary = report["summary"]
+    paper = summary["models"]["fusion paper"]
+    assert paper["seeds"] == 2 and paper["final"]["ssim_std"] >= 0
+    diff = summary["vs_baseline"]["fusion paper"]
+    for metric in ("ssim", "psnr", "scc"):
+        low, high = diff[metric]["ci95"]
+        assert low <= diff[metric]["mean"] <= high
+        assert diff[metric]["mean"] == pytest.approx(
+            paper["final"][f"{metric}_mean"] - summary["models"]["unet"]["final"][f"{metric}_mean"])
+    assert summary["models"]["fusion released"] == {"seeds": 0}      # not asked for: absent, not made up
+    # the oracle (renderer without the unobservable terms) loses more as more terms are dropped
+    ceiling = [report["ceiling"][k]["ssim_mean"] for k in ("without noise", "without noise + patchiness",
+                                                          "without noise + patchiness + lag")]
+    assert 1 > ceiling[0] > ceiling[2]
+    for name in ("quality_curves.png", "quality_samples.png", "quality_attention.png"):
+        assert (tmp_path / name).stat().st_size > 1000, name
+    assert "no cached weights for fusion released" in second.stdout
+
+
+def test_quality_refuses_a_results_file_of_another_study(tmp_path):
+    sys.path.insert(0, str(BENCHMARKS))
+    import quality
+    path = tmp_path / "quality.json"
+    path.write_text(json.dumps({"study": dict(quality.SCALES["cpu"], iters=10), "runs": {"unet/seed0": {}}}))
+    with pytest.raises(SystemExit, match="holds a study with other settings.*--out"):
+        quality.read_results(path, dict(quality.SCALES["cpu"], seeds=list(quality.SCALES["cpu"]["seeds"])))
+
+
+def test_quality_statistics_on_known_numbers():
+    sys.path.insert(0, str(BENCHMARKS))
+    import quality_stats as qs
+
+    def run(model, seed, level, images):
+        curve = [{"iter": it, "ssim_mean": level * it / 2, "psnr_mean": 10.0, "scc_mean": 0.1} for it in (1, 2)]
+        held_out = {"ssim": list(images), "psnr": [10.0] * len(images), "scc": [0.1] * len(images)}
+        return {"model": model, "seed": seed, "curve": curve, "seconds_per_iter": 1.0, "params": 1,
+                "final": {"held_out": held_out, "train": held_out}}
+    images = np.linspace(0.3, 0.5, 20)
+    jitter = np.tile([-0.02, 0.02], 10)
+    runs = {f"{m}/seed{s}": run(m, s, level, images + delta)
+            for m, level, delta in (("base", 0.4, 0.0), ("new", 0.9, 0.05 + jitter)) for s in (0, 1)}
+    summary = qs.summarise(runs, {"iters": 2}, ["base", "new"], "base")
+    diff = summary["vs_baseline"]["new"]
+    assert diff["ssim"]["mean"] == pytest.approx(0.05) and diff["ssim"]["per_seed"] == pytest.approx([0.05, 0.05])
+    low, high = diff["ssim"]["ci95"]
+    assert 0 < low < 0.05 < high < 0.06              # the jitter's spread, around the true 0.05
+    assert diff["psnr"]["ci95"] == [0.0, 0.0]         # no difference at all
+    # the baseline ends at 0.4 (its curve's mean at the last iteration); "new" has 0.45 already at 1
+    assert summary["baseline_final_ssim"] == pytest.approx(0.4)
+    assert summary["models"]["new"]["iters_to_baseline_final_ssim"] == 1
+    assert summary["models"]["new"]["iters_ratio_to_baseline"] == 0.5
+    assert summary["models"]["base"]["iters_to_baseline_final_ssim"] == 2
+    # the seeds agree exactly (std 0), so the baseline's last step (0.2) is not below its seed spread
+    assert summary["baseline_flat"] == {"last_step": pytest.approx(0.2), "seed_std": 0.0, "flat": False}

@@ -169,3 +169,29 @@ def test_rgb_u8_repeats_grey_files_in_three_channels_as_opencv_reads_them(tmp_pa
     Image.fromarray(grey).save(tmp_path / "grey.png")
     rgb = metrics.rgb_u8(tmp_path / "grey.png")
     assert rgb.shape == (10, 12, 3) and all(np.array_equal(rgb[:, :, c], grey) for c in range(3))
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_detail_score_matches_sewar_scc_on_fixed_images(index):
+    """The detail score is torchmetrics' SCC; torchmetrics tests it against sewar's `scc`, the
+    reference implementation, and so does this, on the fixed pairs (default filter, 8x8 windows)."""
+    from sewar.full_ref import scc as sewar_scc
+    pred, target = fixed_pairs()[index]
+    ours = float(metrics.detail_u8(torch.from_numpy(pred)[None], torch.from_numpy(target)[None])[0])
+    assert ours == pytest.approx(sewar_scc(target.astype(np.float64), pred.astype(np.float64)), abs=1e-5)
+
+
+def test_detail_score_is_one_for_the_same_fine_structure_and_ignores_smooth_changes():
+    pred, target = fixed_pairs()[0]
+    noisy, smooth = (torch.from_numpy(a.astype(np.int64))[None] for a in (pred, target))
+    assert float(metrics.detail_u8(noisy, noisy)[0]) == pytest.approx(1.0)
+    # a brightness offset and a linear ramp leave the Laplacian high-pass (nearly) unchanged ...
+    y, x = np.mgrid[0:64, 0:80]
+    ramped = (noisy + 40 + torch.from_numpy((x // 8).astype(np.int64))[None]).clamp(0, 255)
+    assert float(metrics.detail_u8(ramped, noisy)[0]) > 0.95
+    # ... while SSIM drops (0.90); and the smooth scene without the noise has none of its fine structure
+    assert metrics.ssim(ramped[0].numpy().astype(np.uint8), pred) < 0.92
+    assert abs(float(metrics.detail_u8(smooth, noisy)[0])) < 0.1
+    # batched, and tensors in [-1, 1] are quantised as tensor_scores does
+    fake = noisy[None].float() / 127.5 - 1.0
+    assert metrics.tensor_detail(fake, fake).tolist() == pytest.approx([1.0])

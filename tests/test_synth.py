@@ -233,3 +233,19 @@ def _step_on_outline(image, label, dy, dx, off=False):
         total += step[edge & inner].sum()
         count += (edge & inner).sum()
     return total / count
+
+
+def test_dropping_unobservable_terms_changes_only_the_lwir_image_and_each_term_matters():
+    """render_pair(drop=...) is the quality study's privileged oracle: the same scene and visible image,
+    the LWIR image without the terms the visible image cannot show."""
+    import pytest
+    from mrff_plugin.synth.render import UNOBSERVABLE
+    visible, lwir, extras = render_pair(7, (96, 96))
+    previous = lwir.astype(int)
+    for k in range(1, len(UNOBSERVABLE) + 1):
+        v, l, e = render_pair(7, (96, 96), "day", UNOBSERVABLE[:k])
+        assert (v == visible).all() and (e["label"] == extras["label"]).all()
+        assert np.abs(l.astype(int) - previous).mean() > 0.05, UNOBSERVABLE[k - 1]   # each term changes it
+        previous = l.astype(int)
+    with pytest.raises(ValueError, match="unknown terms"):
+        render_pair(7, (96, 96), "day", ("engines",))

@@ -18,9 +18,9 @@ from .conditions import draw_conditions
 from .geometry import rasterise
 from .radiometry import sky_radiance, surface_radiance
 from .scene import PERSON, make_scene
-from .sensor import lwir_sensor, visible_sensor
+from .sensor import NETD_K, lwir_sensor, visible_sensor
 from .sun import direct_irradiance, sunlight, sunset_hour
-from .surfaces import build_surfaces
+from .surfaces import ABSORPTANCE_PATCHINESS, build_surfaces
 from .thermal import convection_coefficient, downwelling_longwave, equilibrium, lagged_temperature
 from .visible import day_radiance, night_radiance
 
@@ -35,6 +35,11 @@ BEFORE_SHADOW_STRIDE = 2
 # (no shadows), relaxing since sunset.
 AFTERNOON_HOUR = 15.0
 MIN_NIGHT_SECONDS = 1800.0
+# The LWIR terms that leave no trace in the visible image, which `render_pair(drop=...)` can leave
+# out: the camera's temporal noise, the absorptance's own patchiness (drawn independently of the
+# visible texture) and the thermal lag (the shadows and sun of an hour ago).  Without them the
+# renderer is a privileged oracle: the part of the LWIR image the visible one determines at best.
+UNOBSERVABLE = ("noise", "patchiness", "lag")
 
 
 def _streams(seed):
@@ -63,9 +68,9 @@ def _balance(surf, cond, sun, direct, hour, l_down, h_c):
     return equilibrium(surf, irradiance, cond.air_temperature(hour), cond.air_mean_k, h_c, l_down)
 
 
-def temperatures(scene, g, surf, cond):
+def temperatures(scene, g, surf, cond, lag=True):
     """Surface temperature (K, (H, W)) and the cast-shadow masks now and LAG_HOURS
-    ago (both all False at night)."""
+    ago (both all False at night); lag=False: every surface at its equilibrium now."""
     h_c = convection_coefficient(cond.wind_ms)
     l_down = downwelling_longwave(cond.air_temperature(), cond.sky_emissivity)
     sun = sunlight(cond)
@@ -84,15 +89,17 @@ def temperatures(scene, g, surf, cond):
         since_sunset = (cond.hour - sunset_hour(cond.day_of_year)) % 24.0
         seconds = max(since_sunset * 3600.0, MIN_NIGHT_SECONDS)
     t_before, _ = _balance(surf, cond, sun_before, direct_before, hour_before, l_down, h_c)
-    temperature = lagged_temperature(t_before, t_now, loss, surf.inertia, seconds)
+    temperature = lagged_temperature(t_before, t_now, loss, surf.inertia, seconds) if lag else t_now
     return temperature, direct, shadow, shadow_before, sun
 
 
-def render_pair(seed, size=(256, 256), time="day"):
+def render_pair(seed, size=(256, 256), time="day", drop=()):
     """Render one aligned pair.
 
     seed: int, np.random.SeedSequence or np.random.Generator; size: (width,
-    height); time: "day", "night" or a local solar hour (float).
+    height); time: "day", "night" or a local solar hour (float); drop: terms of
+    UNOBSERVABLE to leave out of the LWIR image (the same seed gives the same
+    scene, visible image and random draws either way).
     Returns (visible (H, W, 3) uint8, lwir (H, W) uint8, extras) where extras
     holds "label" (H, W) uint8 classes (scene.LABEL_NAMES), "material" (H, W)
     material ids (materials.MATERIALS), "person" and "engine" (H, W) bool masks,
@@ -100,13 +107,16 @@ def render_pair(seed, size=(256, 256), time="day"):
     (H, W) bool cast shadows now and an hour earlier, "depth" (H, W) m, and the
     scalars "time", "hour", "sun_elevation_deg", "air_k".
     """
+    unknown = set(drop) - set(UNOBSERVABLE)
+    if unknown:
+        raise ValueError(f"drop: unknown terms {sorted(unknown)}; choose from {UNOBSERVABLE}")
     width, height = (int(v) for v in size)
     layout_rng, conditions_rng, noise_rng = _streams(seed)
     scene = make_scene(layout_rng, width, height)
     g = rasterise(scene)
-    surf = build_surfaces(scene, g, layout_rng)
+    surf = build_surfaces(scene, g, layout_rng, 0.0 if "patchiness" in drop else ABSORPTANCE_PATCHINESS)
     cond = draw_conditions(conditions_rng, time)
-    temperature, direct, shadow, shadow_before, sun = temperatures(scene, g, surf, cond)
+    temperature, direct, shadow, shadow_before, sun = temperatures(scene, g, surf, cond, "lag" not in drop)
 
     sky = ~np.isfinite(g.depth)
     cos_zenith = _ray_cos_zenith(scene.camera)
@@ -119,7 +129,7 @@ def render_pair(seed, size=(256, 256), time="day"):
         vis_radiance = night_radiance(surf, g, scene.lamps)
 
     visible = visible_sensor(vis_radiance, noise_rng)
-    lwir = lwir_sensor(lwir_radiance, noise_rng)
+    lwir = lwir_sensor(lwir_radiance, noise_rng, 0.0 if "noise" in drop else NETD_K)
     extras = {
         "label": surf.label, "material": surf.material,
         "person": surf.label == PERSON, "engine": surf.engine,

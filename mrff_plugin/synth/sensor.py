@@ -92,14 +92,15 @@ def fixed_pattern(height, width):
     return offset.astype(np.float32), gain.astype(np.float32)
 
 
-def lwir_sensor(radiance, rng):
-    """(H, W) in-band radiance (W m^-2 sr^-1) -> (H, W) uint8 LWIR image."""
+def lwir_sensor(radiance, rng, netd_k=NETD_K):
+    """(H, W) in-band radiance (W m^-2 sr^-1) -> (H, W) uint8 LWIR image; `netd_k` is the
+    temporal noise (0: none; the noise is drawn all the same)."""
     H, W = radiance.shape
     k = band_radiance_slope(NOISE_REFERENCE_K)           # radiance per kelvin
     offset_k, gain = fixed_pattern(H, W)
     signal = gaussian_blur(radiance, _blur_sigma(LWIR_BLUR_PX, W))
     signal *= gain
-    signal += k * (offset_k + NETD_K * rng.standard_normal((H, W), np.float32))
+    signal += k * (offset_k + netd_k * rng.standard_normal((H, W), np.float32))
     lo, hi = percentiles(signal, AGC_PERCENTILES)
     return to_uint8((signal - lo) / max(hi - lo, 1e-6))
 

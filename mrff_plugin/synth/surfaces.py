@@ -100,9 +100,11 @@ def _windows(s, t, ny):
     return inside, cell
 
 
-def build_surfaces(scene, g, rng):
+def build_surfaces(scene, g, rng, patchiness=ABSORPTANCE_PATCHINESS):
     """Per-pixel surface properties for G-buffer `g` of `scene`; `rng` draws the
-    texture tiles and which windows are lit.  Works on flat pixel arrays (N = H W);
+    texture tiles and which windows are lit; `patchiness` scales the absorptance's
+    independent texture (0: none; the tile is drawn all the same, so the rest of the
+    scene does not change).  Works on flat pixel arrays (N = H W);
     gathers use np.take, which is several times faster than fancy indexing."""
     H, W = g.prim.shape
     prims = scene.prims
@@ -155,7 +157,7 @@ def build_surfaces(scene, g, rng):
 
     # thermal properties: absorptance with its own patchiness, internal heat
     absorptance = mat.solar_absorptance(rgb, nir, np.take(mat.TRANSMITTANCE, material))
-    absorptance *= 1.0 + ABSORPTANCE_PATCHINESS * _sample(thermal_tile, s, t)
+    absorptance *= 1.0 + patchiness * _sample(thermal_tile, s, t)
     conductance = lookup(mat.CORE_CONDUCTANCE, "heat_conductance")
     core_t = lookup(mat.CORE_TEMPERATURE, "heat_temperature")
     engine = lookup(np.zeros(n_mat, bool), "engine")

@@ -1,0 +1,231 @@
+"""The quality study's pictures (benchmarks/quality.py), drawn from its results file and seed-0 weights.
+
+    .venv/bin/python benchmarks/quality_figures.py [--results benchmarks/results/quality.json]
+
+* quality_curves.png: held-out SSIM, PSNR and SCC against iterations, mean over seeds with a
+  band of one seed standard deviation; a fourth panel shows seed 0 scored both ways (as
+  test.py runs by default, and in eval mode).
+* quality_samples.png (Fig. 12 of the paper): visible, real LWIR, baseline, fusion paper,
+  fusion released for 4 held-out pairs, then zoomed crops of the 32x32 window where the
+  fusion paper and baseline outputs differ most.
+* quality_attention.png (Figs. 13/14): the four attention maps w1..w4 that weigh f1..f4, for
+  two held-out pairs, of both fusion networks.
+The PNGs are written beside the results file.  Pictures need the seed-0 weights the study
+cached; a missing one is skipped with a line saying so.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from quality_runs import BASELINE, EVAL_SEED, OUT, centre_crop, generate, load_data, model_options, to_tensors  # noqa: E402
+
+SAMPLE_PAIRS = (0, 1, 2, 3)     # held-out pairs on the sample sheet
+ATTENTION_PAIRS = (0, 1)        # held-out pairs on the attention sheet
+ZOOM = 32                       # side of the zoomed window, pixels
+SHOWN = (BASELINE, "fusion paper", "fusion released")
+FUSION = ("fusion paper", "fusion released")
+COLOURS = {"unet": "tab:grey", "fusion paper": "tab:red", "fusion released": "tab:blue",
+           "paper average": "tab:orange", "paper last": "tab:green"}
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def draw_curves(report, path):
+    """quality_curves.png: seed means with std bands, and seed 0 scored both ways."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.2))
+    names = {"ssim": "held-out SSIM", "psnr": "held-out PSNR (dB)", "scc": "held-out SCC (detail)"}
+    models = report["summary"]["models"]
+    for ax, (metric, name) in zip(axes, names.items()):
+        for label, entry in models.items():
+            if not entry.get("curve"):
+                continue
+            its = np.array([row["iter"] for row in entry["curve"]])
+            mean = np.array([row[f"{metric}_mean"] for row in entry["curve"]])
+            std = np.array([row[f"{metric}_std"] or 0.0 for row in entry["curve"]])
+            ax.plot(its, mean, marker="o", ms=3, color=COLOURS.get(label), label=f"{label} ({entry['seeds']} seeds)")
+            ax.fill_between(its, mean - std, mean + std, color=COLOURS.get(label), alpha=0.18)
+        ax.set_xlabel("iteration (batch 1)")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    ax = axes[3]
+    for label, entry in models.items():
+        if entry.get("seed0_eval_mode"):
+            its = [p["iter"] for p in entry["seed0_test_py_mode"]]
+            ax.plot(its, [p["ssim_mean"] for p in entry["seed0_test_py_mode"]], color=COLOURS.get(label),
+                    marker="o", ms=3, label=f"{label}, as test.py")
+            ax.plot(its, [p["ssim_mean"] for p in entry["seed0_eval_mode"]], color=COLOURS.get(label),
+                    ls="--", marker="x", ms=4, label=f"{label}, --eval")
+    ax.set_xlabel("iteration (batch 1)")
+    ax.set_ylabel("held-out SSIM, seed 0")
+    ax.set_title("scored as test.py (solid) vs --eval (dashed)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6)
+    ceiling = report.get("ceiling", {})
+    top = ceiling.get("without noise + patchiness + lag")
+    study = report["study"]
+    title = (f"synthetic visible -> LWIR, {study['size']}x{study['size']}, ngf {study['ngf']}, "
+             f"{study['train_pairs']} training / {study['test_pairs']} held-out pairs")
+    if top:
+        title += f"; oracle ceiling SSIM {top['ssim_mean']:.3f}, PSNR {top['psnr_mean']:.1f}, SCC {top['scc_mean']:.3f}"
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def load_network(label, report, weights_dir, device):
+    """The seed-0 generator of `label` with its cached weights, or None if they are not cached."""
+    from pix2pix_step import Pix2PixStep
+    path = Path(weights_dir) / f"{label.replace(' ', '_')}_seed0.pth"
+    if not path.is_file():
+        print(f"quality_figures: no cached weights for {label} ({path}); left out of the pictures")
+        return None
+    study, options = report["study"], model_options(label, report["study"])
+    G = Pix2PixStep(options["netG"], ngf=study["ngf"], ndf=study["ngf"], mrff_fusion=options.get("mrff_fusion", "nested"),
+                    mrff_arch=options.get("mrff_arch", "paper"), device=device).G
+    G.load_state_dict(torch.load(path, map_location=device))
+    return G
+
+
+def attention_maps(G, images, device):
+    """(N, 4, H, W) weights w1..w4 of f1..f4, scored as test.py runs (train mode, batch 1)."""
+    buffers = {name: b.detach().clone() for name, b in G.named_buffers()}
+    maps = []
+    with torch.no_grad(), torch.random.fork_rng(devices=[] if device.type == "cpu" else [device]):
+        torch.manual_seed(EVAL_SEED)
+        for k in range(len(images)):
+            _, weights = G(images[k:k + 1].to(device).contiguous(memory_format=torch.channels_last), with_weights=True)
+            maps.append(weights.float().cpu())
+        for name, b in G.named_buffers():
+            b.copy_(buffers[name])
+    return torch.cat(maps)
+
+
+def _grey(x):
+    return ((x[0].numpy() + 1.0) * 127.5).clip(0, 255)
+
+
+def zoom_window(a, b, size=ZOOM):
+    """Top-left corner of the size x size window where |a - b| has the largest mean."""
+    from scipy.ndimage import uniform_filter
+    diff = uniform_filter(np.abs(a - b), size, mode="constant")
+    half = size // 2
+    inner = diff[half:a.shape[0] - half + 1, half:a.shape[1] - half + 1]
+    r, c = np.unravel_index(np.argmax(inner), inner.shape)
+    return r, c
+
+
+def draw_samples(report, data, networks, path, device):
+    """quality_samples.png: full images of 4 held-out pairs and zooms where paper and baseline differ most."""
+    plt = _pyplot()
+    from matplotlib.patches import Rectangle
+    size = report["study"]["size"]
+    pairs = [k for k in SAMPLE_PAIRS if k < len(data["test_A"])]
+    A, B = to_tensors(centre_crop(data["test_A"][pairs], size), centre_crop(data["test_B"][pairs], size))
+    shown = [label for label in SHOWN if networks.get(label) is not None]
+    outputs = {label: generate(networks[label], A, "test.py", device) for label in shown}
+    columns = ["visible", "real LWIR"] + shown
+    zoomed = ["real LWIR"] + shown
+    fig, axes = plt.subplots(len(pairs), len(columns) + len(zoomed),
+                             figsize=(1.7 * (len(columns) + len(zoomed)), 1.8 * len(pairs)), squeeze=False)
+    visible = centre_crop(data["test_A"][pairs], size)
+    for row in range(len(pairs)):
+        images = {"visible": visible[row], "real LWIR": _grey(B[row])}
+        images.update({label: _grey(outputs[label][row]) for label in shown})
+        fusion = "fusion paper" if "fusion paper" in images else shown[-1]
+        r, c = zoom_window(images[fusion], images.get(BASELINE, images["real LWIR"]))
+        for col, name in enumerate(columns):
+            ax = axes[row, col]
+            ax.imshow(images[name], cmap=None if name == "visible" else "gray", vmin=0, vmax=255)
+            ax.add_patch(Rectangle((c - 0.5, r - 0.5), ZOOM, ZOOM, fill=False, color="yellow", lw=0.8))
+            if row == 0:
+                ax.set_title(name, fontsize=8)
+        for col, name in enumerate(zoomed, len(columns)):
+            ax = axes[row, col]
+            ax.imshow(images[name][r:r + ZOOM, c:c + ZOOM], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+            if row == 0:
+                ax.set_title(f"{name} (zoom)", fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("held-out synthetic pairs, seed-0 networks; zooms: where fusion paper and the baseline differ most",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def draw_attention(report, data, networks, path, device):
+    """quality_attention.png: w1..w4 of both fusion networks for two held-out pairs."""
+    plt = _pyplot()
+    size = report["study"]["size"]
+    pairs = [k for k in ATTENTION_PAIRS if k < len(data["test_A"])]
+    A, _ = to_tensors(centre_crop(data["test_A"][pairs], size), centre_crop(data["test_B"][pairs], size))
+    fusion = [label for label in FUSION if networks.get(label) is not None]
+    rows = [(k, label) for k in range(len(pairs)) for label in fusion]
+    fig, axes = plt.subplots(len(rows), 6, figsize=(11, 1.9 * len(rows)), squeeze=False)
+    maps = {label: attention_maps(networks[label], A, device) for label in fusion}
+    outputs = {label: generate(networks[label], A, "test.py", device) for label in fusion}
+    visible = centre_crop(data["test_A"][pairs], size)
+    for row, (k, label) in enumerate(rows):
+        axes[row, 0].imshow(visible[k])
+        axes[row, 0].set_ylabel(f"pair {pairs[k]}\n{label}", fontsize=8)
+        axes[row, 1].imshow(_grey(outputs[label][k]), cmap="gray", vmin=0, vmax=255)
+        for j in range(4):
+            im = axes[row, 2 + j].imshow(maps[label][k, j].numpy(), cmap="inferno", vmin=0, vmax=1)
+            if row == 0:
+                axes[row, 2 + j].set_title(f"w{j + 1} (weight of f{j + 1})", fontsize=8)
+        if row == 0:
+            axes[row, 0].set_title("visible", fontsize=8)
+            axes[row, 1].set_title("generated LWIR", fontsize=8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(im, ax=axes[:, 2:].ravel().tolist(), shrink=0.8)
+    fig.suptitle("attention maps of the multi-receptive-field fusion (seed-0 networks, held-out pairs)", fontsize=9)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def draw_all(report, data, weights_dir, folder, device):
+    folder = Path(folder)
+    draw_curves(report, folder / "quality_curves.png")
+    networks = {label: load_network(label, report, weights_dir, device) for label in SHOWN}
+    written = ["quality_curves.png"]
+    if any(networks[label] is not None for label in SHOWN):
+        draw_samples(report, data, networks, folder / "quality_samples.png", device)
+        written.append("quality_samples.png")
+    if any(networks[label] is not None for label in FUSION):
+        draw_attention(report, data, networks, folder / "quality_attention.png", device)
+        written.append("quality_attention.png")
+    print(f"quality_figures: wrote {', '.join(written)} in {folder}")
+    return written
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "quality.json")
+    p.add_argument("--device", default="cpu")
+    args = p.parse_args(argv)
+    report = json.loads(args.results.read_text())
+    cache = OUT if report["scale"] != "quick" else args.results.parent
+    data = load_data(report["study"], cache)
+    return draw_all(report, data, cache / f"quality_weights_{report['scale']}", args.results.parent,
+                    torch.device(args.device))
+
+
+if __name__ == "__main__":
+    main()
