@@ -46,7 +46,6 @@ benchmarks/out/.
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -56,7 +55,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
-from quality_runs import BASELINE, MODELS, OUT, load_data, model_options, oracle_ceiling, train_run  # noqa: E402
+from quality_runs import BASELINE, MODELS, OUT, load_data, machine, model_options, oracle_ceiling, train_run  # noqa: E402
 from quality_stats import summarise  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -80,15 +79,6 @@ SCALES = {
 
 # ---------------------------------------------------------------- results file
 
-def machine():
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor()) if os.path.exists("/proc/cpuinfo") else platform.processor()
-    flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
-    return {"cpu": cpu, "avx512_bf16": "avx512_bf16" in flags, "amx_bf16": "amx_bf16" in flags,
-            "cores": os.cpu_count(), "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
-
-
 def read_results(path, study):
     """The runs already in the results file (a dict keyed 'model/seed'); refuses a file of another study."""
     if not path.is_file():
@@ -105,7 +95,7 @@ def write_results(path, study, scale, runs, ceiling, started):
     report = {"scale": scale, "study": study, "models": {k: model_options(k, study) for k in MODELS},
               "baseline": BASELINE, "machine": machine(), "ceiling": ceiling,
               "summary": summarise(runs, study, list(MODELS), BASELINE), "runs": runs,
-              "study_seconds": round(sum(r["seconds"] for r in runs.values()), 1), "last_written": started}
+              "study_seconds": round(sum(r["seconds"] for r in runs.values()), 1), "this_sitting_started": started}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(report, indent=1))
@@ -174,18 +164,36 @@ def main(argv=None):
 
 
 def print_table(report):
-    summary = report["summary"]
+    """The study's table in Markdown (as benchmarks/README.md shows it): final held-out scores, mean ± seed
+    std, the 95% CI of the paired difference from the baseline, iterations to the baseline's final SSIM."""
+    summary, study = report["summary"], report["study"]
+    print(f"| model | seeds | SSIM | PSNR (dB) | SCC | SSIM - {BASELINE} [95% CI] | PSNR - {BASELINE} [95% CI] | "
+          f"SCC - {BASELINE} [95% CI] | iterations to {BASELINE}'s final SSIM | s / iteration |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for label, entry in summary["models"].items():
-        if not entry.get("final"):
+        f = entry.get("final")
+        if not f:
             continue
-        f = entry["final"]
-        diff = summary["vs_baseline"].get(label, {})
-        ci = diff.get("ssim", {}).get("ci95")
-        print(f"{label:>16}: SSIM {f['ssim_mean']:.4f} ± {f['ssim_std']:.4f}  PSNR {f['psnr_mean']:.2f} ± "
-              f"{f['psnr_std']:.2f}  SCC {f['scc_mean']:.4f} ± {f['scc_std']:.4f}  ({entry['seeds']} seeds)"
-              + (f"  vs baseline SSIM {diff['ssim']['mean']:+.4f} [{ci[0]:+.4f}, {ci[1]:+.4f}]" if ci else ""))
+        diff = summary["vs_baseline"].get(label) or {}
+
+        def ci(metric, digits):
+            d = diff.get(metric)
+            return "-" if not d else (f"{d['mean']:+.{digits}f} [{d['ci95'][0]:+.{digits}f}, "
+                                      f"{d['ci95'][1]:+.{digits}f}]")
+        std = lambda m: "" if f[f"{m}_std"] is None else f" ± {f[m + '_std']:.{2 if m == 'psnr' else 4}f}"  # noqa: E731
+        reached = entry.get("iters_to_baseline_final_ssim")
+        to_base = "-" if "iters_to_baseline_final_ssim" not in entry else (
+            f"not within {study['iters']}" if reached is None else f"{reached} ({reached / study['iters']:.2f})")
+        print(f"| {label} | {entry['seeds']} | {f['ssim_mean']:.4f}{std('ssim')} | {f['psnr_mean']:.2f}{std('psnr')} | "
+              f"{f['scc_mean']:.4f}{std('scc')} | {ci('ssim', 4)} | {ci('psnr', 2)} | {ci('scc', 4)} | {to_base} | "
+              f"{entry['seconds_per_iter']:.2f} |")
     for name, c in report["ceiling"].items():
-        print(f"  oracle {name}: SSIM {c['ssim_mean']:.4f} PSNR {c['psnr_mean']:.2f} SCC {c['scc_mean']:.4f}")
+        print(f"oracle {name}: SSIM {c['ssim_mean']:.4f}, PSNR {c['psnr_mean']:.2f}, SCC {c['scc_mean']:.4f}")
+    flat = summary.get("baseline_flat")
+    if flat:
+        print(f"baseline's last step {flat['last_step']:.4f} SSIM against its seed std {flat['seed_std']:.4f}: "
+              f"{'flat' if flat['flat'] else 'not yet flat'}")
+    print(f"study time so far: {report['study_seconds'] / 3600:.2f} h over {len(report['runs'])} runs")
 
 
 if __name__ == "__main__":

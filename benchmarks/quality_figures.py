@@ -128,20 +128,37 @@ def zoom_window(a, b, size=ZOOM):
     return r, c
 
 
+def _save_sheet(fig, axes, title, path, tight=True):
+    """An image sheet without axis ticks, titled, written to path."""
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title, fontsize=9)
+    if tight:
+        fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    _pyplot().close(fig)
+
+
+def held_out(data, chosen, size):
+    """(indices, visible uint8 (N, S, S, 3), A, B tensors) of the chosen held-out pairs that exist."""
+    pairs = [k for k in chosen if k < len(data["test_A"])]
+    visible = centre_crop(data["test_A"][pairs], size)
+    return pairs, visible, *to_tensors(visible, centre_crop(data["test_B"][pairs], size))
+
+
 def draw_samples(report, data, networks, path, device):
     """quality_samples.png: full images of 4 held-out pairs and zooms where paper and baseline differ most."""
     plt = _pyplot()
     from matplotlib.patches import Rectangle
     size = report["study"]["size"]
-    pairs = [k for k in SAMPLE_PAIRS if k < len(data["test_A"])]
-    A, B = to_tensors(centre_crop(data["test_A"][pairs], size), centre_crop(data["test_B"][pairs], size))
+    pairs, visible, A, B = held_out(data, SAMPLE_PAIRS, size)
     shown = [label for label in SHOWN if networks.get(label) is not None]
     outputs = {label: generate(networks[label], A, "test.py", device) for label in shown}
     columns = ["visible", "real LWIR"] + shown
     zoomed = ["real LWIR"] + shown
     fig, axes = plt.subplots(len(pairs), len(columns) + len(zoomed),
                              figsize=(1.7 * (len(columns) + len(zoomed)), 1.8 * len(pairs)), squeeze=False)
-    visible = centre_crop(data["test_A"][pairs], size)
     for row in range(len(pairs)):
         images = {"visible": visible[row], "real LWIR": _grey(B[row])}
         images.update({label: _grey(outputs[label][row]) for label in shown})
@@ -158,28 +175,19 @@ def draw_samples(report, data, networks, path, device):
             ax.imshow(images[name][r:r + ZOOM, c:c + ZOOM], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
             if row == 0:
                 ax.set_title(f"{name} (zoom)", fontsize=8)
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle("held-out synthetic pairs, seed-0 networks; zooms: where fusion paper and the baseline differ most",
-                 fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save_sheet(fig, axes, "held-out synthetic pairs, seed-0 networks; zooms: where fusion paper and the baseline "
+                "differ most", path)
 
 
 def draw_attention(report, data, networks, path, device):
     """quality_attention.png: w1..w4 of both fusion networks for two held-out pairs."""
     plt = _pyplot()
-    size = report["study"]["size"]
-    pairs = [k for k in ATTENTION_PAIRS if k < len(data["test_A"])]
-    A, _ = to_tensors(centre_crop(data["test_A"][pairs], size), centre_crop(data["test_B"][pairs], size))
+    pairs, visible, A, _ = held_out(data, ATTENTION_PAIRS, report["study"]["size"])
     fusion = [label for label in FUSION if networks.get(label) is not None]
     rows = [(k, label) for k in range(len(pairs)) for label in fusion]
     fig, axes = plt.subplots(len(rows), 6, figsize=(11, 1.9 * len(rows)), squeeze=False)
     maps = {label: attention_maps(networks[label], A, device) for label in fusion}
     outputs = {label: generate(networks[label], A, "test.py", device) for label in fusion}
-    visible = centre_crop(data["test_A"][pairs], size)
     for row, (k, label) in enumerate(rows):
         axes[row, 0].imshow(visible[k])
         axes[row, 0].set_ylabel(f"pair {pairs[k]}\n{label}", fontsize=8)
@@ -191,13 +199,9 @@ def draw_attention(report, data, networks, path, device):
         if row == 0:
             axes[row, 0].set_title("visible", fontsize=8)
             axes[row, 1].set_title("generated LWIR", fontsize=8)
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
     fig.colorbar(im, ax=axes[:, 2:].ravel().tolist(), shrink=0.8)
-    fig.suptitle("attention maps of the multi-receptive-field fusion (seed-0 networks, held-out pairs)", fontsize=9)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    _save_sheet(fig, axes, "attention maps of the multi-receptive-field fusion (seed-0 networks, held-out pairs)",
+                path, tight=False)
 
 
 def draw_all(report, data, weights_dir, folder, device):

@@ -168,7 +168,7 @@ def train_run(label, seed, data, study, device, weights_dir=None, progress=None)
     n_scored = study["train_scored"]
     train_A, train_B = to_tensors(centre_crop(data["train_A"][:n_scored], size),
                                   centre_crop(data["train_B"][:n_scored], size))
-    curve, train_seconds, start = [], 0.0, time.perf_counter()
+    curve, train_seconds, start, load_before = [], 0.0, time.perf_counter(), os.getloadavg()[0]
     for it in range(1, study["iters"] + 1):
         t0 = time.perf_counter()
         a, b = stream.next()
@@ -190,4 +190,15 @@ def train_run(label, seed, data, study, device, weights_dir=None, progress=None)
     return {"model": label, "seed": seed, "options": options,
             "params": sum(p.numel() for p in step.G.parameters()),
             "curve": curve, "final": final, "seconds": round(time.perf_counter() - start, 1),
-            "seconds_per_iter": round(train_seconds / study["iters"], 4)}
+            "seconds_per_iter": round(train_seconds / study["iters"], 4),
+            "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+            "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine()}
+
+
+def machine():
+    """The CPU (and GPU) a run was measured on: runs of one study may come from several sittings."""
+    info = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
+    cpu = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "")
+    return {"cpu": cpu, "avx512_bf16": "avx512_bf16" in info, "amx_bf16": "amx_bf16" in info,
+            "avx512f": "avx512f" in info, "cores": os.cpu_count(), "threads": torch.get_num_threads(),
+            "torch": torch.__version__, "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
