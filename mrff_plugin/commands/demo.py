@@ -19,7 +19,7 @@ from argparse import Namespace
 from pathlib import Path
 from urllib.parse import urlparse
 
-TRAIN_PAIRS = 60   # small enough for minutes on 2 CPU cores
+TRAIN_PAIRS = 200  # distinct pairs for options/demo.txt's 400 iterations (each pair seen twice; synthesis ~10 s)
 TEST_PAIRS = 12
 SYNTH_SIZE = (144, 144)   # --load_size of options/demo.txt
 TEST_SIZE = 128           # test.py: resize to the crop size, so the whole frame is scored
