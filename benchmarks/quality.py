@@ -37,6 +37,10 @@ Ceiling: the privileged oracle `render_pair(drop=...)`: the renderer itself, wit
 LWIR terms the visible image cannot show (temporal noise, absorptance patchiness, thermal lag),
 scored against the real held-out LWIR as if it were a generator.
 
+Files: this one (the fixed studies, the results file, the table), quality_runs.py (one
+(model, seed): data, training, scoring), quality_stats.py (seed statistics, bootstrap CIs),
+quality_figures.py (the PNGs).
+
 Resumable: every (model, seed) is written into the results file (atomically) as soon as it
 finishes and is skipped when the command runs again; a killed run loses at most the run it
 was in.  Results: benchmarks/results/quality.json and the PNGs beside it
