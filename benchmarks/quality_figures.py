@@ -23,7 +23,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from quality_runs import BASELINE, EVAL_SEED, OUT, centre_crop, generate, load_data, model_options, to_tensors  # noqa: E402
+from quality_runs import BASELINE, OUT, centre_crop, generate, load_data, model_options, to_tensors  # noqa: E402
 
 SAMPLE_PAIRS = (0, 1, 2, 3)     # held-out pairs on the sample sheet
 ATTENTION_PAIRS = (0, 1)        # held-out pairs on the attention sheet
@@ -100,20 +100,6 @@ def load_network(label, report, weights_dir, device):
     return G
 
 
-def attention_maps(G, images, device):
-    """(N, 4, H, W) weights w1..w4 of f1..f4, scored as test.py runs (train mode, batch 1)."""
-    buffers = {name: b.detach().clone() for name, b in G.named_buffers()}
-    maps = []
-    with torch.no_grad(), torch.random.fork_rng(devices=[] if device.type == "cpu" else [device]):
-        torch.manual_seed(EVAL_SEED)
-        for k in range(len(images)):
-            _, weights = G(images[k:k + 1].to(device).contiguous(memory_format=torch.channels_last), with_weights=True)
-            maps.append(weights.float().cpu())
-        for name, b in G.named_buffers():
-            b.copy_(buffers[name])
-    return torch.cat(maps)
-
-
 def _grey(x):
     return ((x[0].numpy() + 1.0) * 127.5).clip(0, 255)
 
@@ -186,8 +172,9 @@ def draw_attention(report, data, networks, path, device):
     fusion = [label for label in FUSION if networks.get(label) is not None]
     rows = [(k, label) for k in range(len(pairs)) for label in fusion]
     fig, axes = plt.subplots(len(rows), 6, figsize=(11, 1.9 * len(rows)), squeeze=False)
-    maps = {label: attention_maps(networks[label], A, device) for label in fusion}
-    outputs = {label: generate(networks[label], A, "test.py", device) for label in fusion}
+    outputs, maps = {}, {}
+    for label in fusion:   # scored as test.py runs, with the attention maps w1..w4 of f1..f4
+        outputs[label], maps[label] = generate(networks[label], A, "test.py", device, with_weights=True)
     for row, (k, label) in enumerate(rows):
         axes[row, 0].imshow(visible[k])
         axes[row, 0].set_ylabel(f"pair {pairs[k]}\n{label}", fontsize=8)

@@ -106,25 +106,28 @@ class PairStream:
 
 # ---------------------------------------------------------------- scoring
 
-def generate(G, images, mode, device, batch=10):
-    """G's outputs (N, 1, H, W) float32 on the CPU for inputs (N, 3, H, W).
+def generate(G, images, mode, device, batch=10, with_weights=False):
+    """G's outputs (N, 1, H, W) float32 on the CPU for inputs (N, 3, H, W); with_weights: also the
+    fusion's attention maps w1..w4, (N, 4, H, W).
 
     mode "test.py": as the host's test.py without --eval (train mode, one image at a time,
     dropout draws from EVAL_SEED), running statistics restored afterwards; "eval": eval mode."""
     buffers = {name: b.detach().clone() for name, b in G.named_buffers()}
-    outputs = []
+    outputs, weights = [], []
     with torch.no_grad(), torch.random.fork_rng(devices=[] if device.type == "cpu" else [device]):
         torch.manual_seed(EVAL_SEED)
         G.train(mode == "test.py")
         step = 1 if mode == "test.py" else batch
         for k in range(0, len(images), step):
             x = images[k:k + step].to(device).contiguous(memory_format=torch.channels_last)
-            outputs.append(G(x).float().cpu())
+            y = G(x, with_weights=True) if with_weights else (G(x),)
+            outputs.append(y[0].float().cpu())
+            weights.append(y[-1].float().cpu())
     G.train(True)
     with torch.no_grad():
         for name, b in G.named_buffers():
             b.copy_(buffers[name])
-    return torch.cat(outputs)
+    return (torch.cat(outputs), torch.cat(weights)) if with_weights else torch.cat(outputs)
 
 
 def per_image_scores(fake, real):
