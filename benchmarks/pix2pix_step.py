@@ -14,7 +14,12 @@ dropout, PatchGAN `basic`, vanilla GAN loss, Adam(2e-4, beta1 0.5), lambda_L1 10
 Adam runs fused (`mrff_plugin.training.optim.fused_adam`), as in `--model mrff_pix2pix`.
 `channels_last=True` (the default, as `--model mrff_pix2pix` trains) keeps weights
 and activations in that layout; False gives the host's usual contiguous layout.
+`schedule=(n_constant, n_decay)` runs the host's `--lr_policy linear` (its own `get_scheduler`)
+with one step as one epoch: the learning rate stays at --lr for n_constant steps, then falls
+linearly towards 0 over n_decay steps, as `--n_epochs n_constant --n_epochs_decay n_decay`.
 """
+from types import SimpleNamespace
+
 import sys
 from pathlib import Path
 
@@ -33,7 +38,7 @@ class Pix2PixStep:
     """G + D with their optimizers; calling it with (A, B) batches does one training step."""
 
     def __init__(self, netG, ngf=64, input_nc=3, output_nc=1, amp="none", mrff_fusion="nested", seed=0,
-                 device="cpu", channels_last=True, ndf=64, mrff_arch="paper"):
+                 device="cpu", channels_last=True, ndf=64, mrff_arch="paper", schedule=None):
         networks, _ = attach_host()
         torch.manual_seed(seed)
         options = dict(netG=netG, norm="batch", ngf=ngf, input_nc=input_nc, output_nc=output_nc,
@@ -48,6 +53,13 @@ class Pix2PixStep:
         self.opt_G = fused_adam(torch.optim.Adam(self.G.parameters(), lr=LR, betas=(BETA1, 0.999)))
         self.opt_D = fused_adam(torch.optim.Adam(self.D.parameters(), lr=LR, betas=(BETA1, 0.999)))
         self.precision = Precision(amp, device)
+        self.schedulers = []
+        if schedule:
+            n_constant, n_decay = schedule
+            # both eras' option names (n_epochs/n_epochs_decay, niter/niter_decay)
+            policy = SimpleNamespace(lr_policy="linear", epoch_count=1, n_epochs=n_constant, n_epochs_decay=n_decay,
+                                     niter=n_constant, niter_decay=n_decay)
+            self.schedulers = [networks.get_scheduler(o, policy) for o in (self.opt_G, self.opt_D)]
 
     def __call__(self, real_A, real_B):
         """One step on (N, input_nc, H, W) and (N, output_nc, H, W) batches in [-1, 1]; returns the losses."""
@@ -74,5 +86,7 @@ class Pix2PixStep:
         amp.backward(loss_G)
         amp.step(self.opt_G)
         amp.update()
+        for scheduler in self.schedulers:
+            scheduler.step()
         return {"G_GAN": loss_G_GAN.item(), "G_L1": loss_G_L1.item(),
                 "D_real": loss_D_real.item(), "D_fake": loss_D_fake.item()}

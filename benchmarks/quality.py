@@ -22,7 +22,10 @@ training-pair and held-out scores is reported all the same.
 
 Training: the host's pix2pix step (benchmarks/pix2pix_step.py: BatchNorm, dropout, PatchGAN
 with --ndf = --ngf, vanilla GAN + 100 L1, Adam 2e-4 / 0.5), batch 1, channels_last, fp32
-(this study's CPU has no native bf16; `--amp` exists for a machine that has).
+(this study's CPU has no native bf16; `--amp` exists for a machine that has).  The learning
+rate follows the host's default `--lr_policy linear` (its get_scheduler, one iteration per
+epoch): constant for `iters - decay_iters` iterations, then linear towards 0 over the last
+`decay_iters`, as `--n_epochs N --n_epochs_decay N` with the host's equal halves.
 
 Protocol: every `eval_every` iterations the generator scores the held-out pairs as the host's
 `test.py` runs it by default, i.e. without `--eval`: train mode, one image at a time, so
@@ -72,11 +75,14 @@ RUN_ORDER = ("unet", "fusion paper", "fusion released", "paper average", "paper 
 # matmul; benchmarks/README.md "Quality study" says how); paper: the paper's scale (256x256,
 # ngf 64), for a GPU.
 SCALES = {
-    "cpu": dict(size=128, load=144, ngf=32, iters=600, eval_every=100, train_pairs=1000, test_pairs=50,
+    "cpu": dict(size=128, load=144, ngf=32, iters=600, decay_iters=300, eval_every=100,
+                train_pairs=1000, test_pairs=50,
                 train_scored=50, seeds=(0, 1, 2), amp="none"),
-    "paper": dict(size=256, load=286, ngf=64, iters=30000, eval_every=2500, train_pairs=4000, test_pairs=200,
+    "paper": dict(size=256, load=286, ngf=64, iters=30000, decay_iters=15000, eval_every=2500,
+                  train_pairs=4000, test_pairs=200,
                   train_scored=100, seeds=(0, 1, 2), amp="none"),
-    "quick": dict(size=128, load=144, ngf=8, iters=2, eval_every=1, train_pairs=4, test_pairs=2,
+    "quick": dict(size=128, load=144, ngf=8, iters=2, decay_iters=1, eval_every=1,
+                  train_pairs=4, test_pairs=2,
                   train_scored=2, seeds=(0, 1), amp="none"),
 }
 

@@ -164,7 +164,8 @@ def train_run(label, seed, data, study, device, weights_dir=None, progress=None)
     options = model_options(label, study)
     step = Pix2PixStep(options["netG"], ngf=study["ngf"], ndf=study["ngf"], amp=study["amp"],
                        mrff_fusion=options.get("mrff_fusion", "nested"), mrff_arch=options.get("mrff_arch", "paper"),
-                       seed=seed, device=device)
+                       seed=seed, device=device,
+                       schedule=(study["iters"] - study["decay_iters"], study["decay_iters"]))
     size = study["size"]
     stream = PairStream(data["train_A"], data["train_B"], size, seed)
     test_A, test_B = to_tensors(centre_crop(data["test_A"], size), centre_crop(data["test_B"], size))

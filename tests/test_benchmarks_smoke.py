@@ -131,3 +131,19 @@ def test_quality_statistics_on_known_numbers():
     assert summary["models"]["base"]["iters_to_baseline_final_ssim"] == 2
     # the seeds agree exactly (std 0), so the baseline's last step (0.2) is not below its seed spread
     assert summary["baseline_flat"] == {"last_step": pytest.approx(0.2), "seed_std": 0.0, "flat": False}
+
+
+def test_study_step_follows_the_hosts_linear_learning_rate_policy():
+    """The quality study's schedule is the host's own `--lr_policy linear` (get_scheduler), one step
+    per epoch: --lr for n_constant steps, then (1 - k / (n_decay + 1)) * --lr, for G and D alike."""
+    sys.path.insert(0, str(BENCHMARKS))
+    import torch
+    from pix2pix_step import LR, Pix2PixStep
+    step = Pix2PixStep("unet_128", ngf=4, ndf=4, seed=0, schedule=(2, 3))
+    a, b = torch.zeros(1, 3, 128, 128), torch.zeros(1, 1, 128, 128)
+    used = []
+    for _ in range(5):
+        used.append([o.param_groups[0]["lr"] for o in (step.opt_G, step.opt_D)])
+        step(a, b)
+    expected = [LR, LR, LR * 3 / 4, LR * 2 / 4, LR * 1 / 4]
+    assert np.allclose(used, [[lr, lr] for lr in expected], rtol=1e-9, atol=0)
