@@ -25,12 +25,15 @@ LOSS_VALUE = re.compile(r"(\S+): (-?[\d.]+(?:e[-+]?\d+)?|nan|inf)")
 
 
 def colour_map(maps, size, colormap=COLORMAP):
-    """(N, 1, h, w) values in [0, 1] -> (N, 3, H, W) RGB in [-1, 1], resized (bilinear) to size=(H, W)."""
-    from matplotlib import colormaps
+    """(N, 1, h, w) values in [0, 1] -> (N, 3, H, W) RGB in [-1, 1], resized (bilinear) to size=(H, W).
+
+    Colours from `mrff_plugin.palettes.lookup_table(colormap)`, the 8-bit table `mrff generate
+    --palette` uses (built once per name)."""
+    from ..palettes import lookup_table
     maps = maps.detach().float()
     if tuple(maps.shape[-2:]) != tuple(size):
         maps = F.interpolate(maps, size=tuple(size), mode="bilinear", align_corners=False)
-    lut = torch.as_tensor(colormaps[colormap](np.linspace(0.0, 1.0, 256))[:, :3], dtype=torch.float32)  # (256, 3)
+    lut = torch.from_numpy(lookup_table(colormap).astype(np.float32) / 255.0)   # (256, 3) in [0, 1]
     index = (maps.clamp(0, 1) * 255).round().long()[:, 0]          # (N, H, W)
     rgb = lut.to(index.device)[index].permute(0, 3, 1, 2)          # (N, 3, H, W) in [0, 1]
     return rgb * 2 - 1
@@ -38,9 +41,10 @@ def colour_map(maps, size, colormap=COLORMAP):
 
 def colour_scale(steps=11, colormap=COLORMAP):
     """The colours of `colour_map`'s scale at `steps` evenly spaced values 0..1, as '#rrggbb' strings."""
-    from matplotlib import colormaps
-    from matplotlib.colors import to_hex
-    return [to_hex(colour) for colour in colormaps[colormap](np.linspace(0.0, 1.0, steps))]
+    from ..palettes import lookup_table
+    table = lookup_table(colormap)
+    return ["#%02x%02x%02x" % tuple(int(c) for c in table[int(round(v * 255))])
+            for v in np.linspace(0.0, 1.0, steps)]
 
 
 def weight_pngs(weights, colormap=COLORMAP):
