@@ -14,7 +14,8 @@ def test_demo_makes_data_trains_tests_and_reports_scores(tmp_path):
     env = dict(os.environ, MRFF_NO_AUTOLOAD="1")  # the demo attaches through the runner by itself
     proc = subprocess.run(
         [sys.executable, "-m", "mrff_plugin.cli", "demo", "--pairs", "4", "--test_pairs", "2",
-         "--n_epochs", "1", "--n_epochs_decay", "0", "--display_port", "9"],  # port 9: nothing listens
+         "--n_epochs", "1", "--n_epochs_decay", "0", "--ngf", "8", "--ndf", "16",
+         "--display_port", "9"],  # port 9: nothing listens
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
@@ -28,6 +29,12 @@ def test_demo_makes_data_trains_tests_and_reports_scores(tmp_path):
     # 3. the fusion generator was trained and saved
     assert (tmp_path / "checkpoints" / "mrff_demo" / "latest_net_G.pth").is_file()
     assert "netG: unetpp_fusion" in out
+    # ... at the widths given on the command line, which test.py (below) built too to load it
+    import torch
+    for net, width in (("G", 8), ("D", 16)):
+        state = torch.load(tmp_path / "checkpoints" / "mrff_demo" / f"latest_net_{net}.pth", map_location="cpu")
+        first_conv = next(v for k, v in state.items() if k.endswith("weight") and v.ndim == 4)
+        assert first_conv.shape[0] == width, (net, first_conv.shape)
     # 4. test.py gallery: one row per test pair, every image file present
     run = tmp_path / "results" / "mrff_demo" / "test_latest"
     gallery = run / "index.html"

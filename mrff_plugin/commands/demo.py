@@ -37,6 +37,8 @@ def add_arguments(parser):
     parser.add_argument("--test_pairs", type=int, default=TEST_PAIRS, help="synthetic test pairs (default: %(default)s)")
     parser.add_argument("--n_epochs", type=int, default=None, help="override the preset's --n_epochs")
     parser.add_argument("--n_epochs_decay", type=int, default=None, help="override the preset's --n_epochs_decay")
+    parser.add_argument("--ngf", type=int, default=None, help="override the preset's --ngf (generator width)")
+    parser.add_argument("--ndf", type=int, default=None, help="override the preset's --ndf (discriminator width)")
     parser.add_argument("--display_server", default="http://localhost")
     parser.add_argument("--display_port", type=int, default=8097)
     parser.add_argument("--host", default=None, help="pix2pix/CycleGAN checkout (default: the bundled one)")
@@ -96,6 +98,12 @@ def replace_previous_demo(run_dir):
     return removed
 
 
+def overrides(args, names):
+    """`--name value` flags for the options of `names` given on the command line (they follow the preset)."""
+    return [flag for name in names if getattr(args, name, None) is not None
+            for flag in (f"--{name}", str(getattr(args, name)))]
+
+
 def main(args):
     import torch
     from ..errors import HostNotFound
@@ -118,15 +126,15 @@ def main(args):
     common = ["--dataroot", args.dataroot, "--name", args.name, "--checkpoints_dir", args.checkpoints_dir,
               "--gpu_ids", gpu_ids, "--num_threads", workers]
     preset = read_preset("demo")
-    schedule = [flag for name in ("n_epochs", "n_epochs_decay") if getattr(args, name) is not None
-                for flag in (f"--{name}", str(getattr(args, name)))]
+    schedule = overrides(args, ("n_epochs", "n_epochs_decay"))
+    width = overrides(args, ("ngf", "ndf"))   # train.py and test.py alike: test.py builds the same network
     try:
-        if run_host_script("train.py", preset + common + display + schedule, host=args.host) != 0:
+        if run_host_script("train.py", preset + common + display + schedule + width, host=args.host) != 0:
             print("mrff demo: training failed (see the message above).", file=sys.stderr)
             return 1
-        test_flags = drop_train_only(preset) + common + ["--results_dir", args.results_dir, "--phase", "test",
-                                        "--load_size", str(TEST_SIZE), "--crop_size", str(TEST_SIZE),
-                                        "--num_test", str(args.test_pairs)]
+        test_flags = drop_train_only(preset) + common + width + [
+            "--results_dir", args.results_dir, "--phase", "test", "--load_size", str(TEST_SIZE),
+            "--crop_size", str(TEST_SIZE), "--num_test", str(args.test_pairs)]
         if run_host_script("test.py", test_flags, host=args.host) != 0:
             print("mrff demo: testing failed (see the message above).", file=sys.stderr)
             return 1
