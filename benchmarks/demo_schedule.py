@@ -28,6 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from quality import write_json  # noqa: E402
 from quality_runs import machine  # noqa: E402
 from quality_stats import bootstrap_ci  # noqa: E402
 
@@ -85,10 +86,12 @@ def run_demo(name, arguments, folder):
 
 
 def evaluation(folder):
-    """mrff demo's own evaluation.json (beside its gallery) -> {stem: (ssim, psnr)}."""
+    """mrff demo's own evaluation.json (beside its gallery): its summary (means, stds, N) and
+    {stem: (ssim, psnr)}."""
     report = json.loads((folder / "results" / "mrff_demo" / "test_latest" / "evaluation.json").read_text())
     (run,) = report["runs"]
-    return {img["stem"]: (img["ssim"], img["psnr"]) for img in run["images"]}
+    summary = {key: run[key] for key in ("ssim_mean", "ssim_std", "psnr_mean", "psnr_std", "n")}
+    return summary, {img["stem"]: (img["ssim"], img["psnr"]) for img in run["images"]}
 
 
 def compare(records):
@@ -104,13 +107,6 @@ def compare(records):
     return out
 
 
-def write(path, report):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=1))
-    os.replace(tmp, path)
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny schedule, results in benchmarks/out/")
@@ -124,7 +120,7 @@ def main(argv=None):
         report["step_seconds"] = {str(w): round(step_seconds(w, (1, 1) if args.quick else STEP_TIMING), 4)
                                   for w in widths}
         report["machine"] = machine()
-        write(out, report)
+        write_json(out, report)
     print(f"pix2pix step, fusion, 128x128, fp32: {report['step_seconds']} s by ngf/ndf", flush=True)
     for name in ("after", "before"):
         if name in report["configurations"]:
@@ -133,17 +129,15 @@ def main(argv=None):
         arguments, what = demo_arguments(name, args.quick, report["step_seconds"])
         print(f"{name}: mrff demo {' '.join(arguments)}  ({what}) ...", flush=True)
         seconds = run_demo(name, arguments, work / name)
-        scores = evaluation(work / name)
-        ssim = [s for s, _ in scores.values()]
+        summary, scores = evaluation(work / name)
         report["configurations"][name] = {
-            "arguments": arguments, "what": what, "seconds": round(seconds, 1), "per_image": scores,
-            "ssim_mean": float(np.mean(ssim)), "ssim_std": float(np.std(ssim, ddof=1)) if len(ssim) > 1 else None,
-            "psnr_mean": float(np.mean([p for _, p in scores.values()])), "load_average": os.getloadavg()[0]}
-        write(out, report)
-        print(f"{name}: SSIM {report['configurations'][name]['ssim_mean']:.4f} over {len(ssim)} test pairs "
+            "arguments": arguments, "what": what, "seconds": round(seconds, 1), **summary, "per_image": scores,
+            "load_average": os.getloadavg()[0]}
+        write_json(out, report)
+        print(f"{name}: SSIM {summary['ssim_mean']:.4f} over {summary['n']} test pairs "
               f"in {seconds / 60:.1f} min", flush=True)
     report["after_minus_before"] = compare(report["configurations"])
-    write(out, report)
+    write_json(out, report)
     d = report["after_minus_before"]
     print(f"after - before: SSIM {d['ssim']['mean']:+.4f} [{d['ssim']['ci95'][0]:+.4f}, {d['ssim']['ci95'][1]:+.4f}], "
           f"PSNR {d['psnr']['mean']:+.2f} dB [{d['psnr']['ci95'][0]:+.2f}, {d['psnr']['ci95'][1]:+.2f}] "

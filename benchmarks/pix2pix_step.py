@@ -18,10 +18,9 @@ and activations in that layout; False gives the host's usual contiguous layout.
 with one step as one epoch: the learning rate stays at --lr for n_constant steps, then falls
 linearly towards 0 over n_decay steps, as `--n_epochs n_constant --n_epochs_decay n_decay`.
 """
-from types import SimpleNamespace
-
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 

@@ -106,6 +106,11 @@ def write_results(path, study, scale, runs, ceiling, started):
               "baseline": BASELINE, "machine": machine(), "ceiling": ceiling,
               "summary": summarise(runs, study, list(MODELS), BASELINE), "runs": runs,
               "study_seconds": round(sum(r["seconds"] for r in runs.values()), 1), "this_sitting_started": started}
+    return write_json(path, report)
+
+
+def write_json(path, report):
+    """`report` as JSON at `path`, through a temporary file and a rename (never half a file); returns it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(report, indent=1))
