@@ -96,3 +96,11 @@ def test_demo_replaces_its_own_previous_run_but_leaves_another_run_to_the_host(t
     assert replace_previous_demo(user_run) == 0
     assert (user_run / "latest_net_G.pth").read_bytes() == b"precious"
     assert not (user_run / DEMO_MARK).exists()
+
+
+def test_demo_refuses_a_width_below_one_in_one_sentence_before_writing_anything(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "mrff_plugin.cli", "demo", "--ngf", "0"], cwd=tmp_path,
+                          env=dict(os.environ, MRFF_NO_AUTOLOAD="1"), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "argument --ngf: 0 is not a positive number of channels" in proc.stderr
+    assert list(tmp_path.iterdir()) == []

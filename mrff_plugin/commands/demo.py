@@ -19,6 +19,8 @@ from argparse import Namespace
 from pathlib import Path
 from urllib.parse import urlparse
 
+from ..argtypes import positive_channels
+
 TRAIN_PAIRS = 200  # distinct pairs for options/demo.txt's 400 iterations (each pair seen twice; synthesis ~10 s)
 TEST_PAIRS = 48   # held-out pairs scored: standard error of the mean SSIM about 0.015 (12 gave 0.03)
 SYNTH_SIZE = (144, 144)   # --load_size of options/demo.txt
@@ -37,8 +39,8 @@ def add_arguments(parser):
     parser.add_argument("--test_pairs", type=int, default=TEST_PAIRS, help="synthetic test pairs (default: %(default)s)")
     parser.add_argument("--n_epochs", type=int, default=None, help="override the preset's --n_epochs")
     parser.add_argument("--n_epochs_decay", type=int, default=None, help="override the preset's --n_epochs_decay")
-    parser.add_argument("--ngf", type=int, default=None, help="override the preset's --ngf (generator width)")
-    parser.add_argument("--ndf", type=int, default=None, help="override the preset's --ndf (discriminator width)")
+    parser.add_argument("--ngf", type=positive_channels, default=None, help="override the preset's --ngf (generator width)")
+    parser.add_argument("--ndf", type=positive_channels, default=None, help="override the preset's --ndf (discriminator width)")
     parser.add_argument("--display_server", default="http://localhost")
     parser.add_argument("--display_port", type=int, default=8097)
     parser.add_argument("--host", default=None, help="pix2pix/CycleGAN checkout (default: the bundled one)")

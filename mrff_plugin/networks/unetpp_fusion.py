@@ -77,12 +77,12 @@ Choices the paper leaves open, taken from pix2pix (Isola et al. 2017):
   three up-samplings out of the two deepest levels (DB4.0, DB3.0, DB3.1), the
   counterpart of pix2pix's dropout in its three innermost decoder blocks.
 """
-import argparse
 import functools
 import sys
 
 import torch.nn as nn
 
+from ..argtypes import positive_channels
 from ..errors import OptionError
 from .fusion import DEPTH, FUSION_MODES, AttentionFusion, FusionGenerator, branch_levels, check_input_size
 from .registry import register_generator
@@ -180,13 +180,6 @@ class UnetppFusionGenerator(FusionGenerator):
 IGNORED_BY_RELEASED = ("norm", "no_dropout", "ngf")   # host flags the authors' network does not read
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number of channels")
-    return value
-
-
 def add_options(parser):
     """--mrff_arch, --mrff_fusion, --mrff_channels; the host flags the released network ignores say so."""
     for flag in IGNORED_BY_RELEASED:
@@ -203,7 +196,7 @@ def add_options(parser):
     group.add_argument("--mrff_fusion", choices=FUSION_MODES, default=FUSION_MODES[0],
                        help="how unetpp_fusion fuses its four receptive fields X0,1..X0,4: nested pixel "
                             "attention (the paper, Fig. 6) | average (plain UNet++) | last (X0,4 only)")
-    group.add_argument("--mrff_channels", type=_positive_int, default=MRFF_CHANNELS,
+    group.add_argument("--mrff_channels", type=positive_channels, default=MRFF_CHANNELS,
                        help="channels of each reduced branch f1..f4 before fusion (paper: 32)")
     return parser
 

@@ -1,0 +1,10 @@
+"""Argument types shared by the plugin's options and commands (no torch: `mrff`'s parser imports this)."""
+import argparse
+
+
+def positive_channels(text):
+    """argparse type: a channel count, an integer >= 1 (--mrff_channels, mrff demo's --ngf/--ndf)."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number of channels")
+    return value
