@@ -193,21 +193,48 @@ def save_checkpoint(folder, ngf, size, images):
     checkpoint.save_state(checkpoint.state_path(str(folder), "latest"), opt, 1, 0, [], [])
 
 
-def forward_images_per_s(checkpoint_path, size, batch, amp, repeats=3, kind="torch", model=None):
-    """Images/s of the bare generator forward pass, prepared as `mrff generate` prepares it (eval,
-    BatchNorm folded, channels_last; or the exported ONNX file in ONNX Runtime with `kind`
-    'onnxruntime'), best of `repeats`: what no inference command on this machine can beat."""
+def forward_images_per_s(checkpoint_path, size, batch, amp, batches=8, kind="torch", model=None):
+    """{'median', 'best'}: images/s of the bare generator forward pass, prepared as `mrff generate` prepares
+    it (eval, BatchNorm folded, channels_last; or the exported ONNX file in ONNX Runtime with `kind`
+    'onnxruntime'), on one fixed batch, from the median and the shortest of `batches` timed passes after a
+    warm-up: the sustained rate and the peak that no inference command on this machine can beat."""
     from mrff_plugin.generate.backends import open_backend
     from mrff_plugin.generate.engine import run_network
     backend = open_backend(kind, "cpu", amp, str(checkpoint_path), model=model and str(model))[0]
     images = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8)
     run_network(backend, images)  # warm-up
-    best = float("inf")
-    for _ in range(repeats):
+    times = []
+    for _ in range(batches):
         start = time.perf_counter()
         run_network(backend, images)
-        best = min(best, time.perf_counter() - start)
-    return batch / best
+        times.append(time.perf_counter() - start)
+    return {"median": batch / statistics.median(times), "best": batch / min(times)}
+
+
+FORWARD_CHILD = """
+import json, sys, torch
+sys.path.insert(0, sys.argv[1])
+from speed import forward_images_per_s
+from mrff_plugin.generate.allocator import keep_freed_memory
+torch.set_num_threads(int(sys.argv[2]))
+if sys.argv[3] == "keep":
+    keep_freed_memory()
+model = sys.argv[9] if len(sys.argv) > 9 else None
+print(json.dumps(forward_images_per_s(sys.argv[4], int(sys.argv[5]), int(sys.argv[6]), sys.argv[7], kind=sys.argv[8],
+                                      model=model)))
+"""
+
+
+def forward_in_child(checkpoint_path, size, batch, amp, threads, keep_memory, kind="torch", model=None, env=None):
+    """forward_images_per_s in a fresh process, started as the command it stands for starts: with
+    `keep_memory`, after allocator.keep_freed_memory() as `mrff generate` calls it; without, with glibc's
+    default (the host's test.py)."""
+    argv = [sys.executable, "-c", FORWARD_CHILD, str(ROOT / "benchmarks"), str(threads),
+            "keep" if keep_memory else "default", str(checkpoint_path), str(size), str(batch), amp, kind]
+    code, _, stdout, stderr = run_measured(argv + ([str(model)] if model else []), env=env, cwd=str(ROOT))
+    if code != 0:
+        raise RuntimeError(f"forward-pass child failed: {stderr.strip()[-500:]}")
+    return json.loads(stdout.strip().splitlines()[-1])
 
 
 def export_model(checkpoint_path, out):
@@ -248,8 +275,8 @@ def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_imag
             runs[f"mrff generate --amp {amp}"] = [
                 sys.executable, "-m", "mrff_plugin.cli", "generate", "--checkpoint",
                 str(tmp / "checkpoints" / "run" / "latest_net_G.pth"), "--input", str(tmp / "images"),
-                "--output", str(tmp / f"generated_{amp}"), "--batch_size", str(batch_size), "--workers", "1",
-                "--amp", amp, "--quiet"]
+                "--output", str(tmp / f"generated_{amp}"), "--batch_size", str(batch_size), "--amp", amp,
+                "--quiet"]
         checkpoint_path = tmp / "checkpoints" / "run" / "latest_net_G.pth"
         ort_label, model = "mrff generate --backend onnxruntime", tmp / "model.onnx"
         if onnxruntime:
@@ -257,13 +284,27 @@ def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_imag
             runs[ort_label] = [
                 sys.executable, "-m", "mrff_plugin.cli", "generate", "--backend", "onnxruntime", "--model", str(model),
                 "--input", str(tmp / "images"), "--output", str(tmp / "generated_onnxruntime"),
-                "--batch_size", str(batch_size), "--workers", "1", "--quiet"]
+                "--batch_size", str(batch_size), "--quiet"]
+        # each command's bare forward pass runs right after the command, so that both see the same load
+        forwards = {"host test.py": dict(batch=1, amp="none", keep_memory=False)}  # test.py: batch 1, fp32
+        forwards.update({f"mrff generate --amp {amp}": dict(batch=batch_size, amp=amp, keep_memory=True)
+                         for amp in amp_modes})
+        forwards[ort_label] = dict(batch=batch_size, amp="none", keep_memory=True, kind="onnxruntime", model=model)
         for label, argv in runs.items():
             load = os.getloadavg()[0]
             code, wall, stdout, stderr = run_measured(argv, env=env, cwd=str(ROOT))
             if code != 0:
                 raise RuntimeError(f"{label} failed: {stderr.strip()[-500:]}")
-            results[label] = {"wall_seconds": wall, "images_per_s": count / wall, "load_average_before": load}
+            forward = forward_in_child(checkpoint_path, size, threads=threads, env=env, **forwards[label])
+            results[label] = {"wall_seconds": wall, "images_per_s": count / wall, "load_average_before": load,
+                              "forward_only_images_per_s": forward["median"],
+                              "forward_only_best_images_per_s": forward["best"]}
+            if label.startswith("mrff generate --amp"):  # the same pass with glibc's default: allocator.py's effect
+                default = forward_in_child(checkpoint_path, size, threads=threads, env=env,
+                                           **dict(forwards[label], keep_memory=False))
+                results[label]["forward_only_default_malloc_images_per_s"] = default["median"]
+            print(f"  {label}: {count / wall:.2f} images/s; its bare forward pass {forward['median']:.2f} "
+                  f"(median), {forward['best']:.2f} (best)", flush=True)
         fp32 = tmp / "generated_none"
         if fp32.is_dir():  # bf16 vs fp32 agreement of the written images
             from PIL import Image
@@ -274,14 +315,8 @@ def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_imag
                     entry = results[f"mrff generate --amp {amp}"]
                     entry["mad_vs_fp32_grey_levels"], entry["max_vs_fp32_grey_levels"] = png_difference(
                         fp32, tmp / f"generated_{amp}")
-        results["host test.py"]["forward_only_images_per_s"] = forward_images_per_s(checkpoint_path, size, 1, "none")
-        for amp in amp_modes:
-            results[f"mrff generate --amp {amp}"]["forward_only_images_per_s"] = forward_images_per_s(
-                checkpoint_path, size, batch_size, amp)
         if onnxruntime:
             ort = results[ort_label]
-            ort["forward_only_images_per_s"] = forward_images_per_s(checkpoint_path, size, batch_size, "none",
-                                                                    kind="onnxruntime", model=model)
             ort["export_seconds"], ort["export_max_difference"] = export_seconds, export_report["max_difference"]
             if fp32.is_dir():
                 ort["mad_vs_torch_fp32_grey_levels"], ort["max_vs_torch_fp32_grey_levels"] = png_difference(
@@ -295,6 +330,7 @@ def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_imag
         entry["speedup_vs_test_py"] = entry["images_per_s"] / base
         entry["forward_only_vs_test_py"] = entry["forward_only_images_per_s"] / base  # the ceiling of the ratio
         entry["vs_own_forward_only"] = entry["images_per_s"] / entry["forward_only_images_per_s"]  # pipeline share
+        entry["vs_own_forward_best"] = entry["images_per_s"] / entry["forward_only_best_images_per_s"]
     return {"images": count, "size": size, "ngf": ngf, "batch_size": batch_size,
             "checkpoint_calibration_images": calibration_images, "runs": results}
 

@@ -17,6 +17,7 @@ from ..palettes import PALETTES
 
 NETWORK_OVERRIDES = ("netG", "norm", "ngf", "input_nc", "mrff_arch", "mrff_fusion", "mrff_channels")
 ATTENTION_SUFFIX = "_attention_{}.png"   # <name>_attention_1.png .. _4.png: w1..w4 of Fig. 13-14
+DEFAULT_WORKERS = {"cpu": 0, "cuda": 2}  # --workers by device type (benchmarks/README.md, "Inference")
 
 
 def _size(text):
@@ -39,7 +40,10 @@ def add_arguments(parser):
                         help="resize inputs to WxH (default: keep each image's size; padded to the network's "
                              "multiple and cropped back)")
     parser.add_argument("--batch_size", type=int, default=8, help="images per forward pass (same-size images)")
-    parser.add_argument("--workers", type=int, default=2, help="loader processes decoding images (0: in-line)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="loader processes decoding images (0: in-line); default 0 on CPU, where the "
+                             "network's threads already use every core and in-line decoding kept more of the "
+                             "network's speed (README 'Deploying'), 2 on GPU")
     parser.add_argument("--amp", choices=("none", "bf16", "fp16"), default="none",
                         help="autocast precision: bf16 (GPU, or a CPU with AVX-512 BF16/AMX, where it is about "
                              "twice as fast; emulated and slow on older CPUs) or fp16 (GPU)")
@@ -106,6 +110,7 @@ def run(args):
 
     from tqdm import tqdm
 
+    from ..generate.allocator import keep_freed_memory
     from ..generate.backends import open_backend
     from ..generate.engine import generate
     from ..generate.tiling import DEFAULT_OVERLAP, check_tile, default_max_memory, parse_memory
@@ -116,14 +121,16 @@ def run(args):
     overrides = {flag: getattr(args, flag) for flag in NETWORK_OVERRIDES}
     overrides["no_dropout"] = args.no_dropout
     # --output_nc is the PNG's channels; for a checkpoint without saved options it is also the network's
+    keep_freed_memory()  # before the first tensor: loading and every forward pass reuse freed memory
     backend, network_nc = open_backend(args.backend, device, args.amp, args.checkpoint, args.epoch, args.model,
                                        args.host, overrides, {"output_nc": args.output_nc})
     output_nc = args.output_nc or network_nc
+    workers = args.workers if args.workers is not None else DEFAULT_WORKERS.get(device.type, 2)
     if args.save_attention:
         fusion_net(backend)  # refuse before the main pass, not after it
     label = f"rank {rank}/{world}" if world > 1 else "generate"
     with tqdm(total=len(jobs), desc=label, unit="img", disable=args.quiet) as bar:
-        result = generate(backend, jobs, output_nc, args.batch_size, args.workers, args.size, args.skip_bad,
+        result = generate(backend, jobs, output_nc, args.batch_size, workers, args.size, args.skip_bad,
                           progress=bar, max_memory=max_memory, tile=args.tile, overlap=args.overlap,
                           log=lambda line: bar.write(f"mrff generate: {line}", file=sys.stderr),
                           palette=args.palette, also_grey=args.also_grey)

@@ -171,9 +171,29 @@ def network_options(saved, overrides, fallbacks=None, looked_for=()):
 
 # ------------------------------------------------------------------ building and loading
 
+@contextlib.contextmanager
+def weights_left_uninitialised():
+    """Within: `torch.nn.init`'s in-place initialisers (`normal_`, `kaiming_uniform_`, `zeros_`, ...) return
+    their tensor untouched.  For a generator whose every weight the checkpoint overwrites next
+    (`load_state_dict`, strict): drawing its random weights first -- the host's init_weights and each
+    layer's reset_parameters, 35 M numbers for unetpp_fusion at ngf 64 -- was 0.3-0.4 s of
+    `mrff generate`'s start-up (benchmarks/README.md, "Inference")."""
+    from torch.nn import init
+    names = [name for name in vars(init) if name.endswith("_") and not name.startswith("_")
+             and callable(getattr(init, name))]
+    saved = {name: getattr(init, name) for name in names}
+    for name in names:
+        setattr(init, name, lambda tensor, *args, **kwargs: tensor)
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(init, name, function)
+
+
 def build_generator(networks, options):
-    """The generator named by options['netG'], built by the host's define_G (uninitialised weights matter
-    not: they are loaded next).  Plugin flags reach the plugin builder through the options handed over (attach/handoff.py)."""
+    """The generator named by options['netG'], built (and randomly initialised) by the host's define_G.
+    Plugin flags reach the plugin builder through the options handed over (attach/handoff.py)."""
     import inspect
 
     from ..attach.handoff import options_for_build
@@ -199,7 +219,8 @@ def load_generator(checkpoint, epoch="latest", host=None, overrides=None, fallba
     looked_for = [path for path in (state_path, os.path.join(folder, OPTIONS_FILE)) if path]
     options = network_options(saved_options(state_path, folder, host_checkpoint), overrides or {}, fallbacks,
                               looked_for)
-    net = build_generator(networks, options)
+    with weights_left_uninitialised():  # the checkpoint's weights replace them next
+        net = build_generator(networks, options)
     state_dict = _load(weights_path, host_checkpoint, "load_weights")
     try:
         net.load_state_dict(state_dict)

@@ -1,0 +1,38 @@
+"""Keep freed activation memory inside the process, so that a forward pass does not page-fault it back in.
+
+glibc's malloc serves every block above its mmap threshold (128 KiB at start,
+raised as blocks are freed, at most 32 MiB) with a fresh `mmap` and gives it
+back to the kernel on `free`.  Nearly every activation of `unetpp_fusion` at
+256x256 is such a block (X0,j: 64 x 128 x 128 x 4 bytes = 4 MiB per image), so
+each forward pass maps tens of them anew and the kernel zero-fills every page on
+first touch: on CPU the pass spends a large, load-dependent share of its time in
+page faults instead of convolutions.  Raising the mmap threshold and the trim
+threshold (`mallopt`, <malloc.h>) keeps those blocks on the heap for the next
+batch.  benchmarks/README.md ("Inference") has the figures: the bare forward
+pass ran 1.4-2x faster with this, and steadily.
+
+The cost is that the heap keeps its high-water mark until the process exits,
+which for `mrff generate` is the size of one forward pass's activations, the
+memory it needed anyway (bounded by --max_memory through tiling).
+"""
+import ctypes
+
+M_TRIM_THRESHOLD = -1   # <malloc.h>: free memory at the top of the heap kept before it is returned
+M_TOP_PAD = -2          # <malloc.h>: extra memory asked of the kernel each time the heap grows
+M_MMAP_THRESHOLD = -3   # <malloc.h>: blocks at least this large get their own mmap
+KEEP_BYTES = 1 << 30    # 1 GiB: larger than any one activation of a forward pass within --max_memory
+GROW_BYTES = 64 << 20   # 64 MiB: the heap grows to its high-water mark in a few steps, not in 128 KiB ones
+
+
+def keep_freed_memory(keep_bytes=KEEP_BYTES, grow_bytes=GROW_BYTES):
+    """Tell glibc malloc to serve blocks below `keep_bytes` from the heap, keep that much freed memory and
+    grow the heap `grow_bytes` at a time; True when it took effect, False where the C library has no
+    `mallopt` or refuses (macOS; musl's is a stub).  Call it before loading the network: the copies that
+    loading and BatchNorm folding make then reuse each other's memory too."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
+    except (OSError, AttributeError, TypeError):
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return all([mallopt(M_MMAP_THRESHOLD, keep_bytes), mallopt(M_TRIM_THRESHOLD, keep_bytes),
+                mallopt(M_TOP_PAD, grow_bytes)])
