@@ -21,7 +21,10 @@ round, so load from other processes hits all of them alike):
    time of each whole command (start-up included), images/s, the mean
    absolute difference of the bf16 PNGs from the fp32 ones in grey levels, and
    the images/s of the bare forward pass each command runs (test.py: fp32,
-   batch 1; generate: its --amp and batch), the ceiling of each ratio; and the same for
+   batch 1, glibc's default allocator; generate: its --amp and batch, after
+   allocator.keep_freed_memory() -- and once more without it), timed in a fresh
+   process right after the command: the median pass (sustained) and the shortest
+   (peak), the ceilings of each command's ratios; and the same for
    `mrff generate --backend onnxruntime` on the file `mrff export` writes from that
    checkpoint (fp32), with its PNGs' difference from the PyTorch fp32 ones.
 

@@ -1,15 +1,17 @@
 """Keep freed activation memory inside the process, so that a forward pass does not page-fault it back in.
 
 glibc's malloc serves every block above its mmap threshold (128 KiB at start,
-raised as blocks are freed, at most 32 MiB) with a fresh `mmap` and gives it
-back to the kernel on `free`.  Nearly every activation of `unetpp_fusion` at
-256x256 is such a block (X0,j: 64 x 128 x 128 x 4 bytes = 4 MiB per image), so
-each forward pass maps tens of them anew and the kernel zero-fills every page on
-first touch: on CPU the pass spends a large, load-dependent share of its time in
-page faults instead of convolutions.  Raising the mmap threshold and the trim
-threshold (`mallopt`, <malloc.h>) keeps those blocks on the heap for the next
-batch.  benchmarks/README.md ("Inference") has the figures: the bare forward
-pass ran 1.4-2x faster with this, and steadily.
+raised as such blocks are freed, but never above 32 MiB) with a fresh `mmap` and
+gives it back to the kernel on `free`, and returns freed memory at the top of its
+heap beyond a trim threshold.  A batch of four 256x256 images through
+`unetpp_fusion` at ngf 64 allocates activations of 16-32 MiB (X0,j, f1..f4) and
+concatenations of up to 80 MiB (the input of X0,4) in fp32, so each forward pass
+maps many of them anew and the kernel zero-fills every page on first touch: on
+CPU the pass spent a large and erratic share of its time in page faults instead
+of convolutions.  Raising the mmap and trim thresholds (`mallopt`, <malloc.h>)
+keeps those blocks on the heap for the next batch.  benchmarks/README.md
+("Inference") has the figures: the bare forward pass ran 1.25x (bf16) and 1.57x
+(fp32) as fast with this.
 
 The cost is that the heap keeps its high-water mark until the process exits,
 which for `mrff generate` is the size of one forward pass's activations, the

@@ -1,6 +1,6 @@
-"""The batched generation loop: decode in loader workers, run the network, encode in threads.
+"""The batched loop: decode (in-line, or in loader workers), run the network, encode in threads.
 
-    decode (DataLoader workers)  ->  pad, backend, crop (main process)  ->  PNG encode + atomic
+    decode (in-line or workers)  ->  pad, backend, crop (main process)  ->  PNG encode + atomic
     uint8 (C, H, W) tensors          whole batches, or tile by tile         write (thread pool)
 
 Images are batched only with images of the same size (`group_by_size`).  The
