@@ -43,7 +43,7 @@ def add_arguments(parser):
     parser.add_argument("--workers", type=int, default=None,
                         help="loader processes decoding images (0: in-line); default 0 on CPU, where the "
                              "network's threads already use every core and in-line decoding kept more of the "
-                             "network's speed (README 'Deploying'), 2 on GPU")
+                             "network's speed (benchmarks/README.md, 'Inference'), 2 on GPU")
     parser.add_argument("--amp", choices=("none", "bf16", "fp16"), default="none",
                         help="autocast precision: bf16 (GPU, or a CPU with AVX-512 BF16/AMX, where it is about "
                              "twice as fast; emulated and slow on older CPUs) or fp16 (GPU)")
