@@ -8,3 +8,12 @@ def positive_channels(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is not a positive number of channels")
     return value
+
+
+def process_count(text):
+    """argparse type: a number of worker processes, an integer >= 0 (0: in the main process; mrff generate's
+    --workers)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a number of processes (0 or more; 0 decodes in-line)")
+    return value

@@ -86,3 +86,12 @@ def test_workers_default_to_in_line_decoding_on_cpu(monkeypatch, tmp_path):
                                   "--device", "cpu", "--quiet", "--backend", "onnxruntime", *extra])
         command.run(args)
     assert seen == [0, 3]
+
+
+def test_a_negative_worker_count_is_one_argparse_sentence(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "mrff_plugin.cli", "generate", "--checkpoint", "x", "--input",
+                           str(tmp_path), "--output", str(tmp_path / "o"), "--workers", "-1"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "argument --workers: -1 is not a number of processes (0 or more; 0 decodes in-line)" in proc.stderr
+    assert not (tmp_path / "o").exists()

@@ -13,6 +13,7 @@ Fig. 13-14 as `<name>_attention_1.png` .. `_4.png` (the weight of f1..f4, one fi
 """
 import sys
 
+from ..argtypes import process_count
 from ..palettes import PALETTES
 
 NETWORK_OVERRIDES = ("netG", "norm", "ngf", "input_nc", "mrff_arch", "mrff_fusion", "mrff_channels")
@@ -40,7 +41,7 @@ def add_arguments(parser):
                         help="resize inputs to WxH (default: keep each image's size; padded to the network's "
                              "multiple and cropped back)")
     parser.add_argument("--batch_size", type=int, default=8, help="images per forward pass (same-size images)")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--workers", type=process_count, default=None,
                         help="loader processes decoding images (0: in-line); default 0 on CPU, where the "
                              "network's threads already use every core and in-line decoding kept more of the "
                              "network's speed (benchmarks/README.md, 'Inference'), 2 on GPU")
