@@ -3,13 +3,17 @@
 - allocator.keep_freed_memory: a block freed and asked for again comes back without new page faults;
 - network.weights_left_uninitialised: no random initialisation of a network whose weights are loaded next,
   and torch.nn.init as before afterwards (also after an error);
-- the --workers default: decoding in-line on CPU.
+- the --workers default: decoding in the main process on CPU;
+- on CPU, decoding and encoding between forward passes (in threads), never beside them.
 """
 import argparse
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 
+import numpy as np
 import pytest
 import torch
 
@@ -95,3 +99,78 @@ def test_a_negative_worker_count_is_one_argparse_sentence(tmp_path):
     assert proc.returncode == 2
     assert "argument --workers: -1 is not a number of processes (0 or more; 0 decodes in-line)" in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+class SlowBackend:
+    """A stand-in network: grey mean of its input after `seconds` of sleep (as a forward pass holds the cores,
+    without holding the GIL); records when each call ran."""
+    device, input_nc, multiple, cost = torch.device("cpu"), 3, 1, None
+
+    def __init__(self, seconds, log):
+        self.seconds, self.log = seconds, log
+
+    def __call__(self, x):
+        start = time.perf_counter()
+        time.sleep(self.seconds)
+        self.log.append(("forward", start, time.perf_counter(), threading.get_ident()))
+        return x.mean(1, keepdim=True)
+
+
+def run_recorded(monkeypatch, tmp_path, workers, name):
+    """engine.generate over 12 small images with SlowBackend, batch 4; (PNG arrays, [(kind, start, end, thread)])."""
+    from PIL import Image
+
+    from mrff_plugin.generate import engine, files
+    source = tmp_path / "in"
+    if not source.is_dir():
+        source.mkdir()
+        rng = np.random.default_rng(0)
+        for i in range(12):
+            Image.fromarray(rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)).save(source / f"{i:02d}.png")
+    log = []
+
+    def recorded(kind, function, seconds=0.0):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            time.sleep(seconds)   # a PNG of a real size takes milliseconds
+            result = function(*args, **kwargs)
+            log.append((kind, start, time.perf_counter(), threading.get_ident()))
+            return result
+        return wrapper
+
+    monkeypatch.setattr(engine, "load_image", recorded("decode", engine.load_image))
+    monkeypatch.setattr(engine, "write_png", recorded("encode", files.write_png, 0.01))
+    jobs = files.plan_jobs(str(source), str(tmp_path / name))[0]
+    result = engine.generate(SlowBackend(0.05, log), jobs, 1, batch_size=4, workers=workers)
+    assert result["written"] == 12
+    pngs = {p.name: np.asarray(Image.open(p)) for p in sorted((tmp_path / name).glob("*.png"))}
+    return pngs, log
+
+
+def overlaps(log, kind):
+    forwards = [(start, end) for k, start, end, _ in log if k == "forward"]
+    return sum(1 for k, start, end, _ in log if k == kind
+               for f_start, f_end in forwards if start < f_end and f_start < end)
+
+
+def test_on_cpu_decoding_and_encoding_run_between_forward_passes_in_threads(monkeypatch, tmp_path):
+    """--workers 0 (CPU): no image is decoded or encoded while the network runs, and that work is spread over
+    as many threads as torch uses; --workers 1 (GPU) encodes while the network runs; both write the same PNGs."""
+    import concurrent.futures
+    pools, pool_class = [], concurrent.futures.ThreadPoolExecutor
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor",
+                        lambda max_workers: pools.append(max_workers) or pool_class(max_workers))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        phased, log = run_recorded(monkeypatch, tmp_path, 0, "threads")
+    finally:
+        torch.set_num_threads(threads)
+    assert len([entry for entry in log if entry[0] == "forward"]) == 3
+    assert overlaps(log, "decode") == 0 and overlaps(log, "encode") == 0
+    assert threading.get_ident() not in {thread for kind, *_, thread in log if kind in ("decode", "encode")}
+    assert pools == [3]                       # one thread per torch thread
+    overlapped, log = run_recorded(monkeypatch, tmp_path, 1, "workers")
+    assert overlaps(log, "encode") > 0        # the check above can fail: here encoding meets the network
+    assert phased.keys() == overlapped.keys() and len(phased) == 12
+    assert all(np.array_equal(phased[name], overlapped[name]) for name in phased)

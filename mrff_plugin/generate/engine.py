@@ -1,7 +1,14 @@
-"""The batched loop: decode (in-line, or in loader workers), run the network, encode in threads.
+"""The batched loop: decode, run the network, encode -- on CPU one after the other, on GPU side by side.
 
-    decode (in-line or workers)  ->  pad, backend, crop (main process)  ->  PNG encode + atomic
-    uint8 (C, H, W) tensors          whole batches, or tile by tile         write (thread pool)
+    decode (threads, or loader workers)  ->  pad, backend, crop (main process)  ->  PNG encode + atomic
+    uint8 (C, H, W) tensors                  whole batches, or tile by tile         write (threads)
+
+On CPU (`--workers 0`, its default) the network's threads use every core, so
+anything beside them slows them down more than it saves: between two forward
+passes, a pool of as many threads as torch uses encodes the last batch's PNGs
+and decodes the next batch, and the next pass starts when both are done.  On GPU
+(`--workers N`), N loader processes decode ahead and N threads encode while the
+network runs.  benchmarks/README.md ("Inference") has the measurements.
 
 Images are batched only with images of the same size (`group_by_size`).  The
 network needs sides that are a multiple of `backend.multiple` (2 ** its number
@@ -135,26 +142,53 @@ def plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log=N
     return plans
 
 
+def decoded_in_threads(dataset, batches, pool):
+    """Yield collate(...) of each batch of `dataset` indices, its images decoded by `pool`'s threads (Pillow
+    lets go of the GIL while it decodes).  A batch is decoded only when asked for, so no decoding runs during
+    the forward pass that asks for it after the previous one."""
+    for indices in batches:
+        yield collate([future.result() for future in [pool.submit(dataset.__getitem__, i) for i in indices]])
+
+
+def decoded_in_workers(dataset, batches, workers, pin_memory):
+    """The same batches from `workers` DataLoader processes, decoding ahead while the network runs."""
+    return torch.utils.data.DataLoader(dataset, batch_sampler=batches, num_workers=workers, collate_fn=collate,
+                                       pin_memory=pin_memory)
+
+
 def generate(backend, jobs, output_nc, batch_size=8, workers=2, size=None, skip_bad=False, progress=None,
              max_memory=None, tile=None, overlap=None, log=None, palette="grey", also_grey=False):
     """Write one PNG per job; return {'written', 'bad', 'seconds'}.
 
     backend: backends.TorchBackend or OnnxRuntimeBackend (its input_nc decides grey or RGB reading).
     output_nc: channels of the written PNGs (1 or 3).
+    workers: 0 -- decode and encode in threads, one per torch thread, between forward passes, so that they
+    never compete with the network's threads for the cores (CPU); N -- decode in N loader processes and
+    encode in N threads while the network runs (GPU, whose forward pass leaves the cores free).
     max_memory: bytes of activations one forward pass may use (None: no limit); tile/overlap: force tiling.
     progress: a tqdm-like object with update(n), or None; log: a function taking one line, or None.
     palette, also_grey: thermal palette of the PNGs and whether the grey one is kept too (palettes.py).
     """
     device = backend.device
     plans = plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log)
-    batches = {key: 1 if plan["tile"] else plan["batch"] for key, plan in plans.items()}
-    loader = torch.utils.data.DataLoader(
-        ImageJobs(jobs, backend.input_nc, size), batch_sampler=group_by_size(jobs, batches, size),
-        num_workers=workers, collate_fn=collate, pin_memory=device.type == "cuda")
+    batches = group_by_size(jobs, {key: 1 if plan["tile"] else plan["batch"] for key, plan in plans.items()}, size)
+    dataset = ImageJobs(jobs, backend.input_nc, size)
     written, bad, pending = 0, [], deque()
+
+    def finish(keep):  # wait for all but `keep` submitted PNGs; re-raises a failed write
+        nonlocal written
+        while len(pending) > keep:
+            pending.popleft().result()
+            written += 1
+            if progress is not None:
+                progress.update(1)
+
     start = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as encoders:
-        for indices, batch, failed in loader:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers or torch.get_num_threads()) as pool:
+        source = (decoded_in_workers(dataset, batches, workers, device.type == "cuda") if workers
+                  else decoded_in_threads(dataset, batches, pool))
+        for indices, batch, failed in source:  # in threads: encoding the previous batch went on meanwhile
+            finish(2 * batch_size if workers else 0)  # bound memory; in threads: nothing beside the network
             for index in failed:
                 if not skip_bad:
                     raise GenerateError(f"{jobs[index].source} cannot be decoded as an image; delete or "
@@ -168,15 +202,6 @@ def generate(backend, jobs, output_nc, batch_size=8, workers=2, size=None, skip_
             y = run_network(backend, batch.to(device, non_blocking=True), plan["tile"], plan["overlap"],
                             plan["batch"])
             for index, image in zip(indices, to_u8_images(y, output_nc)):
-                pending.append(encoders.submit(write_png, image, jobs[index].target, palette, also_grey))
-            while len(pending) > 2 * batch_size:  # bound memory; re-raises a failed write
-                pending.popleft().result()
-                written += 1
-                if progress is not None:
-                    progress.update(1)
-        while pending:
-            pending.popleft().result()
-            written += 1
-            if progress is not None:
-                progress.update(1)
+                pending.append(pool.submit(write_png, image, jobs[index].target, palette, also_grey))
+        finish(0)
     return {"written": written, "bad": bad, "seconds": time.perf_counter() - start}
