@@ -77,6 +77,6 @@ setup(
         # written file against PyTorch and runs it.
         "onnx": ["onnx", "onnxscript", "onnxruntime"],
     },
-    entry_points={"console_scripts": ["mrff = mrff_plugin.cli:main"]},
+    entry_points={"console_scripts": ["mrff = mrff_plugin.cli:console"]},
     cmdclass={"build_py": build_py_with_autoload},
 )

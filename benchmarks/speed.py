@@ -26,7 +26,10 @@ round, so load from other processes hits all of them alike):
    process right after the command: the median pass (sustained) and the shortest
    (peak), the ceilings of each command's ratios; and the same for
    `mrff generate --backend onnxruntime` on the file `mrff export` writes from that
-   checkpoint (fp32), with its PNGs' difference from the PyTorch fp32 ones.
+   checkpoint (fp32), with its PNGs' difference from the PyTorch fp32 ones;
+6. PNG encoding of synthetic LWIR images, Pillow's default against the options
+   `mrff generate` writes with (files.PNG_OPTIONS): ms per image and file size;
+   and the decoding of visible images as `mrff generate` decodes them.
 
 Writes benchmarks/out/speed.json and prints a summary.  `--quick` shrinks all
 of it (128x128, ngf 8, batch 1, 8 images) so it finishes in well under a minute:
@@ -258,7 +261,7 @@ def png_difference(folder_a, folder_b):
     return float(np.mean([d.mean() for d in diffs])), int(max(d.max() for d in diffs))
 
 
-def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_images, onnxruntime=True):
+def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_images, onnxruntime=True, test_py=True):
     """Wall time and images/s of `mrff generate` (each amp mode, and --backend onnxruntime in fp32) and the
     host's test.py, same images."""
     from mrff_plugin.commands._host_script import host_command
@@ -273,7 +276,7 @@ def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_imag
             "--results_dir", str(tmp / "results"), "--model", "test", "--dataset_mode", "single",
             "--netG", FUSION, "--norm", "batch", "--ngf", str(ngf), "--output_nc", "1", "--gpu_ids", "-1",
             "--preprocess", "none", "--num_test", str(count), "--eval"])
-        runs = {"host test.py": test_argv}
+        runs = {"host test.py": test_argv} if test_py else {}
         for amp in amp_modes:
             runs[f"mrff generate --amp {amp}"] = [
                 sys.executable, "-m", "mrff_plugin.cli", "generate", "--checkpoint",
@@ -292,7 +295,9 @@ def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_imag
         forwards = {"host test.py": dict(batch=1, amp="none", keep_memory=False)}  # test.py: batch 1, fp32
         forwards.update({f"mrff generate --amp {amp}": dict(batch=batch_size, amp=amp, keep_memory=True)
                          for amp in amp_modes})
-        forwards[ort_label] = dict(batch=batch_size, amp="none", keep_memory=True, kind="onnxruntime", model=model)
+        if onnxruntime:
+            forwards[ort_label] = dict(batch=batch_size, amp="none", keep_memory=True, kind="onnxruntime",
+                                       model=model)
         for label, argv in runs.items():
             load = os.getloadavg()[0]
             code, wall, stdout, stderr = run_measured(argv, env=env, cwd=str(ROOT))
@@ -328,14 +333,53 @@ def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_imag
                 ort["speed_vs_torch_fp32"] = ort["images_per_s"] / torch_fp32["images_per_s"]
                 ort["forward_only_vs_torch_fp32"] = (ort["forward_only_images_per_s"]
                                                      / torch_fp32["forward_only_images_per_s"])
-    base = results["host test.py"]["images_per_s"]
+    base = results["host test.py"]["images_per_s"] if test_py else None
     for label, entry in results.items():
-        entry["speedup_vs_test_py"] = entry["images_per_s"] / base
-        entry["forward_only_vs_test_py"] = entry["forward_only_images_per_s"] / base  # the ceiling of the ratio
+        if base is not None:
+            entry["speedup_vs_test_py"] = entry["images_per_s"] / base
+            entry["forward_only_vs_test_py"] = entry["forward_only_images_per_s"] / base  # the ceiling of the ratio
         entry["vs_own_forward_only"] = entry["images_per_s"] / entry["forward_only_images_per_s"]  # pipeline share
         entry["vs_own_forward_best"] = entry["images_per_s"] / entry["forward_only_best_images_per_s"]
     return {"images": count, "size": size, "ngf": ngf, "batch_size": batch_size,
             "checkpoint_calibration_images": calibration_images, "runs": results}
+
+
+# ------------------------------------------------------------------ 6. PNG encoding
+
+def png_encoding(count, size):
+    """Milliseconds per image and mean kilobytes of encoding `count` synthetic LWIR images (synth.render_pair,
+    a stand-in for what a trained generator writes) as PNGs, Pillow's default against files.PNG_OPTIONS
+    (what `mrff generate` writes), and of decoding their visible partners as `mrff generate` decodes."""
+    import io
+
+    from PIL import Image
+    from mrff_plugin.datasets.images import load_image
+    from mrff_plugin.generate.files import PNG_OPTIONS
+    from mrff_plugin.synth import render_pair
+    pairs = [render_pair(seed, (size, size), "day")[:2] for seed in range(count)]
+    results = {}
+    for label, options in (("pillow default", {}), ("mrff generate", PNG_OPTIONS)):
+        start, total = time.perf_counter(), 0
+        for _, lwir in pairs:
+            buffer = io.BytesIO()
+            Image.fromarray(np.ascontiguousarray(lwir)).save(buffer, format="PNG", **options)
+            total += buffer.tell()
+        results[label] = {"encode_ms_per_image": (time.perf_counter() - start) / count * 1e3,
+                          "kilobytes_per_image": total / count / 1024}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, (visible, _) in enumerate(pairs):
+            paths.append(os.path.join(tmp, f"{i}.png"))
+            Image.fromarray(visible).save(paths[-1])
+        start = time.perf_counter()
+        for path in paths:
+            np.asarray(load_image(path, "RGB"))
+        results["decode_visible_ms_per_image"] = (time.perf_counter() - start) / count * 1e3
+    results["encode_speedup"] = (results["pillow default"]["encode_ms_per_image"]
+                                 / results["mrff generate"]["encode_ms_per_image"])
+    results["size_ratio"] = (results["mrff generate"]["kilobytes_per_image"]
+                             / results["pillow default"]["kilobytes_per_image"])
+    return {"images": count, "size": size, **results}
 
 
 # ------------------------------------------------------------------ main
@@ -361,11 +405,14 @@ def parse_args(argv=None):
     p.add_argument("--layouts", default="channels_last,contiguous",
                    help="memory layouts to time (channels_last is how --model mrff_pix2pix trains)")
     p.add_argument("--images", type=int, default=None, help="images for the inference test (default 200; quick 8)")
-    p.add_argument("--batch_size", type=int, default=4, help="mrff generate --batch_size in the inference test")
+    p.add_argument("--batch_size", type=int, default=8,
+                   help="mrff generate --batch_size in the inference test (default 8, the command's own default)")
     p.add_argument("--calibration_images", type=int, default=None,
                    help="synthetic images that set the inference checkpoint's BatchNorm statistics "
                         "(default 20; quick 2)")
-    p.add_argument("--skip", default="", help="comma-separated parts to skip: train,rss,inference,onnxruntime")
+    p.add_argument("--skip", default="",
+                   help="comma-separated parts to skip: train,rss,png,inference,onnxruntime,test_py (test_py: the "
+                        "host's test.py and the ratios to it)")
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
     quick = args.quick
@@ -406,14 +453,21 @@ def main(argv=None):
         report["peak_rss_mb"] = {f"{netG} {amp} {size}px b1": peak_rss_mb(netG, amp, size, args.ngf, args.threads)
                                  for netG in (FUSION, BASELINE[size]) for amp in args.amp}
         print("peak RSS (MB):", {k: round(v) for k, v in report["peak_rss_mb"].items()}, flush=True)
+    if "png" not in args.skip:
+        report["png_encoding"] = png = png_encoding(8 if args.quick else 100, args.sizes[0])
+        print(f"PNG encoding of synthetic LWIR: Pillow's default {png['pillow default']['encode_ms_per_image']:.2f} "
+              f"ms/image, mrff generate's {png['mrff generate']['encode_ms_per_image']:.2f} "
+              f"({png['encode_speedup']:.2f}x as fast, files {png['size_ratio']:.3f}x the size); decoding "
+              f"{png['decode_visible_ms_per_image']:.2f} ms/image", flush=True)
     if "inference" not in args.skip:
         size = args.sizes[0]
         report["inference"] = inference(args.images, size, args.ngf, args.threads, args.batch_size, args.amp,
-                                        args.calibration_images, "onnxruntime" not in args.skip)
+                                        args.calibration_images, "onnxruntime" not in args.skip,
+                                        "test_py" not in args.skip)
         for label, r in report["inference"]["runs"].items():
-            print(f"inference {label}: {r['images_per_s']:.2f} images/s ({r['wall_seconds']:.1f} s), "
-                  f"{r['speedup_vs_test_py']:.2f}x test.py; its forward pass alone "
-                  f"{r['forward_only_images_per_s']:.2f} images/s ({r['forward_only_vs_test_py']:.2f}x test.py); "
+            vs_test = (f", {r['speedup_vs_test_py']:.2f}x test.py" if "speedup_vs_test_py" in r else "")
+            print(f"inference {label}: {r['images_per_s']:.2f} images/s ({r['wall_seconds']:.1f} s){vs_test}; "
+                  f"its forward pass alone {r['forward_only_images_per_s']:.2f} images/s; "
                   f"{100 * r['vs_own_forward_only']:.0f}% of its own forward pass", flush=True)
         ort = report["inference"]["runs"].get("mrff generate --backend onnxruntime", {})
         if "speed_vs_torch_fp32" in ort:

@@ -15,5 +15,5 @@ def process_count(text):
     --workers)."""
     value = int(text)
     if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a number of processes (0 or more; 0 decodes in-line)")
+        raise argparse.ArgumentTypeError(f"{text} is not a number of processes (0 or more; 0 decodes in this process)")
     return value

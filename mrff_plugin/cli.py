@@ -7,6 +7,7 @@ heavy imports happen inside `main`.
 """
 import argparse
 import importlib
+import os
 import sys
 
 # name -> one-line help; the module is mrff_plugin.commands.<name> ('-' written '_')
@@ -42,23 +43,45 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def dispatch(argv=None):
+    """(exit code, the command's module or None) of `mrff ARGV...`."""
     args, extra = build_parser().parse_known_args(argv)
     if getattr(args, "_missing", False):
         print(f"mrff {args.command}: not available in this version.", file=sys.stderr)
-        return 2
+        return 2, None
     module = importlib.import_module(args._module)
     args.extra = extra  # pass-through arguments (train/test forward them to the host)
     if extra and not getattr(module, "ACCEPTS_EXTRA", False):
         print(f"mrff {args.command}: unrecognized arguments: {' '.join(extra)}", file=sys.stderr)
-        return 2
+        return 2, module
     from .errors import MrffError
     try:
-        return int(module.main(args) or 0)
+        return int(module.main(args) or 0), module
     except MrffError as exc:   # a mistake the user can fix: its one sentence, no traceback
         print(f"mrff {args.command}: {exc}", file=sys.stderr)
-        return 2
+        return 2, module
+
+
+def main(argv=None):
+    """`mrff ARGV...` in this process; returns the exit code."""
+    return dispatch(argv)[0]
+
+
+def console():
+    """The `mrff` executable (setup.py's console script, `python -m mrff_plugin.cli`): run, then exit.
+
+    After a successful run of a command whose module sets SKIP_TEARDOWN (`generate`: every file it wrote is
+    closed and renamed, its threads and loader processes have finished), the process leaves through
+    `os._exit` once stdout and stderr are flushed: the interpreter's teardown of torch takes about 0.3 s
+    (benchmarks/README.md, "Inference"), which such a run has no use for.
+    """
+    code, module = dispatch()
+    if code == 0 and getattr(module, "SKIP_TEARDOWN", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    return code
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console())

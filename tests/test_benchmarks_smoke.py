@@ -43,6 +43,11 @@ def test_speed_quick_writes_steps_costs_and_inference(tmp_path):
         # a training step costs at least the generator's forward pass (G fwd + bwd + D)
         assert s["gflop_per_step"] * 1e9 / 2 > costs[s["netG"]]["macs_per_image"]
         assert abs(s["achieved_gflops"] - s["gflop_per_step"] / s["seconds_per_step"]) < 1e-6 * s["achieved_gflops"]
+    png = report["png_encoding"]   # Pillow's default against what mrff generate writes, same images
+    assert png["images"] == 8 and png["decode_visible_ms_per_image"] > 0
+    assert png["encode_speedup"] == (png["pillow default"]["encode_ms_per_image"]
+                                     / png["mrff generate"]["encode_ms_per_image"])
+    assert png["mrff generate"]["kilobytes_per_image"] > 0 and png["pillow default"]["kilobytes_per_image"] > 0
     runs = report["inference"]["runs"]
     assert set(runs) == {"host test.py", "mrff generate --amp none", "mrff generate --backend onnxruntime"}
     assert runs["host test.py"]["speedup_vs_test_py"] == 1.0

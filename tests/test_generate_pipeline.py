@@ -4,7 +4,8 @@
 - network.weights_left_uninitialised: no random initialisation of a network whose weights are loaded next,
   and torch.nn.init as before afterwards (also after an error);
 - the --workers default: decoding in the main process on CPU;
-- on CPU, decoding and encoding between forward passes (in threads), never beside them.
+- on CPU, decoding and encoding between forward passes (in threads), never beside them;
+- the `mrff` executable leaves a successful generate without the interpreter's teardown.
 """
 import argparse
 import subprocess
@@ -73,7 +74,7 @@ def test_weights_left_uninitialised_skips_init_and_restores_it():
 
 
 def test_workers_default_to_in_line_decoding_on_cpu(monkeypatch, tmp_path):
-    """`--workers` unset: the engine decodes in-line (0) on CPU; an explicit value is passed on."""
+    """`--workers` unset: the engine decodes in this process (0) on CPU; an explicit value is passed on."""
     from mrff_plugin.commands import generate as command
     from mrff_plugin.generate import allocator, backends, engine, files
 
@@ -97,7 +98,7 @@ def test_a_negative_worker_count_is_one_argparse_sentence(tmp_path):
                            str(tmp_path), "--output", str(tmp_path / "o"), "--workers", "-1"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
-    assert "argument --workers: -1 is not a number of processes (0 or more; 0 decodes in-line)" in proc.stderr
+    assert "argument --workers: -1 is not a number of processes (0 or more; 0 decodes in this process)" in proc.stderr
     assert not (tmp_path / "o").exists()
 
 
@@ -174,3 +175,26 @@ def test_on_cpu_decoding_and_encoding_run_between_forward_passes_in_threads(monk
     assert overlaps(log, "encode") > 0        # the check above can fail: here encoding meets the network
     assert phased.keys() == overlapped.keys() and len(phased) == 12
     assert all(np.array_equal(phased[name], overlapped[name]) for name in phased)
+
+
+# A child process: `mrff generate` through the executable's entry point (cli.console), with the command's
+# work replaced by one printed line and the exit code given; an atexit handler stands for the teardown.
+CONSOLE = textwrap.dedent("""
+    import atexit, sys
+    from mrff_plugin import cli
+    from mrff_plugin.commands import generate
+    code = int(sys.argv[1])
+    generate.main = lambda args: print("generated", end="") or code   # unflushed when it returns
+    atexit.register(lambda: print(" teardown"))
+    sys.argv = ["mrff", "generate", "--input", "in", "--output", "out"]
+    sys.exit(cli.console())
+""")
+
+
+@pytest.mark.parametrize("code", [0, 2])
+def test_the_executable_skips_the_teardown_after_a_successful_generate(code):
+    """cli.console: after a successful `mrff generate`, os._exit once stdout is flushed (no teardown: the
+    atexit handler does not run); after a failed one, the normal exit with its code."""
+    result = subprocess.run([sys.executable, "-c", CONSOLE, str(code)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == code, result.stderr
+    assert result.stdout == ("generated" if code == 0 else "generated teardown\n")

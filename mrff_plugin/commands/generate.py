@@ -19,6 +19,7 @@ from ..palettes import PALETTES
 NETWORK_OVERRIDES = ("netG", "norm", "ngf", "input_nc", "mrff_arch", "mrff_fusion", "mrff_channels")
 ATTENTION_SUFFIX = "_attention_{}.png"   # <name>_attention_1.png .. _4.png: w1..w4 of Fig. 13-14
 DEFAULT_WORKERS = {"cpu": 0, "cuda": 2}  # --workers by device type (benchmarks/README.md, "Inference")
+SKIP_TEARDOWN = True  # the `mrff` executable exits without the interpreter's teardown after a run (cli.console)
 
 
 def _size(text):
@@ -42,9 +43,10 @@ def add_arguments(parser):
                              "multiple and cropped back)")
     parser.add_argument("--batch_size", type=int, default=8, help="images per forward pass (same-size images)")
     parser.add_argument("--workers", type=process_count, default=None,
-                        help="loader processes decoding images (0: in-line); default 0 on CPU, where the "
-                             "network's threads already use every core and in-line decoding kept more of the "
-                             "network's speed (benchmarks/README.md, 'Inference'), 2 on GPU")
+                        help="loader processes decoding images while the network runs (0: decode and encode in "
+                             "this process's threads between forward passes); default 0 on CPU, where the "
+                             "network's threads already use every core, 2 on GPU (benchmarks/README.md, "
+                             "'Inference')")
     parser.add_argument("--amp", choices=("none", "bf16", "fp16"), default="none",
                         help="autocast precision: bf16 (GPU, or a CPU with AVX-512 BF16/AMX, where it is about "
                              "twice as fast; emulated and slow on older CPUs) or fp16 (GPU)")

@@ -4,8 +4,8 @@ Reading order:
   network.py  the checkpoint -> the generator, rebuilt from its saved options through
               the host's `define_G` (plugin attached), ready for inference
   files.py    which images to do: the input tree, the output path of each, resume, shards
-  engine.py   the batched loop: images decoded (in-line or in loader workers), the network
-              runs, a thread pool encodes and writes each PNG atomically
+  engine.py   the batched loop: the network runs; images are decoded and PNGs written
+              atomically by a thread pool between its passes (CPU), or beside them (GPU)
   allocator.py  freed activation memory kept in the process (glibc mallopt) between batches
 """
 from ..errors import MrffError
