@@ -48,8 +48,8 @@ def add_arguments(parser):
                              "network's threads already use every core, 2 on GPU (benchmarks/README.md, "
                              "'Inference')")
     parser.add_argument("--amp", choices=("none", "bf16", "fp16"), default="none",
-                        help="autocast precision: bf16 (GPU, or a CPU with AVX-512 BF16/AMX, where it is about "
-                             "twice as fast; emulated and slow on older CPUs) or fp16 (GPU)")
+                        help="autocast precision: bf16 (GPU, or a CPU with AVX-512 BF16, where it was 1.6-2x as "
+                             "fast as fp32, or AMX, 3.6x; emulated and slow on older CPUs) or fp16 (GPU)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="auto: CUDA when available (cuda:LOCAL_RANK under torchrun)")
     parser.add_argument("--output_nc", type=int, choices=(1, 3), default=None,

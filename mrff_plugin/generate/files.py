@@ -25,7 +25,7 @@ from . import GenerateError
 OUTPUT_SUFFIX = ".png"
 TEMP_PREFIX = ".mrff_tmp_"
 # zlib's run-length strategy for the PNGs (as OpenCV's imwrite by default): on synthetic LWIR images it encoded
-# 3.4x as fast as Pillow's default (zlib's default strategy at level 6) and its files were 1% smaller
+# 3.5x as fast as Pillow's default (zlib's default strategy at level 6) and its files were 1% smaller
 # (benchmarks/README.md, "Inference"); on a CPU the encoding takes its time from the network.
 PNG_OPTIONS = {"compress_type": zlib.Z_RLE}
 
