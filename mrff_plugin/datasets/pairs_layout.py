@@ -25,23 +25,28 @@ logic. The layouts, as published:
   `validation` read align_validation.txt (the release has no separate test list);
   `--kaist_list FILE` replaces the list. A pair's id is the frame id `FLIR_NNNNN`.
 * **flat** -- `<root>/<phase>/{visible,lwir}/...` (`kaist_layout.list_flat`).
+* **folders** -- two folders of images with the same names (`folder_pairs`): RoadScene's
+  `crop_LR_visible/` + `cropinfrared/`, MSRS's `vi/` + `ir/` (in `<phase>/` or the root),
+  M3FD's `Vis/` + `Ir/`, or any two names given with `--pairs_visible` / `--pairs_infrared`.
 
 `--pairs_layout auto` (the default) detects the layout in that order of checks:
 a KAIST `images/`/`setNN` folder, a FLIR `JPEGImages/`, LLVIP's `visible/` or
-`infrared/` directly under the root, then the flat `<phase>/` folder. The
-`Selection.summary` line says which layout was found and where.
+`infrared/` directly under the root, the flat `<phase>/` folder, then a known
+two-folder pair; `--pairs_visible`/`--pairs_infrared` choose the folders layout
+outright. The `Selection.summary` line says which layout was found and where.
 
 Errors are `KaistLayoutError` with the KAIST sentences: frames without a
 partner (counted, first one named), an empty selection, a list id not on disk.
 """
 import os
 
+from .folder_pairs import KNOWN_FOLDERS, find_known_folders, find_named_folders, list_folder_pairs
 from .images import IMAGE_EXTENSIONS
 from .kaist_layout import (MODALITIES, KaistLayoutError, Pair, Selection, Unpaired, count_pairs, images_in,
                            is_kaist_tree, keep_every, list_flat, list_kaist_tree, pair_folders,
                            pairs_from_list, read_pair_list)
 
-LAYOUTS = ("auto", "kaist", "llvip", "flir", "flat")
+LAYOUTS = ("auto", "kaist", "llvip", "flir", "flat", "folders")
 
 # LLVIP: <root>/{visible,infrared}/{train,test}/NNNNNN.jpg
 LLVIP_MODALITIES = ("visible", "infrared")
@@ -80,21 +85,33 @@ EXPECTED = {   # what each layout looks like, for the sentence when --dataroot h
     "flir": "JPEGImages/FLIR_NNNNN_RGB.jpg + _PreviewData.jpeg",
     "llvip": "visible/{phase} + infrared/{phase}",
     "flat": "{phase}/visible + {phase}/lwir",
+    "folders": " or ".join(" + ".join(pair) for pair in KNOWN_FOLDERS.values()) + " (or name two folders with "
+               "--pairs_visible/--pairs_infrared)",
 }
 
 
-def find_layout(dataroot, phase, layout="auto"):
-    """(layout, base folder) of a dataroot; `layout` other than 'auto' is checked, not guessed."""
+def find_layout(dataroot, phase, layout="auto", folders=(None, None)):
+    """(layout, base folder) of a dataroot; `layout` other than 'auto' is checked, not guessed.
+
+    For the folders layout `base` is (set name or '', visible dir, infrared dir); `folders` are the names
+    of --pairs_visible / --pairs_infrared, which, when given, choose that layout.
+    """
     if layout not in LAYOUTS:
         raise KaistLayoutError(f"--pairs_layout {layout!r} is not one of {', '.join(LAYOUTS)}.")
     root = os.path.abspath(os.path.expanduser(str(dataroot)))
     if not os.path.isdir(root):
         raise KaistLayoutError(f"--dataroot {root} does not exist; point it at a KAIST, LLVIP or FLIR aligned "
                                f"folder or at a folder with {phase}/visible and {phase}/lwir.")
+    if any(folders):
+        if layout not in ("auto", "folders"):
+            raise KaistLayoutError(f"--pairs_visible/--pairs_infrared name the folders of a two-folder set, but "
+                                   f"--pairs_layout is {layout}; pass --pairs_layout folders or drop them.")
+        return "folders", ("",) + find_named_folders(root, phase, folders)
     found = {"kaist": lambda: is_kaist_tree(root),
              "flir": lambda: _flir_root(root),
              "llvip": lambda: root if _is_llvip(root) else None,
-             "flat": lambda: os.path.join(root, phase) if _is_flat(root, phase) else None}
+             "flat": lambda: os.path.join(root, phase) if _is_flat(root, phase) else None,
+             "folders": lambda: find_known_folders(root, phase)}
     for name in (found if layout == "auto" else (layout,)):
         base = found[name]()
         if base:
@@ -204,7 +221,8 @@ def _kaist_list_dirs(layout, base, phase):
     return lambda folder, modality: os.path.join(base, modality, *filter(None, folder.split("/")))   # flat
 
 
-def list_pairs(dataroot, phase="train", sets=None, time="day", stride=1, list_file=None, layout="auto"):
+def list_pairs(dataroot, phase="train", sets=None, time="day", stride=1, list_file=None, layout="auto",
+               folders=(None, None)):
     """The pairs a run on `dataroot` uses, in a fixed order.
 
     dataroot  -- a KAIST, LLVIP or FLIR aligned tree, or a folder with `<phase>/{visible,lwir}`
@@ -214,22 +232,29 @@ def list_pairs(dataroot, phase="train", sets=None, time="day", stride=1, list_fi
     time      -- 'day' | 'night' | 'all': which default KAIST sets (ignored when `sets` is given)
     stride    -- keep every `stride`-th frame of each video
     list_file -- text file of pair ids; it alone decides the pairs and their order
-    layout    -- 'auto' (detect) or one of 'kaist', 'llvip', 'flir', 'flat' (checked)
+    layout    -- 'auto' (detect) or one of 'kaist', 'llvip', 'flir', 'flat', 'folders' (checked)
+    folders   -- (visible, infrared) folder names of a two-folder set (--pairs_visible/--pairs_infrared)
     Returns a `Selection` whose summary starts with the layout found; raises
     `KaistLayoutError` rather than returning fewer pairs than asked.
     """
     if not isinstance(stride, int) or stride < 1:
         raise KaistLayoutError(f"--kaist_stride {stride!r} must be a whole number of frames, 1 or more.")
-    name, base = find_layout(dataroot, phase, layout)
-    how = "found by --pairs_layout auto" if layout == "auto" else "--pairs_layout"
+    name, base = find_layout(dataroot, phase, layout, folders)
+    how = ("--pairs_visible/--pairs_infrared" if any(folders) else
+           "found by --pairs_layout auto" if layout == "auto" else "--pairs_layout")
     if sets is not None and name != "kaist":
-        raise KaistLayoutError(f"--kaist_sets applies to a KAIST tree (images/setNN/...), but {base} is a "
+        place = base if isinstance(base, str) else os.path.dirname(base[1])
+        raise KaistLayoutError(f"--kaist_sets applies to a KAIST tree (images/setNN/...), but {place} is a "
                                f"{name} layout; drop --kaist_sets.")
     if list_file and (sets is not None or stride != 1):
         raise KaistLayoutError(f"--kaist_list {list_file} already fixes the pairs; "
                                f"drop --kaist_sets / --kaist_stride or drop the list.")
     if name == "flir":
         selection = list_flir(base, phase, stride, list_file)
+    elif name == "folders":
+        label, vis_dir, ir_dir = base
+        style = f"{label}-style " if label else ""     # which published set the names are those of
+        selection = list_folder_pairs(vis_dir, ir_dir, stride, list_file, f"{style}folders {vis_dir} + {ir_dir}")
     elif list_file:
         modalities = LLVIP_MODALITIES if name == "llvip" else MODALITIES
         where = {"kaist": f"KAIST tree {base}", "llvip": f"LLVIP tree {base}"}.get(name, base)
