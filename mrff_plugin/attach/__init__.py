@@ -4,7 +4,10 @@ The host (a checkout whose `train.py` imports the top-level packages `models`,
 `data`, `options`) builds generators with a hard-coded `models.networks.define_G`
 and finds models/datasets by module name.  In the order a reader meets it:
 
-1. finding the host (`layout.py`): a folder is a host when it has HOST_LAYOUT;
+1. finding the host (`layout.py`): a folder is a host when it has HOST_LAYOUT and
+   the signatures the patches rely on (CONTRACT, read from the source: a project
+   with the same layout but e.g. `BaseOptions.initialize(self)`, NVIDIA's
+   pix2pixHD, is left alone);
    `register()` attaches to the one `import models` would load (or `root`).
    The three ways in all end here: the autoload (`autoload.py`, installed by a
    `.pth` file, attaches when such a folder's `models`/`data` is imported), the
@@ -51,12 +54,13 @@ def register(root=None, quiet=False):
     """Attach the plugin to the host checkout `root` (default: the one `import models` finds).
 
     Returns True when attached (or already attached).  Without a pix2pix-style
-    host it does nothing and returns False, with a warning saying why unless `quiet`.
+    host -- its layout (HOST_LAYOUT) and the signatures the patches rely on
+    (`layout.contract_misfit`) -- it does nothing and returns False, with a
+    warning saying why unless `quiet`.
     """
-    global _attached
     if _attached is not None:
         return True
-    from .layout import HOST_LAYOUT, host_on_sys_path, is_host_root
+    from .layout import HOST_LAYOUT, contract_misfit, host_on_sys_path, is_host_root, not_attached
     root = os.path.abspath(root) if root else host_on_sys_path()
     if root is None or not is_host_root(root):
         if not quiet:
@@ -65,11 +69,22 @@ def register(root=None, quiet=False):
                           f"(needs {', '.join(HOST_LAYOUT)}); run from the toolkit checkout or put it on "
                           f"sys.path. Nothing was attached.", stacklevel=2)
         return False
+    misfit = contract_misfit(root)
+    if misfit is not None:
+        if not quiet:
+            warnings.warn(f"mrff_plugin.register(): {not_attached(root, misfit)}.", stacklevel=2)
+        return False
+    attach_checked(root)
+    return True
+
+
+def attach_checked(root):
+    """Attach to `root`, a folder already known to be a host (layout and contract); see register()."""
+    global _attached
     from .hook import HostFinder
     from .patches import ALIASES, PATCHES
     _attached = HostFinder(root, ALIASES, PATCHES)
     _attached.install()
-    return True
 
 
 def unregister():

@@ -8,9 +8,12 @@ the rest of the plugin are not touched; see README for the measured cost).
 
 When a top-level `models` or `data` package is about to be imported, the
 finder looks (on the file system, without importing anything) whether the
-folder it comes from is a pix2pix-style checkout (`layout.is_host_root`); only
-then does it call `mrff_plugin.attach.register()`.  Any other `models`/`data`
-package is left alone.  Set MRFF_NO_AUTOLOAD=1 to switch it off.
+folder it comes from is a pix2pix-style checkout: its layout (`layout.is_host_root`),
+then the signatures the patches rely on (`layout.contract_misfit`, parsed, not
+imported); only then does it attach.  Any other `models`/`data` package is left
+alone, silently -- unless the command line asks for a plugin name there
+(`--netG unetpp_fusion`), which then gets one line on stderr saying why it is
+not available.  Set MRFF_NO_AUTOLOAD=1 to switch it off.
 """
 import os
 import sys
@@ -19,6 +22,10 @@ from .layout import is_host_root
 
 ENV_SWITCH = "MRFF_NO_AUTOLOAD"
 WATCHED = ("models", "data")  # train.py / test.py import these first
+# The values of these flags that name the plugin's generator, dataset and model, known without importing the
+# registry (torch); tests/test_reliability_neighbours.py checks them against the registry and patches.ALIASES.
+ASKING_FLAGS = ("--netG", "--dataset_mode", "--model")
+PLUGIN_NAMES = ("unetpp_fusion", "kaist_aligned", "mrff_pix2pix")
 
 
 def disabled():
@@ -37,14 +44,30 @@ class AutoloadFinder:
         if spec is None or not spec.origin:
             return None
         root = os.path.dirname(os.path.dirname(spec.origin))
-        if is_host_root(root):
-            uninstall()
-            from . import find_host_spec, register
-            register(root=root, quiet=True)
-            # The import machinery has already passed the place where register() put its own finder, so ask
-            # it here: the package comes back with its patches (or None: loaded as usual).
-            return find_host_spec(fullname)
-        return None  # the normal machinery imports the package
+        if not is_host_root(root):
+            return None  # the normal machinery imports the package
+        uninstall()
+        from .layout import contract_misfit, not_attached
+        misfit = contract_misfit(root)
+        if misfit is not None:   # the toolkit's layout, other signatures: not ours to patch
+            asked = asked_for_plugin(sys.argv)
+            if asked:
+                print(f"mrff: {not_attached(root, misfit)}; {asked} is not available here.", file=sys.stderr)
+            return None
+        from . import attach_checked, find_host_spec
+        attach_checked(root)
+        # The import machinery has already passed the place where attach_checked() put its own finder, so ask
+        # it here: the package comes back with its patches (or None: loaded as usual).
+        return find_host_spec(fullname)
+
+
+def asked_for_plugin(argv):
+    """The plugin name `argv` asks for with an ASKING_FLAGS flag (`--netG unetpp_fusion`, `--model=...`), or None."""
+    for flag, value in zip(argv, list(argv[1:]) + [None]):
+        name, equals, given = flag.partition("=")
+        if name in ASKING_FLAGS and (given if equals else value) in PLUGIN_NAMES:
+            return given if equals else value
+    return None
 
 
 def install():

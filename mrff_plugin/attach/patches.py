@@ -101,7 +101,8 @@ def wrap_define_G(original, networks):
 # ------------------------------------------------------------------ options.base_options.BaseOptions
 
 def add_plugin_options(parser):
-    """List the plugin generators in `--netG`'s help and add each one's flags and the gallery's (once per parser)."""
+    """List the plugin generators in `--netG`'s help (and its argparse choices, where the host has them) and add
+    each one's flags and the gallery's (once per parser)."""
     from ..networks import OPTIONS, generator_names
     from ..palettes import PALETTES
     netG = parser._option_string_actions.get("--netG")
@@ -110,6 +111,8 @@ def add_plugin_options(parser):
         text = (netG.help or "generator architecture:").rstrip()
         # 'architecture: a | b' -> '... | b | unetpp_fusion (mrff plugin)'; '[a | b]' -> '[a | b | ...]'
         netG.help = f"{text[:-1]} | {names}]" if text.endswith("]") else f"{text} | {names}"
+    if netG is not None and netG.choices is not None:   # hosts that list their own (CUT): add ours
+        netG.choices = list(netG.choices) + [name for name in generator_names() if name not in netG.choices]
     if getattr(parser, "_mrff_options_added", False):
         return parser
     parser._mrff_options_added = True
