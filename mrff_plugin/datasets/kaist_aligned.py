@@ -6,10 +6,17 @@ the host's own `BaseDataset` and uses the host's `get_params` / `get_transform`,
 so `--preprocess`, `--load_size`, `--crop_size` and `--no_flip` mean what they
 mean for the host's `aligned` dataset; the same crop and flip go to both images.
 
-Which pairs: `pairs_layout.list_pairs` (`--pairs_layout auto|kaist|llvip|flir|flat`:
-a KAIST tree, LLVIP, the aligned FLIR ADAS release or a flat `<phase>/{visible,lwir}`,
-detected by itself and reported in one line; KAIST defaults are the paper's day
-sets, train 00-02 / test 06-08), then the first `--max_dataset_size` of them.
+Which pairs: `pairs_layout.list_pairs` (`--pairs_layout auto|kaist|llvip|flir|flat|folders`:
+a KAIST tree, LLVIP, the aligned FLIR ADAS release, a flat `<phase>/{visible,lwir}`, or two
+folders of same-named images -- RoadScene, MSRS, M3FD, or any two named with
+`--pairs_visible`/`--pairs_infrared` -- detected by itself and reported in one line; KAIST
+defaults are the paper's day sets, train 00-02 / test 06-08), then the first
+`--max_dataset_size` of them.
+
+Framing: the host's `--preprocess` modes, plus two for real, non-square images
+(`framing.py`): `scale_shortside_and_crop` for training (short side to
+`--load_size`, random `--crop_size` square) and `pad` for testing (each image whole,
+reflection-padded to a multiple of `--pad_multiple`, default: what `--netG` needs).
 
 Each item (tensors in [-1, 1]):
   A        (C_A, H, W)  visible image
@@ -17,6 +24,8 @@ Each item (tensors in [-1, 1]):
   A_paths, B_paths      the two files
   pair_id               e.g. 'set06/V000/I00000': unique, unlike the file names (KAIST
                         restarts frame numbers in every video) -- for naming results
+  unpadded_size         tensor (H, W): the picture in A and B; with `--preprocess pad` the rest
+                        (bottom, right) is padding, which `--model mrff_pix2pix` crops off its results
 C is 1 (grey, Pillow luma) or 3 (RGB; LWIR as grey-as-RGB, as KAIST stores it):
 with `--direction AtoB` C_A = input_nc and C_B = output_nc; with `BtoA` the
 host's model feeds B to the generator, so C_B = input_nc and C_A = output_nc.
@@ -29,9 +38,13 @@ Errors a user can fix (layout, selection, unreadable file, size mismatch) are
 bundled host's `util.errors.UserError`), the host's own user-error type, so its
 scripts print the one sentence instead of a traceback.
 """
+import copy
+
+import torch
 from data.base_dataset import BaseDataset, get_params, get_transform   # the host's, on sys.path
 
 from ..errors import in_host_family
+from .framing import MODES, PAD, SHORTSIDE, frame_shortside, generator_multiple, pad_to_multiple, shortside_params
 from .images import UnreadableImageError, load_image
 from .kaist_layout import TIMES, KaistLayoutError, shared_file_names
 from .pairs_layout import LAYOUTS, list_pairs
@@ -56,7 +69,22 @@ class KaistAlignedDataset(BaseDataset):
                             help="layout of --dataroot: KAIST (images/setNN/V00M/{visible,lwir}), LLVIP "
                                  "({visible,infrared}/{train,test}), FLIR aligned (JPEGImages/FLIR_NNNNN_RGB.jpg "
                                  "+ _PreviewData.jpeg, align_train/validation.txt), flat "
-                                 "(<phase>/{visible,lwir}); auto detects it")
+                                 "(<phase>/{visible,lwir}), folders (two folders of same-named images: "
+                                 "RoadScene crop_LR_visible + cropinfrared, MSRS vi + ir, M3FD Vis + Ir, or "
+                                 "--pairs_visible/--pairs_infrared); auto detects it")
+        parser.add_argument("--pairs_visible", default=None,
+                            help="folders layout: the visible folder's name, in <dataroot>/<phase>/ or "
+                                 "<dataroot>/ (e.g. vi); give --pairs_infrared too")
+        parser.add_argument("--pairs_infrared", default=None,
+                            help="folders layout: the infrared folder's name (e.g. ir); files pair up by stem")
+        parser.add_argument("--pad_multiple", type=int, default=0,
+                            help="--preprocess pad: pad each image to sides that are multiples of this "
+                                 "(0: what --netG needs, 32 for unetpp_fusion, 256 for unet_256)")
+        preprocess = parser._option_string_actions.get("--preprocess")
+        if preprocess is not None and SHORTSIDE not in (preprocess.help or ""):
+            preprocess.help = (f"{preprocess.help or ''} (kaist_aligned also: {SHORTSIDE}, short side to "
+                               f"--load_size then a random --crop_size square; {PAD}, whole images padded "
+                               f"to --pad_multiple, for test.py)")
         parser.add_argument("--kaist_sets", default=None,
                             help="KAIST sets to read, e.g. 'set00,set01', '0-2', 'set06-set08' "
                                  "(default: the paper's for the phase and --kaist_time: "
@@ -77,13 +105,15 @@ class KaistAlignedDataset(BaseDataset):
 
     def __init__(self, opt):
         BaseDataset.__init__(self, opt)
-        if "resize" in opt.preprocess and "crop" in opt.preprocess and opt.load_size < opt.crop_size:
+        scaled = "resize" in opt.preprocess or opt.preprocess == SHORTSIDE
+        if scaled and "crop" in opt.preprocess and opt.load_size < opt.crop_size:
             raise KaistDatasetError(f"--load_size {opt.load_size} is smaller than --crop_size {opt.crop_size}; "
                                     f"pass a --load_size of at least {opt.crop_size}.")
         try:
             selection = list_pairs(opt.dataroot, opt.phase, sets=opt.kaist_sets, time=opt.kaist_time,
                                    stride=opt.kaist_stride, list_file=opt.kaist_list,
-                                   layout=getattr(opt, "pairs_layout", "auto"))
+                                   layout=getattr(opt, "pairs_layout", "auto"),
+                                   folders=(getattr(opt, "pairs_visible", None), getattr(opt, "pairs_infrared", None)))
         except KaistLayoutError as exc:
             raise KaistDatasetError(str(exc)) from None
         print(f"kaist_aligned: {selection.summary}")
@@ -99,6 +129,22 @@ class KaistAlignedDataset(BaseDataset):
         self.lwir_nc = opt.input_nc if btoa else opt.output_nc
         self.visible_mode = _mode(self.visible_nc, "output_nc" if btoa else "input_nc")
         self.lwir_mode = _mode(self.lwir_nc, "input_nc" if btoa else "output_nc")
+        self._init_framing(opt)
+
+    def _init_framing(self, opt):
+        """For the `framing` modes: the multiple `pad` pads to, and the options the host's get_transform
+        sees after the framing is done (no resize or crop: only flip, tensor, normalisation)."""
+        self.framing = opt.preprocess if opt.preprocess in MODES else None
+        self.multiple = generator_multiple(getattr(opt, "netG", ""), getattr(opt, "pad_multiple", 0))
+        if self.multiple < 1 or self.multiple & (self.multiple - 1):
+            raise KaistDatasetError(f"--pad_multiple {self.multiple} is not a power of two; pass e.g. 32, or 0 "
+                                    f"for what --netG needs.")
+        self.framed_opt = copy.copy(opt)
+        self.framed_opt.preprocess = ""
+        if self.framing == PAD and getattr(opt, "model", None) != "mrff_pix2pix":
+            print(f"kaist_aligned --preprocess pad: images are padded to multiples of {self.multiple}; --model "
+                  f"{getattr(opt, 'model', '?')} shows them padded, --model mrff_pix2pix crops its results back "
+                  f"to each image's size.")
 
     @staticmethod
     def _readable_pairs(pairs):
@@ -145,7 +191,19 @@ class KaistAlignedDataset(BaseDataset):
             raise KaistDatasetError(
                 f"pair {pair.pair_id}: {pair.visible} is {visible.size[0]}x{visible.size[1]} but {pair.lwir} is "
                 f"{lwir.size[0]}x{lwir.size[1]}; aligned pairs must have the same size (1 pair affected).")
-        params = get_params(self.opt, visible.size)   # one crop position and flip for both images
-        A = get_transform(self.opt, params, grayscale=self.visible_nc == 1)(visible)   # (C_A, H, W)
-        B = get_transform(self.opt, params, grayscale=self.lwir_nc == 1)(lwir)         # (C_B, H, W)
-        return {"A": A, "B": B, "A_paths": pair.visible, "B_paths": pair.lwir, "pair_id": pair.pair_id}
+        opt, (width, height) = self.opt, visible.size
+        if self.framing == SHORTSIDE:   # one scale, crop and flip for both images, then the host's flip/tensor
+            params = shortside_params(visible.size, opt.load_size, opt.crop_size, flip=not opt.no_flip)
+            visible, lwir = (frame_shortside(image, params, opt.crop_size) for image in (visible, lwir))
+            opt = self.framed_opt
+        elif self.framing == PAD:       # never flipped: the padding stays at the bottom and right
+            params = {"crop_pos": (0, 0), "flip": False}
+            visible, lwir = (pad_to_multiple(image, self.multiple) for image in (visible, lwir))
+            opt = self.framed_opt
+        else:
+            params = get_params(opt, visible.size)   # one crop position and flip for both images
+        A = get_transform(opt, params, grayscale=self.visible_nc == 1)(visible)   # (C_A, H, W)
+        B = get_transform(opt, params, grayscale=self.lwir_nc == 1)(lwir)         # (C_B, H, W)
+        unpadded = (height, width) if self.framing == PAD else tuple(A.shape[-2:])
+        return {"A": A, "B": B, "A_paths": pair.visible, "B_paths": pair.lwir, "pair_id": pair.pair_id,
+                "unpadded_size": torch.tensor(unpadded)}

@@ -22,6 +22,9 @@ networks) and adds:
 * `curves.png` next to `loss_log.txt`: loss and validation curves, refreshed at
   every validation and every `save_networks` (so it exists when training ends).
 * `--amp none|bf16`: forward passes and losses under `mrff_plugin.training.precision`.
+* whole, padded test images (`kaist_aligned --preprocess pad`, whose items carry
+  `unpadded_size`): the visuals are cropped back to the picture, so the test
+  gallery shows real_A / fake_B / real_B (and the maps) at each image's own size.
 * the host's two Adam optimizers rebuilt with PyTorch's fused kernel
   (`mrff_plugin.training.optim.fused_adam`: same update, same checkpoints, faster step),
   and G and D in channels_last (NHWC) memory layout, which oneDNN and cuDNN
@@ -108,6 +111,24 @@ class MrffPix2PixModel(Pix2PixModel):
 
     # ------------------------------------------------------------------ visuals
 
+    def set_input(self, input):
+        """The host's set_input; keeps the batch's `unpadded_size` (N, 2) when the dataset gives one."""
+        Pix2PixModel.set_input(self, input)
+        self.unpadded_size = input.get("unpadded_size") if isinstance(input, dict) else None
+
+    def _crop_padding(self, branches):
+        """real_A, fake_B, real_B, the feature weights and `branches` cut to the first image's unpadded
+        (H, W) (galleries show the first image); the branches are returned cut."""
+        size = getattr(self, "unpadded_size", None)
+        if size is None or tuple(int(v) for v in size[0]) == tuple(self.fake_B.shape[-2:]):
+            return branches
+        height, width = (int(v) for v in size[0])
+        for name in ("real_A", "fake_B", "real_B"):
+            setattr(self, name, getattr(self, name)[..., :height, :width])
+        if self.feature_weights is not None:
+            self.feature_weights = self.feature_weights[..., :height, :width]
+        return tuple(None if f is None else f[..., :height, :width] for f in branches)
+
     def _generator(self):
         """netG without a DataParallel / DistributedDataParallel wrapper."""
         return getattr(self.netG, "module", self.netG)
@@ -127,11 +148,12 @@ class MrffPix2PixModel(Pix2PixModel):
     def compute_visuals(self):
         """Colour-map the four feature weights and the branches of the last forward (N, 3, H, W)."""
         generator = self._generator()
-        size = self.fake_B.shape[-2:]
         self.visual_names = list(self.base_visual_names)
         branches = () if self._runs_replicas() else getattr(generator, "branch_energy", ())
         if len(branches) == 1:   # --mrff_fusion last keeps only f4
             branches = (None,) * (len(BRANCH_NAMES) - 1) + tuple(branches)
+        branches = self._crop_padding(branches)
+        size = self.fake_B.shape[-2:]
         weights = () if self.feature_weights is None else self.feature_weights.split(1, dim=1)
         for name, weight in zip(ATTENTION_NAMES, weights):
             setattr(self, name, colour_map(weight, size))

@@ -1,0 +1,78 @@
+"""Framing real, non-square pairs: the two `--preprocess` modes `kaist_aligned` adds to the host's.
+
+Real visible/infrared sets are neither square nor one size (RoadScene's crops run
+from 597x161 to 394x380), and the host's modes either squash them
+(`resize_and_crop`, `none` rounds each side to a multiple of 4) or give up the
+aspect ratio on wide ones (`scale_width_and_crop` at 286 wide makes RoadScene's
+597x161 FLIR_06974 77 pixels tall, then stretches it to the crop). So:
+
+* `scale_shortside_and_crop` (training): scale the image so its short side is
+  `--load_size` (aspect ratio kept), then cut a random `--crop_size` square;
+  the same scale, crop and flip go to both images of a pair.
+* `pad` (testing): the whole image at its own size, padded at the bottom and
+  right by reflection up to a multiple of `--pad_multiple` (what the generator
+  needs: 0 picks it from `--netG`, `generator_multiple`), never flipped. The item carries
+  `unpadded_size` (H, W) so a model can crop its results back; `--model
+  mrff_pix2pix` does, so its test gallery shows real_A / fake_B / real_B at each
+  image's own size. The host's `pix2pix` model knows nothing of padding and shows
+  the padded frames (the same checkpoint tests under `--model mrff_pix2pix
+  --netG <its netG>` to get them cropped).
+
+Torch-free (Pillow and numpy); the host's `get_transform` then flips, converts and
+normalises as for its own modes.
+"""
+import random
+
+import numpy as np
+from PIL import Image
+
+SHORTSIDE = "scale_shortside_and_crop"
+PAD = "pad"
+MODES = (SHORTSIDE, PAD)
+
+# Input sides the host's generators need: 2 ** (stride-2 convolutions) -- a U-Net of 8 (unet_256) or 7
+# (unet_128) halvings, a ResNet generator of 2 (host-contract.md, "Generators"). The plugin's generators
+# (unetpp_fusion: five stride-2 stages) and any other name get PLUGIN_MULTIPLE.
+HOST_MULTIPLES = {"unet_256": 256, "unet_128": 128, "resnet_9blocks": 4, "resnet_6blocks": 4}
+PLUGIN_MULTIPLE = 32
+
+
+def generator_multiple(netG, pad_multiple=0):
+    """The multiple `pad` pads to: `pad_multiple` when given (> 0), else the one `netG` needs."""
+    return pad_multiple if pad_multiple > 0 else HOST_MULTIPLES.get(netG, PLUGIN_MULTIPLE)
+
+
+def shortside_params(size, load_size, crop_size, flip=True):
+    """Random framing of a (w, h) image: {'size': scaled (w, h), 'crop_pos': (x, y), 'flip': bool}.
+
+    The short side becomes `load_size`, the long one keeps the aspect ratio (rounded, never shorter).
+    """
+    w, h = size
+    scale = load_size / min(w, h)
+    scaled = (max(load_size, round(w * scale)), max(load_size, round(h * scale)))
+    x = random.randint(0, scaled[0] - crop_size)
+    y = random.randint(0, scaled[1] - crop_size)
+    return {"size": scaled, "crop_pos": (x, y), "flip": flip and random.random() > 0.5}
+
+
+def frame_shortside(image, params, crop_size, resample=Image.BICUBIC):
+    """`image` scaled to params['size'] and cut to the crop_size square at params['crop_pos'] (no flip)."""
+    if image.size != params["size"]:
+        image = image.resize(params["size"], resample)
+    x, y = params["crop_pos"]
+    return image.crop((x, y, x + crop_size, y + crop_size))
+
+
+def pad_to_multiple(image, multiple):
+    """`image` padded at the bottom and right by reflection to sides that are multiples of `multiple`.
+
+    Reflection (numpy 'reflect', mirrored again where the pad is longer than the image) keeps the
+    border's statistics, so normalisation layers see no black band.
+    """
+    w, h = image.size
+    pad_h, pad_w = -h % multiple, -w % multiple
+    if not (pad_h or pad_w):
+        return image
+    pixels = np.asarray(image)
+    widths = ((0, pad_h), (0, pad_w)) + ((0, 0),) * (pixels.ndim - 2)
+    return Image.fromarray(np.pad(pixels, widths, mode="reflect"), image.mode)
