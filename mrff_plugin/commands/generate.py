@@ -118,8 +118,7 @@ def run(args):
     from ..generate.engine import generate
     from ..generate.tiling import DEFAULT_OVERLAP, check_tile, default_max_memory, parse_memory
     device = choose_device(args.device)
-    if args.tile is not None:
-        check_tile(args.tile, DEFAULT_OVERLAP if args.overlap is None else args.overlap)
+    check_tile(args.tile, DEFAULT_OVERLAP if args.overlap is None else args.overlap)  # --overlap alone too
     max_memory = parse_memory(args.max_memory) if args.max_memory else default_max_memory(device)
     overrides = {flag: getattr(args, flag) for flag in NETWORK_OVERRIDES}
     overrides["no_dropout"] = args.no_dropout

@@ -66,11 +66,13 @@ def window_1d(start, size, length, overlap):
 
 
 def check_tile(tile, overlap, multiple=MULTIPLE):
-    """ValueError (one sentence) unless tile and overlap are multiples of `multiple` and overlap < tile / 2."""
-    if tile < multiple or tile % multiple:
+    """ValueError (one sentence) unless tile and overlap are multiples of `multiple` and overlap < tile / 2;
+    tile None (chosen automatically, plan_size): the overlap alone."""
+    if tile is not None and (tile < multiple or tile % multiple):
         raise ValueError(f"--tile {tile} must be a positive multiple of {multiple} (e.g. {DEFAULT_TILE}).")
-    if overlap < 0 or overlap % multiple or 2 * overlap >= tile:
-        raise ValueError(f"--overlap {overlap} must be a multiple of {multiple} and less than half of --tile {tile} "
+    if overlap < 0 or overlap % multiple or (tile is not None and 2 * overlap >= tile):
+        half = f"--tile {tile}" if tile is not None else "the tile side"
+        raise ValueError(f"--overlap {overlap} must be a multiple of {multiple} and less than half of {half} "
                          f"(default {DEFAULT_OVERLAP}).")
 
 
@@ -149,6 +151,10 @@ def plan_size(width, height, multiple, cost, max_memory, batch_size, tile=None, 
         auto, tile = True, DEFAULT_TILE
         while tile > 2 * overlap + multiple and cost(tile * tile) > max_memory:
             tile -= multiple
+        if 2 * overlap >= tile:   # tile_starts would step backwards: pixels no tile covers come out 0
+            raise ValueError(f"--overlap {overlap} is too large for the {tile}x{tile} tiles that {width}x{height} "
+                             f"images are cut into to stay within --max_memory; pass an --overlap below "
+                             f"{tile // 2} (default {DEFAULT_OVERLAP}), or --tile N with N larger than {2 * overlap}.")
     if max(width, height) <= tile:
         return {"batch": 1, "tile": None, "overlap": 0, "auto": False}  # one tile is the whole image
     batch = _passes(cost, tile * tile, max_memory, min(batch_size, max(1, TILE_BATCH_PIXELS // (tile * tile))))
