@@ -24,7 +24,8 @@ absolute NAME is taken as it is). `--pairs_layout auto` recognises the
 Files pair up by stem, extension aside (`vi/0001.png` + `ir/0001.bmp`); only
 files with an image extension directly in the folder are read, so `Thumbs.db`,
 `desktop.ini` or a `labels/` sub-folder are skipped. A pair's id is its stem
-(`FLIR_00006`), the form of a `--kaist_list` line. Errors are the KAIST
+(`FLIR_00006`), the form of a `--kaist_list` line (a folder before it, as in
+`cropinfrared/FLIR_00006.jpg`, is ignored). Errors are the KAIST
 sentences (`KaistLayoutError`): frames without a partner counted with the first
 one named, an empty folder, a listed id not on disk; an unreadable file and
 partners of different sizes are named when the dataset reads them.
@@ -96,8 +97,8 @@ def list_folder_pairs(vis_dir, ir_dir, stride=1, list_file=None, where=None):
     where = where or f"folders {vis_dir} + {ir_dir}"
     if list_file:
         dirs = dict(zip(SIDES, (vis_dir, ir_dir)))
-        pairs = pairs_from_list(lambda folder, side: os.path.join(dirs[side], *filter(None, folder.split("/"))),
-                                read_pair_list(list_file), list_file, where, SIDES)
+        stems = [i.rpartition("/")[2] for i in read_pair_list(list_file)]   # 'cropinfrared/FLIR_00006' too
+        pairs = pairs_from_list(lambda folder, side: dirs[side], stems, list_file, where, SIDES)
         return Selection(pairs, f"{where}: {count_pairs(pairs)} from --kaist_list {list_file}", [])
     unpaired = Unpaired(SIDES)
     pairs = pair_folders(vis_dir, ir_dir, images_in(vis_dir), images_in(ir_dir), "", unpaired, SIDES)

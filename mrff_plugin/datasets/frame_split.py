@@ -19,7 +19,7 @@ import os
 import re
 import sys
 
-from .kaist_layout import KaistLayoutError
+from .kaist_layout import KaistLayoutError, count_pairs
 from .pairs_layout import list_pairs
 
 LIST_NAMES = ("train.txt", "test.txt")
@@ -78,8 +78,8 @@ def main(argv=None):
         return 2
     for name, ids in zip(LIST_NAMES, (train, test)):
         span = f"frames {frame_number(ids[0])}-{frame_number(ids[-1])}"
-        write_pair_list(os.path.join(args.out, name), ids, f"{len(ids)} pairs, {span}, of {selection.summary}")
-        print(f"{os.path.join(args.out, name)}: {len(ids)} pairs, {span}")
+        write_pair_list(os.path.join(args.out, name), ids, f"{count_pairs(ids)}, {span}, of {selection.summary}")
+        print(f"{os.path.join(args.out, name)}: {count_pairs(ids)}, {span}")
     return 0
 
 
