@@ -60,14 +60,18 @@ FUSION = "unetpp_fusion"
 
 # ------------------------------------------------------------------ 1. matmul peak
 
-def matmul_peak(dtype, n, seconds):
-    """GFLOP/s of (n x n) @ (n x n) in `dtype`, best of repeated timings over about `seconds`."""
-    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+def matmul_peak(dtype, n, seconds, device="cpu"):
+    """GFLOP/s of (n x n) @ (n x n) in `dtype` on `device`, best of repeated timings over about `seconds`
+    (on CUDA each timing waits for the product; TF32 is whatever the caller set: benchmarks/gpu_check.py)."""
+    wait = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+    a, b = torch.randn(n, n, device=device).to(dtype), torch.randn(n, n, device=device).to(dtype)
     torch.mm(a, b)
+    wait()
     best, end = 0.0, time.perf_counter() + seconds
     while time.perf_counter() < end:
         start = time.perf_counter()
         torch.mm(a, b)
+        wait()
         best = max(best, 2 * n ** 3 / (time.perf_counter() - start) / 1e9)
     return best
 

@@ -156,3 +156,57 @@ def test_study_step_follows_the_hosts_linear_learning_rate_policy():
         step(a, b)
     expected = [LR, LR, LR * 3 / 4, LR * 2 / 4, LR * 1 / 4]
     assert np.allclose(used, [[lr, lr] for lr in expected], rtol=1e-9, atol=0)
+
+
+def test_gpu_check_quick_on_cpu_runs_every_part_and_reports_the_cuda_tests_skipped(tmp_path):
+    """benchmarks/gpu_check.py --device cpu --quick: the lent GPU machine's one command, every part on CPU."""
+    result = run_benchmark("gpu_check", "--device", "cpu", "--quick", "--out", tmp_path)
+    report = json.loads((tmp_path / "gpu_check.json").read_text())
+    parts = report["parts"]
+    assert list(parts) == ["env", "tests", "speed", "quality"]
+    assert {part: r["status"] for part, r in parts.items()} == dict.fromkeys(parts, "finished")
+    peaks = parts["env"]["matmul_peak_gflops"]
+    assert peaks["fp32"] > 0 and peaks["bf16"] > 0 and peaks["tf32"] is None   # TF32: CUDA only
+    assert parts["env"]["versions"]["torch"] and parts["env"]["cuda_available"] is False
+    # the CUDA tests are collected and each reports itself skipped, with its reason
+    tests = parts["tests"]["tests"]
+    assert len(tests) >= 9 and parts["tests"]["counts"] == {"skipped": len(tests)}
+    assert all(t["name"].startswith("tests/test_cuda.py::") and "needs a CUDA device" in t["message"] for t in tests)
+    assert (tmp_path / "cuda_tests.xml").is_file()
+    speed = parts["speed"]
+    rows = speed["training_steps"]
+    assert sorted((r["netG"], r["batch"], r["precision"]) for r in rows) == sorted(
+        (netG, batch, precision) for netG in ("unetpp_fusion", "unet_128") for batch in (1, 2)
+        for precision in ("fp32", "bf16"))
+    for r in rows:
+        assert r["achieved_gflops"] == pytest.approx(r["gflop_per_step"] / (r["ms_per_step"] / 1e3))
+        assert r["fraction_of_bf16_peak"] == pytest.approx(r["achieved_gflops"] / speed["matmul_peak_gflops"]["bf16"])
+    assert speed["matmul_peak_gflops"] == peaks       # the env part's peaks, measured once
+    runs = speed["generate"]["160x128"]
+    assert set(runs) == {"host test.py", "mrff generate --amp none"}
+    assert runs["host test.py"]["speedup_vs_test_py"] == 1.0
+    for r in runs.values():
+        assert r["images_per_s"] > 0 and r["vs_own_forward"] == pytest.approx(r["images_per_s"] / r["forward_images_per_s"])
+    assert speed["cuda_graph"] == {"skipped": "CUDA graphs need a CUDA device"}
+    quality = parts["quality"]
+    assert quality["study"]["iters"] == 2 and len(quality["runs"]) == 2
+    for run in quality["runs"].values():
+        assert -1 <= run["ssim"] <= 1 and run["psnr"] > 0 and run["iterations_per_s"] > 0
+    log = (tmp_path / "gpu_check.log").read_text()
+    assert "[tests]" in log and "quality: finished" in log and "wrote" in result.stdout
+
+
+def test_gpu_check_stops_a_part_at_its_budget_and_names_missing_packages(tmp_path, capsys, monkeypatch):
+    stopped = subprocess.run([sys.executable, str(BENCHMARKS / "gpu_check.py"), "--device", "cpu", "--quick",
+                              "--parts", "env", "--budget", "env=0.2", "--out", tmp_path],
+                             env=host_env(), capture_output=True, text=True, timeout=60)
+    assert stopped.returncode == 1, stopped.stderr[-2000:]
+    record = json.loads((tmp_path / "gpu_check.json").read_text())["parts"]["env"]
+    assert record["status"] == "stopped at its budget of 0.2 s" and record["seconds"] < 5
+    sys.path.insert(0, str(BENCHMARKS))
+    import gpu_check
+    monkeypatch.setitem(gpu_check.REQUIRED, "no_such_module_here", "no-such-wheel")
+    assert gpu_check.main(["--out", str(tmp_path / "x")]) == 2
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines == ["gpu_check: missing no-such-wheel: install the wheels that travel with the checkout "
+                     "(`pip install --no-index --no-deps wheels/*.whl`; benchmarks/README.md, 'GPU check')."]
