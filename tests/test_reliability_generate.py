@@ -62,3 +62,88 @@ def test_an_overlap_that_is_not_a_multiple_of_32_is_refused_without_tile_too(wei
                     f"side (default {DEFAULT_OVERLAP}).")
     assert files_under(tmp_path / "out") == []
     check_tile(None, 544)   # alone it is fine: only a tile can be too small for it
+
+
+# ------------------------------------------------------------------ C: links, special files, names in the input tree
+
+def generate(weights, source, out, *extra, timeout=60):
+    return mrff("generate", "--checkpoint", weights, "--input", source, "--output", out, "--workers", "0",
+                "--quiet", *extra, timeout=timeout)
+
+
+def test_links_to_parent_and_sibling_folders_give_each_real_image_once(weights, tmp_path):
+    source = write_images(tmp_path / "in" / "a", {"x.png": (64, 32)}).parent
+    write_images(source / "d", {"y.png": (32, 32)}, seed=1)
+    os.symlink("..", source / "a" / "up")            # a link to its parent folder
+    os.symlink("../..", source / "d" / "top")        # and one two levels up: the run used to hang
+    os.symlink("d", source / "c")                    # a link to a sibling folder
+    os.symlink("x.png", source / "a" / "alias.png")  # a second name for one image
+    result = generate(weights, source, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert files_under(tmp_path / "out") == ["a/x.png", "d/y.png"]
+    assert "wrote 2 images" in result.stdout
+
+
+def test_a_link_to_a_folder_outside_the_input_is_followed_once(weights, tmp_path):
+    elsewhere = write_images(tmp_path / "elsewhere", {"z.png": (32, 32)})
+    os.symlink("..", elsewhere / "back")             # and from there a link back up
+    source = write_images(tmp_path / "in", {"x.png": (32, 32)})
+    os.symlink(elsewhere, source / "ext")
+    os.symlink(elsewhere, source / "ext2")
+    result = generate(weights, source, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert files_under(tmp_path / "out") == ["ext/z.png", "x.png"]
+
+
+def test_an_output_folder_reached_through_a_link_into_the_input_is_told_apart(weights, tmp_path):
+    source = write_images(tmp_path / "in", {"x.png": (32, 32)})
+    os.symlink(source, tmp_path / "same")
+    line = refused(generate(weights, source, tmp_path / "same"))
+    assert line == (f"mrff generate: --output {tmp_path / 'same'} is the --input folder {source} (through a link); "
+                    f"pass another folder, so that the results are neither mixed with nor taken for the input images.")
+    (source / "results").mkdir()
+    os.symlink(source / "results", tmp_path / "results_link")
+    for _ in range(2):   # the second run must not take the first one's results for inputs
+        result = generate(weights, source, tmp_path / "results_link")
+        assert result.returncode == 0, result.stderr
+    assert files_under(source) == ["results/x.png", "x.png"]
+
+
+def test_a_fifo_named_like_an_image_is_refused_or_skipped_not_waited_on(weights, tmp_path):
+    source = write_images(tmp_path / "in", {"x.png": (32, 32)})
+    os.mkfifo(source / "f.png")
+    line = refused(generate(weights, source, tmp_path / "out", timeout=30))
+    assert line == (f"mrff generate: {source / 'f.png'} is not a regular file (a FIFO); remove it from --input, or "
+                    f"pass --skip_bad to skip it.")
+    assert files_under(tmp_path / "out") == []
+    skipped = generate(weights, source, tmp_path / "out", "--skip_bad", timeout=30)
+    assert skipped.returncode == 0, skipped.stderr
+    assert files_under(tmp_path / "out") == ["x.png"]
+    assert f"unreadable: {source / 'f.png'}" in skipped.stderr
+
+
+@pytest.mark.parametrize("names, flags, clash", [
+    (("x.jpg", "x_grey.jpg"), ("--palette", "ironbow", "--also_grey"), ("x_grey.png", "--also_grey")),
+    (("y.png", "y_attention_1.png"), ("--save_attention",), ("y_attention_1.png", "--save_attention")),
+])
+def test_an_input_named_like_another_images_extra_output_is_refused_before_writing(weights, tmp_path, names, flags,
+                                                                                    clash):
+    source = write_images(tmp_path / "in", {name: (32, 32) for name in names})
+    out = tmp_path / "out"
+    line = refused(generate(weights, source, out, *flags))
+    target, flag = clash
+    owner, other = names    # the first image's extra output is the second image's own output
+    assert line == (f"mrff generate: {source / owner} and {source / other} would both be written to {out / target} "
+                    f"(the {flag} output of {source / owner}); rename one of them, or drop {flag}.")
+    assert files_under(out) == []
+
+
+def test_an_output_name_over_255_bytes_is_one_sentence_before_writing(weights, tmp_path):
+    long = "n" * 246 + ".png"                         # 250 bytes: fine itself, not with _attention_1.png
+    source = write_images(tmp_path / "in", {long: (32, 32)})
+    out = tmp_path / "out"
+    line = refused(generate(weights, source, out, "--save_attention"))
+    assert line == (f"mrff generate: {source / long}: the output name {'n' * 246}_attention_1.png (--save_attention) "
+                    f"would be 262 bytes, more than the 255 a file name may have in {out}; shorten the input's "
+                    f"name, or drop --save_attention.")
+    assert files_under(out) == []

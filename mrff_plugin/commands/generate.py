@@ -109,7 +109,7 @@ def run(args):
     if args.backend == "torch" and args.checkpoint is not None:
         checkpoint_files(args.checkpoint, args.epoch)
     rank, world = shard_from_env()
-    jobs, done, bad = plan_jobs(args.input, args.output, rank, world, args.skip_bad)
+    jobs, done, bad = plan_jobs(args.input, args.output, rank, world, args.skip_bad, extra_outputs(args))
 
     from tqdm import tqdm
 
@@ -142,6 +142,22 @@ def run(args):
     return result
 
 
+def attention_paths(target):
+    """<name>_attention_1.png .. _4.png beside the output <name>.png."""
+    import os
+    return [os.path.splitext(target)[0] + ATTENTION_SUFFIX.format(k) for k in range(1, 5)]
+
+
+def extra_outputs(args):
+    """target -> [(path, flag), ...]: the files the flags write beside each output (files.check_output_names)."""
+    from ..palettes import grey_path
+
+    def extra(target):
+        grey = [(grey_path(target), "--also_grey")] if args.also_grey and args.palette != "grey" else []
+        return grey + [(path, "--save_attention") for path in (attention_paths(target) if args.save_attention else ())]
+    return extra
+
+
 def fusion_net(backend):
     """The backend's unetpp_fusion network, or GenerateError: --save_attention needs its feature weights."""
     from ..generate import GenerateError
@@ -156,8 +172,6 @@ def fusion_net(backend):
 def save_attention_maps(backend, jobs, size=None, skip=()):
     """`<name>_attention_k.png` (k = 1..4) beside each job's output: the fusion generator's four feature
     weights (`net(x, with_weights=True)`), colour-mapped on the fixed 0..1 scale (`visuals.weight_pngs`)."""
-    import os
-
     import torch
 
     from ..generate.engine import ImageJobs, run_network
@@ -180,9 +194,8 @@ def save_attention_maps(backend, jobs, size=None, skip=()):
         if image is None:
             continue   # unreadable: already reported (or refused) by the main pass
         weights = run_network(Weights(), image[None].to(backend.device))   # (1, 4, H, W), padded and cropped back
-        stem = os.path.splitext(job.target)[0]
-        for k, png in enumerate(weight_pngs(weights)[0], start=1):
-            write_png(png, stem + ATTENTION_SUFFIX.format(k))
+        for png, path in zip(weight_pngs(weights)[0], attention_paths(job.target)):
+            write_png(png, path)
 
 
 def main(args):

@@ -2,6 +2,13 @@
 
 * The input tree is walked in sorted order; every image file (data/images.py's
   IMAGE_EXTENSIONS, any case) is a job, other files are ignored.  `in/a/b.jpg` -> `out/a/b.png`.
+  Symbolic links are followed, each real folder and image once (`walk`): a link to a folder of the
+  tree (its parent, a sibling) adds nothing, a link to a folder elsewhere adds that folder once, and
+  an image with two names is generated under its real one.  A FIFO, socket or device named like an
+  image is not opened (it would block): it is refused, or skipped with --skip_bad.
+* Before anything is written, every output -- with the files written beside it (`--also_grey`,
+  `--save_attention`) -- must have its own name, short enough for the file system, and the
+  --output folder must not be the --input folder, compared by real paths.
 * Shards: under `torchrun` (RANK, WORLD_SIZE in the environment) process `rank`
   takes jobs `i` with `i % world == rank` of the full sorted list -- decided
   before resuming, so processes that start at different moments still agree and
@@ -12,6 +19,7 @@
   half-written image under the final name.
 """
 import os
+import stat
 import tempfile
 import zlib
 from dataclasses import dataclass
@@ -23,6 +31,7 @@ from ..palettes import outputs
 from . import GenerateError
 
 OUTPUT_SUFFIX = ".png"
+NAME_MAX = 255   # bytes of one file name where the file system does not say (os.pathconf): ext4, XFS, btrfs
 TEMP_PREFIX = ".mrff_tmp_"
 # zlib's run-length strategy for the PNGs (as OpenCV's imwrite by default): on synthetic LWIR images it encoded
 # 3.5x as fast as Pillow's default (zlib's default strategy at level 6) and its files were 1% smaller
@@ -42,20 +51,56 @@ def shard_from_env():
     return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
 
 
+def _inside(real, real_root):
+    return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
+
+
+def walk(root):
+    """Paths of the files under the folder `root`, each real folder walked once and each real file listed once.
+
+    First the tree itself (links not followed), so that every file found there keeps its own path; then
+    each link to a folder outside the tree, once per real folder, following links below it too.  A link
+    to a folder of the tree, to one that holds the tree (a parent), or to one already walked adds nothing:
+    loops end.  Of two names of one file (a link beside it), the one that is not a link is kept.
+    """
+    real_root = os.path.realpath(root)
+    walked, found, links = set(), [], []
+
+    def follow(path):   # a folder reached through a link: walk it (and remember it) unless that would repeat
+        real = os.path.realpath(path)
+        if _inside(real, real_root) or _inside(real_root, real) or real in walked:
+            return False
+        walked.add(real)
+        return True
+
+    for folder, dirs, names in os.walk(root):
+        dirs.sort()
+        links += [os.path.join(folder, d) for d in dirs if os.path.islink(os.path.join(folder, d))]
+        found += [os.path.join(folder, n) for n in names]
+    for link in filter(follow, links):
+        for folder, dirs, names in os.walk(link, followlinks=True):
+            dirs[:] = [d for d in sorted(dirs) if follow(os.path.join(folder, d))]
+            found += [os.path.join(folder, n) for n in names]
+    paths, real_files = [], set()
+    for path in sorted(found, key=lambda p: (os.path.islink(p), p)):   # real names before links to them
+        real = os.path.realpath(path)
+        if real not in real_files:
+            real_files.add(real)
+            paths.append(path)
+    return sorted(paths)
+
+
 def list_images(input_dir):
-    """Sorted paths of the image files under `input_dir` (recursively)."""
+    """Sorted paths of the image files under `input_dir` (recursively; see `walk` for links)."""
     root = os.path.abspath(os.path.expanduser(input_dir))
     if not os.path.isdir(root):
         raise GenerateError(f"--input {root} is not a folder; pass the folder that holds the visible images.")
-    paths = []
-    for folder, dirs, names in os.walk(root, followlinks=True):
-        dirs.sort()
-        paths += [os.path.join(folder, n) for n in sorted(names)
-                  if n.lower().endswith(IMAGE_EXTENSIONS) and not n.startswith(TEMP_PREFIX)]
+    paths = [path for path in walk(root) if os.path.basename(path).lower().endswith(IMAGE_EXTENSIONS)
+             and not os.path.basename(path).startswith(TEMP_PREFIX)]
     if not paths:
         raise GenerateError(f"--input {root} holds no image files ({', '.join(IMAGE_EXTENSIONS)}); "
                             f"point it at the folder of visible images.")
-    return sorted(paths)
+    return paths
 
 
 def output_path(source, input_dir, output_dir):
@@ -64,8 +109,24 @@ def output_path(source, input_dir, output_dir):
     return os.path.join(os.path.abspath(os.path.expanduser(output_dir)), os.path.splitext(relative)[0] + OUTPUT_SUFFIX)
 
 
+def special_file(path):
+    """'a FIFO', 'a socket', 'a device', 'a folder' for a path (links followed) that is not a regular file, else
+    None; a broken link is left to the image reader (unreadable)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else
+            "a folder" if stat.S_ISDIR(mode) else "a device")
+
+
 def image_size(path):
-    """(width, height) from the file header, or None when it is not a readable image."""
+    """(width, height) from the file header, or None when it is not a readable image (or not a regular file,
+    which Pillow could wait on forever)."""
+    if special_file(path):
+        return None
     try:
         with Image.open(path) as image:
             return image.size
@@ -82,28 +143,62 @@ def check_output_dir(input_dir, output_dir):
     if not os.path.isdir(existing):
         raise GenerateError(f"--output {out_root}: {existing} is a file, not a folder; pass a folder for the "
                             f"generated PNGs.")
-    if out_root == os.path.abspath(os.path.expanduser(input_dir)):
-        raise GenerateError(f"--output {out_root} is the --input folder; pass another folder, so that the "
+    in_root = os.path.abspath(os.path.expanduser(input_dir))
+    if os.path.realpath(out_root) == os.path.realpath(in_root):
+        through = "" if out_root == in_root else f" {in_root} (through a link)"
+        raise GenerateError(f"--output {out_root} is the --input folder{through}; pass another folder, so that the "
                             f"results are neither mixed with nor taken for the input images.")
     return out_root
 
 
-def plan_jobs(input_dir, output_dir, rank=0, world=1, skip_bad=False):
+def name_limit(folder):
+    """Bytes one file name may have in `folder` (or its nearest existing parent)."""
+    while not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return NAME_MAX
+
+
+def check_output_names(sources, targets, out_root, extra_outputs=None):
+    """GenerateError (one sentence) unless every output and every file written beside it has a name of its own
+    that fits the file system.  extra_outputs(target) -> [(path, flag), ...]: what a flag writes beside it."""
+    limit = name_limit(out_root)
+    owners = {}   # output path -> (source, flag that writes it or None)
+    for source, target in zip(sources, targets):
+        for path, flag in [(target, None)] + list(extra_outputs(target) if extra_outputs else ()):
+            name = os.path.basename(path)
+            size = len(os.fsencode(name))
+            if size > limit:
+                given = f" ({flag})" if flag else ""
+                drop = f", or drop {flag}" if flag else ""
+                raise GenerateError(f"{source}: the output name {name}{given} would be {size} bytes, more than the "
+                                    f"{limit} a file name may have in {out_root}; shorten the input's name{drop}.")
+            if path in owners:
+                other, other_flag = owners[path]
+                if not (flag or other_flag):
+                    raise GenerateError(f"{other} and {source} would both be written to {path}; rename one of them.")
+                extra = flag or other_flag
+                raise GenerateError(f"{other} and {source} would both be written to {path} (the {extra} output of "
+                                    f"{source if flag else other}); rename one of them, or drop {extra}.")
+            owners[path] = (source, flag)
+
+
+def plan_jobs(input_dir, output_dir, rank=0, world=1, skip_bad=False, extra_outputs=None):
     """(jobs to do, number already done, unreadable paths) for this process's shard.
 
-    Two inputs that map to one output (`a.jpg`, `a.png`) are refused by name.
-    An unreadable image raises GenerateError unless `skip_bad`.
+    Two inputs that map to one output (`a.jpg`, `a.png`), or to a file another one's flag writes beside its
+    output (`extra_outputs`, see check_output_names), are refused by name, as are names too long.
+    An unreadable image (or a FIFO, ...) raises GenerateError unless `skip_bad`.
     """
     out_root = check_output_dir(input_dir, output_dir)
     # an --output inside --input is not input: a second run must not generate from the first one's results
-    sources = [s for s in list_images(input_dir) if os.path.commonpath([s, out_root]) != out_root]
+    # (compared by real paths: the --output may be reached through a link into the input tree)
+    real_out = os.path.realpath(out_root)
+    sources = [s for s in list_images(input_dir) if not _inside(os.path.realpath(s), real_out)]
     targets = [output_path(s, input_dir, output_dir) for s in sources]
-    seen = {}
-    for source, target in zip(sources, targets):
-        if target in seen:
-            raise GenerateError(f"{seen[target]} and {source} would both be written to {target}; "
-                                f"rename one of them.")
-        seen[target] = source
+    check_output_names(sources, targets, out_root, extra_outputs)
     jobs, done, bad = [], 0, []
     for i, (source, target) in enumerate(zip(sources, targets)):
         if i % world != rank:
@@ -112,6 +207,10 @@ def plan_jobs(input_dir, output_dir, rank=0, world=1, skip_bad=False):
             done += 1
             continue
         size = image_size(source)
+        special = special_file(source)
+        if special and not skip_bad:
+            raise GenerateError(f"{source} is not a regular file ({special}); remove it from --input, or pass "
+                                f"--skip_bad to skip it.")
         if size is None:
             if not skip_bad:
                 raise GenerateError(f"{source} cannot be read as an image; delete or replace it, "
