@@ -147,3 +147,37 @@ def test_an_output_name_over_255_bytes_is_one_sentence_before_writing(weights, t
                     f"would be 262 bytes, more than the 255 a file name may have in {out}; shorten the input's "
                     f"name, or drop --save_attention.")
     assert files_under(out) == []
+
+
+# ------------------------------------------------------------------ D: option and environment values
+
+def generate_with_env(weights, source, out, env_extra, *extra):
+    import subprocess
+    import sys
+    from conftest import host_env
+    env = dict(host_env(), **env_extra)
+    return subprocess.run([sys.executable, "-m", "mrff_plugin.cli", "generate", "--checkpoint", str(weights),
+                           "--input", str(source), "--output", str(out), "--quiet", *extra], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e400G"])
+def test_a_max_memory_that_is_no_finite_size_is_one_sentence(weights, tmp_path, value):
+    source = write_images(tmp_path / "in", {"x.png": (32, 32)})
+    line = refused(generate(weights, source, tmp_path / "out", f"--max_memory={value}"))
+    assert line == f"mrff generate: --max_memory {value} must be a positive, finite size like 4G or 512M."
+    assert files_under(tmp_path / "out") == []
+
+
+@pytest.mark.parametrize("env, told", [
+    ({"WORLD_SIZE": "0"}, "WORLD_SIZE=0 must be at least 1"),
+    ({"WORLD_SIZE": "2", "RANK": "2"}, "RANK=2 must be 0 to 1 with WORLD_SIZE=2"),
+    ({"WORLD_SIZE": "2", "RANK": "-1"}, "RANK=-1 must be 0 to 1 with WORLD_SIZE=2"),
+    ({"WORLD_SIZE": "two"}, "WORLD_SIZE=two is not a whole number"),
+])
+def test_a_rank_or_world_size_that_shards_nothing_is_one_sentence(weights, tmp_path, env, told):
+    source = write_images(tmp_path / "in", {"x.png": (32, 32)})
+    line = refused(generate_with_env(weights, source, tmp_path / "out", env))
+    assert line == (f"mrff generate: {told} (set by torchrun in the environment); launch with torchrun "
+                    f"--nproc_per_node=K, which sets RANK and WORLD_SIZE, or unset both for one process.")
+    assert files_under(tmp_path / "out") == []

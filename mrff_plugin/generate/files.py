@@ -47,8 +47,21 @@ class Job:
 
 
 def shard_from_env():
-    """(rank, world size) that torchrun set, (0, 1) for a plain run."""
-    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    """(rank, world size) that torchrun set, (0, 1) for a plain run; GenerateError for values that would shard
+    nothing (RANK >= WORLD_SIZE: an empty share, WORLD_SIZE 0) or are not numbers."""
+    texts = os.environ.get("RANK", "0"), os.environ.get("WORLD_SIZE", "1")
+    try:
+        rank, world = (int(text) for text in texts)
+    except ValueError:
+        name, text = next((n, t) for n, t in zip(("RANK", "WORLD_SIZE"), texts) if not t.strip().lstrip("+-").isdigit())
+        problem = f"{name}={text} is not a whole number"
+    else:
+        if world >= 1 and 0 <= rank < world:
+            return rank, world
+        problem = (f"WORLD_SIZE={world} must be at least 1" if world < 1 else
+                   f"RANK={rank} must be 0 to {world - 1} with WORLD_SIZE={world}")
+    raise GenerateError(f"{problem} (set by torchrun in the environment); launch with torchrun --nproc_per_node=K, "
+                        f"which sets RANK and WORLD_SIZE, or unset both for one process.")
 
 
 def _inside(real, real_root):

@@ -126,8 +126,8 @@ def parse_memory(text):
         number = float(value[:-1] if unit else value)
     except ValueError:
         raise ValueError(f"--max_memory {text} is not a size like 4G or 512M") from None
-    if number <= 0:
-        raise ValueError(f"--max_memory {text} must be positive")
+    if not (math.isfinite(number * units[unit]) and number > 0):   # inf, nan, 1e400G: int() would fail
+        raise ValueError(f"--max_memory {text} must be a positive, finite size like 4G or 512M.")
     return int(number * units[unit])
 
 
