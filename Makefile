@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.mrff-installed
 
-.PHONY: setup demo test clean
+.PHONY: setup demo test clean wheels
 
 setup: $(STAMP)
 
@@ -28,6 +28,11 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest
+
+# wheels/: what benchmarks/gpu_check.py needs on a GPU machine without a package index
+# (benchmarks/README.md, "GPU check"); installed there with pip install --no-index --no-deps wheels/*.whl
+wheels: setup
+	$(PY) benchmarks/gpu_wheels.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
