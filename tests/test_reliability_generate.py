@@ -181,3 +181,36 @@ def test_a_rank_or_world_size_that_shards_nothing_is_one_sentence(weights, tmp_p
     assert line == (f"mrff generate: {told} (set by torchrun in the environment); launch with torchrun "
                     f"--nproc_per_node=K, which sets RANK and WORLD_SIZE, or unset both for one process.")
     assert files_under(tmp_path / "out") == []
+
+
+# ------------------------------------------------------------------ E: what the plugin reads from an image file
+
+def write_rotated_photo(path, orientation=6):
+    """A 64x32 JPEG stored sideways, with the EXIF orientation that tells viewers to turn it (6: 90 degrees
+    clockwise); returns the upright pixels (32 wide, 64 high) a viewer shows."""
+    from PIL import Image
+    stored = np.zeros((32, 64, 3), np.uint8)
+    stored[:, :16] = 255                                   # a white band at the stored image's left
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(stored).save(path, exif=exif, quality=100)
+    return np.rot90(stored, k=-1)                          # turned clockwise: the band at the top
+
+
+def test_images_are_read_upright_by_their_exif_orientation(tmp_path):
+    from mrff_plugin.datasets.images import load_image
+    upright = write_rotated_photo(tmp_path / "photo.jpg")
+    loaded = np.asarray(load_image(tmp_path / "photo.jpg", "RGB")).astype(int)
+    assert loaded.shape == (64, 32, 3) == upright.shape
+    assert np.abs(loaded - upright).max() <= 8             # JPEG at quality 100: a few levels
+    assert loaded[:16].mean() > 240 and loaded[20:].mean() < 15
+
+
+def test_generate_writes_an_exif_rotated_photo_upright_at_its_shown_size(weights, tmp_path):
+    (tmp_path / "in").mkdir()
+    write_rotated_photo(tmp_path / "in" / "photo.jpg")
+    result = generate(weights, tmp_path / "in", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    from PIL import Image
+    with Image.open(tmp_path / "out" / "photo.png") as written:
+        assert written.size == (32, 64)

@@ -9,9 +9,12 @@ pixels. Conversions:
 * alpha (RGBA, LA) is dropped, palettes are expanded, CMYK goes through Pillow;
 * 16-bit grey (Pillow modes I;16*, I) is scaled to 8 bit: `round(v * 255 / 65535)`
   -- Pillow's own `convert('L')` would clip everything above 255 to white.
+
+Images are read upright: an EXIF orientation (phones store photos sideways and say so) is
+applied (`ImageOps.exif_transpose`), so pixels and size are those a viewer shows (`shown_size`).
 """
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from ..errors import MrffError
 
@@ -20,6 +23,10 @@ from ..errors import MrffError
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp")
 SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 MAX_16BIT = 65535
+
+
+ORIENTATION = 0x0112           # the EXIF tag; values 5-8 turn the image by 90 degrees (width and height swap)
+SIDEWAYS = (5, 6, 7, 8)
 
 
 class UnreadableImageError(MrffError, ValueError):
@@ -48,8 +55,15 @@ def load_image(path, mode):
     try:
         with Image.open(path) as image:
             image.load()
+            ImageOps.exif_transpose(image, in_place=True)
             return convert_image(image, mode)
     except UnreadableImageError as exc:
         raise UnreadableImageError(f"{path}: {exc}") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise UnreadableImageError(f"{path}: cannot be read as an image ({exc})") from None
+
+
+def shown_size(image):
+    """(width, height) of an opened (not decoded) Pillow image as load_image returns it: EXIF orientation applied."""
+    width, height = image.size
+    return (height, width) if image.getexif().get(ORIENTATION) in SIDEWAYS else (width, height)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from ..datasets.images import IMAGE_EXTENSIONS
+from ..datasets.images import IMAGE_EXTENSIONS, shown_size
 from ..palettes import outputs
 from . import GenerateError
 
@@ -142,7 +142,7 @@ def image_size(path):
         return None
     try:
         with Image.open(path) as image:
-            return image.size
+            return shown_size(image)   # upright, as the engine reads it (EXIF orientation)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return None
 
