@@ -13,7 +13,11 @@
 3. tiled vs untiled on a 768x640 synthetic visible frame through the trained ngf-16
    network: mean / max absolute difference in grey levels, everywhere and away from the
    tile borders, and the seam measure of tests/test_tiling.py, for the default tile and
-   overlap and a few others (overlap 0: butt-joined tiles, the control).
+   overlap and a few others (overlap 0: butt-joined tiles, the control).  With each
+   image's own BatchNorm statistics (`mrff generate`'s default) the tiles take theirs
+   from the whole image, from a half- or quarter-size copy (what automatic tiling does
+   when the image does not fit --max_memory), or -- the control -- from each tile alone;
+   the running statistics (`--norm_stats running`) are measured beside them.
 4. a 4000x3000 photo through `mrff generate` (ngf 64 checkpoint, default --max_memory, so
    tiled automatically) in a child process, fp32 and bf16: wall time, the automatic-tiling
    line, and peak memory -- the child's ru_maxrss and the peak of the summed proportional set
@@ -22,6 +26,7 @@
 Writes benchmarks/out/tiling.json.  `--quick` shrinks everything (checks the machinery only).
 """
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -151,14 +156,34 @@ def seam_measure(image, tile, overlap, period=32):
     return float(worst), float(np.mean(inside)), borders
 
 
-def tiled_vs_untiled(net, width, height, settings):
-    backend = TorchBackend(prepare_for_inference(net, "cpu"), Precision("none"), 3)
+class OwnStatistics:
+    """A backend whose tiles are normalised by their own statistics (no whole-image pass): the naive way."""
+
+    def __init__(self, backend):
+        self.backend, self.multiple = backend, backend.multiple
+
+    def __call__(self, x):
+        return self.backend(x)
+
+    def whole_image_statistics(self, image, run):
+        return contextlib.nullcontext()
+
+
+def tiled_vs_untiled(net, width, height, settings, norm_stats="image"):
+    """settings: (tile, overlap, statistics) with statistics a scale of the copy that gives the tiles their
+    normalisation statistics (1: the whole image; below 1: a downscaled copy, as automatic tiling takes when
+    the image does not fit --max_memory) or 'own' (each tile its own)."""
+    import copy
+    backend = TorchBackend(prepare_for_inference(copy.deepcopy(net), "cpu", norm_stats), Precision("none"), 3)
     x = visible_tensor(7, width, height)
     untiled = to_u8_images(run_network(backend, x), 1)[0].astype(np.int16)
-    results = {"size": [width, height], "untiled_std_grey_levels": float(untiled.std()), "runs": []}
-    for tile, overlap in settings:
+    results = {"size": [width, height], "norm_stats": norm_stats, "untiled_std_grey_levels": float(untiled.std()),
+               "runs": []}
+    for tile, overlap, statistics in settings:
         start = time.perf_counter()
-        out = to_u8_images(run_network(backend, x, tile, overlap, 1), 1)[0].astype(np.int16)
+        own = statistics == "own"
+        out = to_u8_images(run_network(OwnStatistics(backend) if own else backend, x, tile, overlap, 1,
+                                       1.0 if own else statistics), 1)[0].astype(np.int16)
         seconds = time.perf_counter() - start
         diff = np.abs(out - untiled)
         away = np.ones_like(diff, dtype=bool)
@@ -171,14 +196,14 @@ def tiled_vs_untiled(net, width, height, settings):
                 away[tuple(index)] = False
         worst, inside, _ = seam_measure(out, tile, overlap)
         untiled_worst = seam_measure(untiled, tile, overlap)[0]
-        run = {"tile": tile, "overlap": overlap, "seconds": seconds,
+        run = {"tile": tile, "overlap": overlap, "statistics": statistics, "seconds": seconds,
                "mean_abs_diff": float(diff.mean()), "max_abs_diff": int(diff.max()),
                "mean_abs_diff_away_from_borders": float(diff[away].mean()) if away.any() else None,
                "share_away_from_borders": float(away.mean()),
                "seam_worst_border_step": worst, "seam_untiled_same_lines": untiled_worst,
                "seam_inside_same_phase": inside}
         results["runs"].append(run)
-        print(f"tiles {tile}/{overlap}: mean |tiled - untiled| {run['mean_abs_diff']:.3f} grey levels "
+        print(f"{norm_stats} statistics, tiles {tile}/{overlap}, tile statistics {statistics}: mean |tiled - untiled| {run['mean_abs_diff']:.3f} grey levels "
               f"(away from borders {run['mean_abs_diff_away_from_borders']}), max {run['max_abs_diff']}; "
               f"border step {worst:.2f} vs untiled {untiled_worst:.2f}, inside {inside:.2f}", flush=True)
     return results
@@ -276,9 +301,13 @@ def main(argv=None):
         if "memory" not in args.skip:
             report["activation_memory_256"] = activation_memory(prepare_for_inference(big, "cpu"), 64 if quick else 256)
         if "tiles" not in args.skip:
-            settings = [(128, 32), (128, 0)] if quick else [(tiling.DEFAULT_TILE, tiling.DEFAULT_OVERLAP), (256, 64),
-                                                               (256, 96), (256, 0)]
-            report["tiled_vs_untiled"] = tiled_vs_untiled(trained, *((256, 192) if quick else (768, 640)), settings)
+            tile, overlap = (128, 32) if quick else (tiling.DEFAULT_TILE, tiling.DEFAULT_OVERLAP)
+            statistics = [(tile, overlap, k) for k in (1.0, 0.7, 0.5, 0.25, "own")]
+            others = [(128, 0, 1.0)] if quick else [(256, 64, 1.0), (256, 96, 1.0), (256, 96, "own"), (256, 0, 1.0)]
+            size = (256, 192) if quick else (768, 640)
+            report["tiled_vs_untiled"] = tiled_vs_untiled(trained, *size, statistics + others)
+            report["tiled_vs_untiled_running_statistics"] = tiled_vs_untiled(
+                trained, *size, [(tile, overlap, 1.0)] + others[:3:2], norm_stats="running")
         if "rss" not in args.skip:
             size = (640, 480) if quick else (4000, 3000)
             report["big_photo"] = [big_photo(checkpoint / "latest_net_G.pth", *size, amp, args.threads)

@@ -2,8 +2,10 @@
 
 One tiny fusion checkpoint (tests/tiny_generator.py: ngf 8, outputs spread over ~15 grey levels) is
 exported once with dynamic shapes.  The exported file is compared with the plain PyTorch network
-(built here from the registry and the checkpoint's state_dict, BatchNorm *not* folded, eval mode), so
-the check covers the folding, the export and ONNX Runtime together.
+(built here from the registry and the checkpoint's state_dict), run as the host's test.py runs it
+(BatchNorm in train mode, one image at a time) for the default `--norm_stats image`, and in eval mode
+(nothing folded) for `--norm_stats running`, so the check covers the replaced or folded BatchNorms,
+the export and ONNX Runtime together.
 """
 import shutil
 
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from tiny_generator import grey, make_checkpoint, mrff, plain_network, write_images
+from tiny_generator import grey, make_checkpoint, mrff, one_at_a_time, plain_network, write_images
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -48,14 +50,25 @@ def test_export_has_dynamic_batch_height_and_width_and_its_metadata(exported):
     meta = {p.key: p.value for p in model.metadata_props}
     assert meta["mrff.size_multiple"] == "32" and float(meta["mrff.activation_bytes_per_pixel"]) > 0
     assert [o.name for o in model.graph.output] == ["lwir"]
-    assert not any(n.op_type in ("BatchNormalization", "Dropout") for n in model.graph.node)  # folded, eval
+    ops = [n.op_type for n in model.graph.node]
+    assert "Dropout" not in ops and "BatchNormalization" not in ops
+    assert ops.count("InstanceNormalization") == int(meta["mrff.image_norm_layers"]) > 10  # one per BatchNorm
+    assert meta["mrff.norm_stats"] == "image"
 
 
-def test_exported_model_equals_plain_pytorch_on_a_batch_and_size_it_was_not_traced_with(exported):
+@pytest.mark.parametrize("norm_stats", ["image", "running"])
+def test_exported_model_equals_plain_pytorch_on_a_batch_and_size_it_was_not_traced_with(exported, norm_stats):
+    model = exported["model"]
+    if norm_stats == "running":
+        model = exported["tmp"] / "running.onnx"
+        result = mrff("export", "--checkpoint", exported["weights"], "--out", model, "--norm_stats", "running")
+        assert result.returncode == 0, result.stderr
+        ops = [n.op_type for n in onnx.load(str(model)).graph.node]
+        assert "InstanceNormalization" not in ops and "BatchNormalization" not in ops  # folded into the convs
     x = smooth_batch(3, 160, 96)
     with torch.no_grad():
-        expected = plain_network(exported["weights"])(x).numpy()
-    session = ort.InferenceSession(str(exported["model"]), providers=["CPUExecutionProvider"])
+        expected = one_at_a_time(plain_network(exported["weights"], norm_stats=norm_stats), x).numpy()
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     got = session.run(None, {"visible": x.numpy()})[0]
     assert got.shape == (3, 1, 160, 96)
     assert np.abs(got - expected).max() < 1e-4
@@ -89,7 +102,8 @@ def test_with_attention_and_a_fixed_size_export_the_four_weights(tmp_path, expor
     assert weights.shape == (2, 4, 96, 64)
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
     with torch.no_grad():
-        expected_image, expected_weights = plain_network(exported["weights"])(x, with_weights=True)
+        expected_image, expected_weights = one_at_a_time(plain_network(exported["weights"], norm_stats="image"), x,
+                                                         with_weights=True)
     assert np.abs(image - expected_image.numpy()).max() < 1e-4
     assert np.abs(weights - expected_weights.numpy()).max() < 1e-4
     assert weights.std(axis=(2, 3)).max() > 1e-3  # per-pixel maps, not constants
@@ -100,7 +114,8 @@ def test_a_model_that_disagrees_with_pytorch_is_refused_and_nothing_is_written(t
     from mrff_plugin.generate.onnx_export import check_and_place
     temp = tmp_path / ".mrff_tmp_model.onnx"
     shutil.copy(exported["model"], temp)
-    other = plain_network(exported["weights"])
+    from mrff_plugin.generate.network import prepare_for_inference
+    other = prepare_for_inference(plain_network(exported["weights"]), "cpu", "image")  # what was exported ...
     with torch.no_grad():  # the file now belongs to a different network
         [m for m in other.modules() if isinstance(m, torch.nn.Conv2d)][-1].bias.add_(0.1)
     with pytest.raises(GenerateError) as error:

@@ -81,7 +81,7 @@ def test_workers_default_to_in_line_decoding_on_cpu(monkeypatch, tmp_path):
     seen = []
     monkeypatch.setattr(allocator, "keep_freed_memory", lambda: True)  # not in the pytest process
     monkeypatch.setattr(files, "plan_jobs", lambda *args: ([], 0, []))
-    monkeypatch.setattr(backends, "open_backend", lambda *args: (argparse.Namespace(), 1))
+    monkeypatch.setattr(backends, "open_backend", lambda *args, **kwargs: (argparse.Namespace(), 1))
     monkeypatch.setattr(engine, "generate", lambda backend, jobs, nc, batch, workers, *a, **k:
                         seen.append(workers) or {"written": 0, "bad": [], "seconds": 0.0})
     parser = argparse.ArgumentParser()

@@ -9,12 +9,12 @@ import pytest
 import torch
 from PIL import Image
 
-from tiny_generator import grey, make_checkpoint, mrff, plain_network, write_images
+from tiny_generator import OUTPUT_GAIN, grey, make_checkpoint, mrff, plain_network, write_images
 from mrff_plugin.generate.backends import ActivationCost, TorchBackend
 from mrff_plugin.generate.engine import run_network, to_u8_images
 from mrff_plugin.generate.network import prepare_for_inference
-from mrff_plugin.generate.tiling import (DEFAULT_OVERLAP, check_tile, parse_memory, plan_size, ramp, tile_starts,
-                                         window_1d)
+from mrff_plugin.generate.tiling import (DEFAULT_OVERLAP, check_tile, pad_side, parse_memory, plan_size, ramp,
+                                         tile_starts, window_1d)
 from mrff_plugin.training.precision import Precision
 
 WIDTH, HEIGHT = 416, 320
@@ -49,21 +49,24 @@ def test_tile_and_overlap_must_be_multiples_of_32_and_the_overlap_under_half_a_t
 def test_images_over_the_memory_limit_are_tiled_and_smaller_ones_batched_within_it():
     cost = ActivationCost(1000.0)  # bytes per pixel
     small = plan_size(256, 256, 32, cost, 1e9, batch_size=8)
-    assert small == {"batch": 8, "tile": None, "overlap": 0, "auto": False}
+    assert small == {"batch": 8, "tile": None, "overlap": 0, "auto": False, "statistics_scale": 1.0}
     assert plan_size(256, 256, 32, cost, 3 * 256 * 256 * 1000, batch_size=8)["batch"] == 3  # batch shrinks to fit
     big = plan_size(4000, 3000, 32, cost, 2 ** 30, batch_size=8)
     assert big["auto"] and big["tile"] % 32 == 0 and big["overlap"] == DEFAULT_OVERLAP
     assert cost(big["tile"] ** 2) * big["batch"] <= 2 ** 30
+    # the copy that gives the tiles their normalisation statistics fits the budget too, padding included
+    scale = big["statistics_scale"]
+    assert 0.1 < scale < 1 and cost(pad_side(round(4000 * scale), 32) * pad_side(round(3000 * scale), 32)) <= 2 ** 30
+    assert plan_size(1024, 768, 32, cost, 2 ** 40, batch_size=8, tile=256, overlap=32)["statistics_scale"] == 1.0
     assert plan_size(4000, 3000, 32, cost, 2 ** 40, batch_size=8, tile=256, overlap=32)["tile"] == 256  # forced
     assert plan_size(4000, 3000, 32, None, 1, batch_size=8)["tile"] is None  # unknown cost: never auto
 
 
-@pytest.fixture(scope="module")
-def setup(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("tiling")
-    weights = make_checkpoint(tmp / "run")
-    torch.set_num_threads(1)
-    backend = TorchBackend(prepare_for_inference(plain_network(weights), "cpu"), Precision("none"), 3)
+def loaded(tmp, name, norm_stats, output_gain):
+    """{'weights', 'backend', 'rgb', 'untiled', 'input', 'tmp'} for tiny_generator's network prepared with
+    `norm_stats`, and the WIDTH x HEIGHT photo generated untiled."""
+    weights = make_checkpoint(tmp / name, output_gain=output_gain)
+    backend = TorchBackend(prepare_for_inference(plain_network(weights), "cpu", norm_stats), Precision("none"), 3)
     folder = write_images(tmp / "in", {"photo.png": (WIDTH, HEIGHT)})
     rgb = torch.from_numpy(np.asarray(Image.open(folder / "photo.png").convert("RGB")).copy()).permute(2, 0, 1)[None]
     untiled = to_u8_images(run_network(backend, rgb), 1)[0].astype(np.int16)
@@ -71,8 +74,48 @@ def setup(tmp_path_factory):
     return {"weights": weights, "backend": backend, "rgb": rgb, "untiled": untiled, "input": folder, "tmp": tmp}
 
 
-def tiled(setup, tile, overlap):
-    return to_u8_images(run_network(setup["backend"], setup["rgb"], tile, overlap, 4), 1)[0].astype(np.int16)
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """The blending geometry (overlaps, seams) on the eval-mode network: BatchNorm by running statistics, so a
+    tile's output depends only on the pixels it sees."""
+    torch.set_num_threads(1)
+    return loaded(tmp_path_factory.mktemp("tiling"), "run", "running", OUTPUT_GAIN)
+
+
+@pytest.fixture(scope="module")
+def image_setup(tmp_path_factory):
+    """`mrff generate`'s default: each image's own BatchNorm statistics (spread ~16 grey levels at gain 1)."""
+    torch.set_num_threads(1)
+    return loaded(tmp_path_factory.mktemp("tiling_image"), "run", "image", 1.0)
+
+
+def tiled(setup, tile, overlap, statistics_scale=1.0, backend=None):
+    return to_u8_images(run_network(backend or setup["backend"], setup["rgb"], tile, overlap, 4, statistics_scale),
+                        1)[0].astype(np.int16)
+
+
+class OwnStatistics:
+    """A backend whose tiles are each normalised by their own statistics (no whole-image pass)."""
+
+    def __init__(self, backend):
+        self.backend, self.multiple = backend, backend.multiple
+
+    def __call__(self, x):
+        return self.backend(x)
+
+    def whole_image_statistics(self, image, run):
+        import contextlib
+        return contextlib.nullcontext()
+
+
+def test_tiles_take_the_whole_images_normalisation_statistics(image_setup):
+    """Per-tile BatchNorm statistics (what each tile alone would give) move the output far more than the
+    whole image's statistics shared by all tiles."""
+    untiled = image_setup["untiled"]
+    shared = np.abs(tiled(image_setup, 192, 64) - untiled).mean()
+    own = np.abs(tiled(image_setup, 192, 64, backend=OwnStatistics(image_setup["backend"])) - untiled).mean()
+    assert shared <= 1.0, shared
+    assert own > 3 * shared, (own, shared)
 
 
 def border_lines(length, tile, overlap):
@@ -117,13 +160,20 @@ def test_tiles_without_overlap_leave_seams_that_the_measure_finds(setup):
     assert worst > 2 * (1.25 * inside + 0.5), (worst, inside)
 
 
-def test_an_image_over_max_memory_is_tiled_automatically_with_one_line_saying_so(setup):
-    out = setup["tmp"] / "auto"
-    result = mrff("generate", "--checkpoint", setup["weights"], "--input", setup["input"], "--output", out,
-                  "--workers", "0", "--quiet", "--max_memory", "40M")
+def test_an_image_over_max_memory_is_tiled_automatically_with_one_line_saying_so(image_setup):
+    out = image_setup["tmp"] / "auto"
+    result = mrff("generate", "--checkpoint", image_setup["weights"], "--input", image_setup["input"], "--output",
+                  out, "--workers", "0", "--quiet", "--max_memory", "40M")
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if "tiles" in line]
     assert len(lines) == 1 and f"{WIDTH}x{HEIGHT} images need about" in lines[0] and "--max_memory" in lines[0]
+    assert "normalised with the statistics of a" in lines[0]   # too large for one pass: a downscaled copy's
     written = grey(out / "photo.png")
     assert written.shape == (HEIGHT, WIDTH)
-    assert np.abs(written - setup["untiled"]).mean() <= 2.0
+    # the command's tiles, overlap and statistics copy are the engine's plan for that budget, run in-process
+    plan = plan_size(WIDTH, HEIGHT, 32, image_setup["backend"].cost, parse_memory("40M"), batch_size=8)
+    assert plan["auto"] and plan["statistics_scale"] < 1
+    assert f"in {plan['tile']}x{plan['tile']} tiles, overlap {plan['overlap']}" in lines[0]
+    expected = tiled(image_setup, plan["tile"], plan["overlap"], plan["statistics_scale"])
+    assert np.abs(written - expected).max() <= 1
+    assert written.std() > 5

@@ -38,10 +38,14 @@ MAKE = textwrap.dedent("""
 """)
 
 
-def make_checkpoint(folder, mrff_fusion="nested"):
-    """Write <folder>/latest_net_G.pth and latest_state.pth; return the weights path."""
+def make_checkpoint(folder, mrff_fusion="nested", output_gain=OUTPUT_GAIN):
+    """Write <folder>/latest_net_G.pth and latest_state.pth; return the weights path.
+
+    output_gain: OUTPUT_GAIN spreads the eval-mode (running statistics) output over ~15 grey levels; with
+    each image's own statistics (`mrff generate`'s default) 1.0 does that, and OUTPUT_GAIN saturates it.
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run([sys.executable, "-c", MAKE, str(HOST_DIR), str(folder), mrff_fusion, str(OUTPUT_GAIN)],
+    result = subprocess.run([sys.executable, "-c", MAKE, str(HOST_DIR), str(folder), mrff_fusion, str(output_gain)],
                             env=host_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return folder / "latest_net_G.pth"
@@ -65,14 +69,30 @@ def mrff(*args, timeout=180):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def plain_network(weights, mrff_fusion="nested"):
-    """The checkpoint's generator in plain PyTorch eval mode (nothing folded), built from the plugin's registry."""
+def plain_network(weights, mrff_fusion="nested", norm_stats="running"):
+    """The checkpoint's generator in plain PyTorch (nothing folded or replaced), built from the plugin's registry:
+    eval mode; with norm_stats 'image' its BatchNorms in train mode, as the host's test.py runs them -- then
+    feed it one image at a time (one_at_a_time), as test.py does."""
     import torch
     from mrff_plugin.networks import build_generator
     net = build_generator("unetpp_fusion", 3, 1, 8, torch.nn.BatchNorm2d, True, mrff_fusion=mrff_fusion,
                           mrff_channels=32)
     net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-    return net.eval()
+    net.eval()
+    if norm_stats == "image":
+        for module in net.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.train()
+    return net
+
+
+def one_at_a_time(net, x, **kwargs):
+    """net applied to each image of the batch x alone, outputs concatenated (tuples element-wise)."""
+    import torch
+    outputs = [net(x[k:k + 1], **kwargs) for k in range(len(x))]
+    if isinstance(outputs[0], tuple):
+        return tuple(torch.cat(parts) for parts in zip(*outputs))
+    return torch.cat(outputs)
 
 
 def grey(path):

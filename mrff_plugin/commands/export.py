@@ -1,6 +1,7 @@
 """`mrff export --checkpoint C --out model.onnx`: the generator as an ONNX file, checked with ONNX Runtime.
 
-Exported as `mrff generate` runs it (eval mode, BatchNorm folded, no dropout),
+Exported as `mrff generate` runs it (no dropout; BatchNorm by each image's own
+statistics as the host's test.py, or `--norm_stats running` folded in),
 either architecture and any --mrff_fusion, with a dynamic batch and dynamic
 height/width (multiples of 32) unless --size WxH.  After writing, the file is run
 by ONNX Runtime on a few inputs and compared with PyTorch; the maximum difference
@@ -9,6 +10,7 @@ Needs `pip install mrff-plugin[onnx]`.  Machinery: mrff_plugin/generate/onnx_exp
 """
 import sys
 
+from ..generate import NORM_STATS
 from .generate import NETWORK_OVERRIDES, _size
 
 
@@ -22,6 +24,10 @@ def add_arguments(parser):
                         help="fix the input size (multiples of 32); default: dynamic height and width")
     parser.add_argument("--with_attention", action="store_true",
                         help="also output the four per-pixel feature weights w1..w4 as 'weights' (N, 4, H, W)")
+    parser.add_argument("--norm_stats", choices=NORM_STATS, default="image",
+                        help="BatchNorm statistics in the graph: image -- each image's own (mean/variance over H x W "
+                             "per channel with BatchNorm's affine, as the host's test.py and `mrff generate`); "
+                             "running -- eval mode's running statistics folded into the convolutions")
     parser.add_argument("--host", default=None, help="pix2pix/CycleGAN checkout (default: $MRFF_HOST or bundled)")
     group = parser.add_argument_group("network flags (only for checkpoints saved without their options)")
     for flag in NETWORK_OVERRIDES:
@@ -43,8 +49,9 @@ def main(args):
         overrides["no_dropout"] = args.no_dropout
         net, options = load_generator(args.checkpoint, args.epoch, args.host, overrides,
                                       {"output_nc": args.output_nc})
-        report = export_onnx(prepare_for_inference(net, "cpu"), args.out, options["input_nc"], args.opset, args.size,
-                             args.with_attention, metadata=options)
+        report = export_onnx(prepare_for_inference(net, "cpu", args.norm_stats), args.out, options["input_nc"],
+                             args.opset, args.size, args.with_attention,
+                             metadata={**options, "norm_stats": args.norm_stats})
     except (GenerateError, ValueError) as exc:
         print(f"mrff export: {exc}", file=sys.stderr)
         return 2

@@ -3,7 +3,9 @@
 The network flags (--netG, --norm, --ngf, --input_nc, --output_nc, --no_dropout,
 --mrff_arch, --mrff_fusion, --mrff_channels) come from the `<epoch>_state.pth` (or
 `train_opt.txt`) beside the checkpoint; pass them only for a checkpoint that has
-neither.  Outputs mirror the input tree as 8-bit PNGs at each input's own size;
+neither.  Each image is normalised by its own statistics, as the host's `test.py` runs
+the generator (`--norm_stats image`, the default; `running` as `test.py --eval`).
+Outputs mirror the input tree as 8-bit PNGs at each input's own size;
 finished files are skipped, so an interrupted run is resumed by running it again.
 Under `torchrun --nproc_per_node=K mrff generate ...` the K processes share the
 files and none is written twice.  See mrff_plugin/generate/ for the machinery.
@@ -14,6 +16,7 @@ Fig. 13-14 as `<name>_attention_1.png` .. `_4.png` (the weight of f1..f4, one fi
 import sys
 
 from ..argtypes import process_count
+from ..generate import NORM_STATS
 from ..palettes import PALETTES
 
 NETWORK_OVERRIDES = ("netG", "norm", "ngf", "input_nc", "mrff_arch", "mrff_fusion", "mrff_channels")
@@ -60,6 +63,11 @@ def add_arguments(parser):
                              "image as generated)")
     parser.add_argument("--also_grey", action="store_true",
                         help="with --palette: keep the grey PNG too, as <name>_grey.png beside the palette one")
+    parser.add_argument("--norm_stats", choices=NORM_STATS, default="image",
+                        help="BatchNorm statistics: image -- each image's own, as the host's test.py runs pix2pix "
+                             "and as every quality figure was scored; running -- the running statistics of "
+                             "training, as test.py --eval (networks trained with --norm instance|none: no "
+                             "difference). Dropout is off either way")
     parser.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
                         help="torch: the --checkpoint in PyTorch; onnxruntime: the --model written by `mrff export`")
     parser.add_argument("--model", default=None, help="model.onnx for --backend onnxruntime")
@@ -125,7 +133,8 @@ def run(args):
     # --output_nc is the PNG's channels; for a checkpoint without saved options it is also the network's
     keep_freed_memory()  # before the first tensor: loading and every forward pass reuse freed memory
     backend, network_nc = open_backend(args.backend, device, args.amp, args.checkpoint, args.epoch, args.model,
-                                       args.host, overrides, {"output_nc": args.output_nc})
+                                       args.host, overrides, {"output_nc": args.output_nc},
+                                       norm_stats=args.norm_stats)
     output_nc = args.output_nc or network_nc
     workers = args.workers if args.workers is not None else DEFAULT_WORKERS.get(device.type, 2)
     if args.save_attention:

@@ -1,6 +1,7 @@
 """`mrff generate`: a trained generator applied to a whole folder tree of visible images.
 
 Reading order:
+  image_norm.py  BatchNorm by each image's own statistics, as test.py runs it (the default)
   network.py  the checkpoint -> the generator, rebuilt from its saved options through
               the host's `define_G` (plugin attached), ready for inference
   files.py    which images to do: the input tree, the output path of each, resume, shards
@@ -9,6 +10,10 @@ Reading order:
   allocator.py  freed activation memory kept in the process (glibc mallopt) between batches
 """
 from ..errors import MrffError
+
+# --norm_stats of `mrff generate` and `mrff export` (image_norm.py): each image's own BatchNorm statistics, as the
+# host's test.py runs pix2pix, or the running statistics of training, as test.py --eval.
+NORM_STATS = ("image", "running")
 
 
 class GenerateError(MrffError):

@@ -8,8 +8,13 @@ resume, shards, tiling and atomic writes in engine.py do not know which one runs
     backend.cost     ActivationCost: bytes one forward pass needs for an N x H x W batch (tiling decisions)
 
 TorchBackend runs a network prepared by network.prepare_for_inference under
-`inference_mode` and the chosen autocast.  OnnxRuntimeBackend runs a file
-written by `mrff export`; the facts it cannot read from the graph (the size
+`inference_mode` and the chosen autocast.  Tiles of a network that normalises
+by each image's statistics (image_norm.py) need the whole image's statistics:
+`backend.whole_image_statistics(image, run)` gives them (PyTorch), and
+`backend.can_tile` is False where the backend cannot (an ONNX file exported
+with `--norm_stats image`: ONNX Runtime computes every tile's own).
+
+OnnxRuntimeBackend runs a file written by `mrff export`; the facts it cannot read from the graph (the size
 multiple and the activation cost measured at export) come from the file's
 metadata (METADATA_* keys, written by commands/export.py).
 """
@@ -26,6 +31,7 @@ from . import GenerateError
 METADATA_MULTIPLE = "mrff.size_multiple"
 METADATA_BYTES_PER_PIXEL = "mrff.activation_bytes_per_pixel"
 METADATA_OUTPUTS = "mrff.outputs"
+METADATA_IMAGE_NORM = "mrff.image_norm_layers"  # how many BatchNorms normalise by each image's statistics
 INPUT_NAME, OUTPUT_NAME, WEIGHTS_NAME = "visible", "lwir", "weights"  # graph input/output names
 
 
@@ -88,15 +94,19 @@ def measure_activation_cost(run, net, input_nc, multiple, device="cpu"):
 # ------------------------------------------------------------------ backends
 
 class TorchBackend:
-    """The PyTorch generator (network.prepare_for_inference: eval, BatchNorm folded, channels_last)."""
+    """The PyTorch generator (network.prepare_for_inference: eval, BatchNorm by image or running statistics,
+    channels_last)."""
 
     name = "torch"
+    can_tile = True
 
     def __init__(self, net, precision, input_nc):
         self.net, self.precision, self.input_nc = net, precision, input_nc
         self.device = next(net.parameters()).device
         self.multiple = size_multiple(net)
         self._cost = None
+        from .image_norm import image_norm_layers
+        self.per_image_norm = bool(image_norm_layers(net))   # some BatchNorm uses each image's own statistics
 
     def __call__(self, x):
         with torch.inference_mode(), self.precision.autocast():
@@ -109,6 +119,11 @@ class TorchBackend:
         if self._cost is None:
             self._cost = measure_activation_cost(self, self.net, self.input_nc, self.multiple, self.device)
         return self._cost
+
+    def whole_image_statistics(self, image, run):
+        """Context within which tiles use the normalisation statistics `run(image)` produced (image_norm.py)."""
+        from .image_norm import whole_image_statistics
+        return whole_image_statistics(self.net, run, image)
 
 
 def require_onnxruntime(command):
@@ -163,6 +178,13 @@ class OnnxRuntimeBackend:
         fixed = [d for d in inputs[0].shape[2:] if isinstance(d, int)]
         self.fixed_size = tuple(inputs[0].shape[2:]) if len(fixed) == 2 else None  # exported with --size
         self.cost = ActivationCost(float(meta[METADATA_BYTES_PER_PIXEL])) if METADATA_BYTES_PER_PIXEL in meta else None
+        self.per_image_norm = int(meta.get(METADATA_IMAGE_NORM, 0)) > 0
+        self.can_tile = not self.per_image_norm  # ONNX Runtime's per-image norms would see each tile alone
+        self.path = path
+
+    def whole_image_statistics(self, image, run):
+        import contextlib
+        return contextlib.nullcontext()
 
     def __call__(self, x):
         if self.fixed_size is not None and tuple(x.shape[2:]) != self.fixed_size:
@@ -174,9 +196,10 @@ class OnnxRuntimeBackend:
 
 
 def open_backend(kind, device, amp="none", checkpoint=None, epoch="latest", model=None, host=None,
-                 overrides=None, fallbacks=None, threads=None):
-    """(backend, the network's output channels) for `--backend kind`: 'torch' loads `checkpoint` (network.py),
-    'onnxruntime' opens `model` (an `mrff export` file; --amp does not apply to it)."""
+                 overrides=None, fallbacks=None, threads=None, norm_stats="image"):
+    """(backend, the network's output channels) for `--backend kind`: 'torch' loads `checkpoint` (network.py)
+    and normalises as `norm_stats` says; 'onnxruntime' opens `model` (an `mrff export` file, which was
+    exported with its own --norm_stats; --amp does not apply to it)."""
     if kind == "onnxruntime":
         if model is None:
             raise GenerateError("--backend onnxruntime needs --model model.onnx (written by `mrff export`).")
@@ -192,4 +215,5 @@ def open_backend(kind, device, amp="none", checkpoint=None, epoch="latest", mode
     from .network import load_generator, prepare_for_inference
     precision = Precision(amp, device)
     net, options = load_generator(checkpoint, epoch, host, overrides, fallbacks)
-    return TorchBackend(prepare_for_inference(net, device), precision, options["input_nc"]), options["output_nc"]
+    return (TorchBackend(prepare_for_inference(net, device, norm_stats), precision, options["input_nc"]),
+            options["output_nc"])

@@ -117,14 +117,32 @@ def run_padded(backend, x):
     return backend(x)[..., :height, :width]
 
 
-def run_network(backend, batch_u8, tile=None, overlap=0, tile_batch=1):
+def statistics_copy(image, scale):
+    """(1, C, H, W) -> the copy whose forward pass gives its tiles their normalisation statistics: the image
+    itself at scale 1, else resized by `scale` (bilinear with antialiasing, as a thumbnail is made)."""
+    if scale >= 1:
+        return image
+    height, width = image.shape[-2:]
+    size = (max(1, round(height * scale)), max(1, round(width * scale)))
+    return F.interpolate(image, size=size, mode="bilinear", antialias=True, align_corners=False)
+
+
+def run_network(backend, batch_u8, tile=None, overlap=0, tile_batch=1, statistics_scale=1.0):
     """uint8 (N, C, H, W) batch on the backend's device -> float32 output (N, C_out, H, W) in [-1, 1];
-    with `tile`, each image is generated in overlapping tiles (tiling.run_tiled)."""
+    with `tile`, each image is generated in overlapping tiles (tiling.run_tiled), normalised with the
+    statistics of the whole image, or -- an image too large for one pass -- of a copy at
+    `statistics_scale` (image_norm.py)."""
     x = batch_u8.float() / 127.5 - 1.0
     if tile is None:
         return run_padded(backend, x)
-    return torch.cat([run_tiled(lambda t: run_padded(backend, t), image[None], tile, overlap, tile_batch)
-                      for image in x])
+
+    def run(t):
+        return run_padded(backend, t)
+    outputs = []
+    for image in x:
+        with backend.whole_image_statistics(statistics_copy(image[None], statistics_scale), run):
+            outputs.append(run_tiled(run, image[None], tile, overlap, tile_batch))
+    return torch.cat(outputs)
 
 
 def plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log=None):
@@ -133,12 +151,22 @@ def plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log=N
     for key in sorted({tuple(size) if size else job.size for job in jobs}):
         cost = backend.cost if max_memory is not None else None
         plans[key] = plan_size(*key, backend.multiple, cost, max_memory or float("inf"), batch_size, tile, overlap)
+        if plans[key]["tile"] and not backend.can_tile:
+            width, height = key
+            raise GenerateError(f"{width}x{height} images would be generated in tiles, but {backend.path} normalises "
+                                f"each image by its own statistics, which ONNX Runtime would take from each tile "
+                                f"alone; raise --max_memory, use --backend torch, or export with --norm_stats "
+                                f"running.")
         if plans[key]["auto"] and log is not None:
             width, height = key
             need = cost(pad_side(width, backend.multiple) * pad_side(height, backend.multiple))
+            scale = plans[key]["statistics_scale"]
+            statistics = (f", normalised with the statistics of a {scale:.0%} copy (a larger --max_memory "
+                          f"brings them closer to the whole image's)" if backend.per_image_norm and scale < 1 else "")
             log(f"{width}x{height} images need about {need / 2 ** 30:.1f} GB of activations, more than "
                 f"--max_memory {max_memory / 2 ** 30:.1f} GB: generating them in {plans[key]['tile']}x"
-                f"{plans[key]['tile']} tiles, overlap {plans[key]['overlap']} (set --tile/--overlap/--max_memory)")
+                f"{plans[key]['tile']} tiles, overlap {plans[key]['overlap']}{statistics} (set "
+                f"--tile/--overlap/--max_memory)")
     return plans
 
 
@@ -200,7 +228,7 @@ def generate(backend, jobs, output_nc, batch_size=8, workers=2, size=None, skip_
                 continue
             plan = plans[tuple(size) if size else jobs[indices[0]].size]
             y = run_network(backend, batch.to(device, non_blocking=True), plan["tile"], plan["overlap"],
-                            plan["batch"])
+                            plan["batch"], plan["statistics_scale"])
             for index, image in zip(indices, to_u8_images(y, output_nc)):
                 pending.append(pool.submit(write_png, image, jobs[index].target, palette, also_grey))
         finish(0)

@@ -14,10 +14,13 @@ options from `train_opt.txt`.  A checkpoint of
 the older H/2-fusion layout (saved before --mrff_arch) is refused in one sentence
 that names the file and says what to do; nothing is loaded half-matching.
 
-For inference the network is switched to eval mode (BatchNorm running
-statistics, no dropout, so a batch's images do not influence each other),
-every BatchNorm that follows a convolution is folded into it, and the weights
-are moved to the device in `channels_last` layout.
+For inference the network is switched to eval mode (no dropout) and its
+BatchNorms normalise as `norm_stats` says (image_norm.py): by default each
+image by its own statistics, as the host's `test.py` runs a pix2pix generator
+(`--norm_stats image`); or by the running statistics of training, as
+`test.py --eval` does, folded into the convolutions (`--norm_stats running`).
+Either way an image's output does not depend on its batch neighbours.  The
+weights are moved to the device in `channels_last` layout.
 """
 import argparse
 import contextlib
@@ -252,10 +255,17 @@ def fold_batch_norms(module):
     return module
 
 
-def prepare_for_inference(net, device):
-    """Eval mode, BatchNorms folded, no gradients, on `device` in channels_last layout."""
+def prepare_for_inference(net, device, norm_stats="image"):
+    """Eval mode (no dropout); BatchNorm with each image's own statistics (`norm_stats` 'image', as test.py)
+    or the running ones folded into the convolutions ('running', as test.py --eval); no gradients; on
+    `device` in channels_last layout."""
     import torch
-    net = fold_batch_norms(net.eval())
+
+    from . import NORM_STATS
+    from .image_norm import use_image_statistics
+    if norm_stats not in NORM_STATS:
+        raise GenerateError(f"--norm_stats {norm_stats} is not one of {', '.join(NORM_STATS)}.")
+    net = use_image_statistics(net.eval()) if norm_stats == "image" else fold_batch_norms(net.eval())
     for parameter in net.parameters():
         parameter.requires_grad_(False)
     return net.to(device, memory_format=torch.channels_last)

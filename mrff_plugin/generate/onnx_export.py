@@ -1,8 +1,10 @@
 """A checkpoint's generator -> an ONNX file, checked against PyTorch with ONNX Runtime (`mrff export`).
 
 The network is exported the way `mrff generate` runs it (network.prepare_for_inference):
-eval mode (BatchNorm running statistics, no dropout -- the usual causes of wrong
-exported outputs), every BatchNorm folded into its convolution, float32.
+no dropout; BatchNorm by each image's own statistics (image_norm.ImageStatisticsNorm:
+a mean and variance over H x W per image and channel, then BatchNorm's affine --
+instance normalisation with the BatchNorm's weights), or with `--norm_stats running`
+the running statistics folded into the convolutions; float32.
 
 Graph interface (names in backends.py):
     input   "visible"  float32 (N, input_nc, H, W) in [-1, 1]
@@ -27,8 +29,9 @@ import torch
 import torch.nn as nn
 
 from . import GenerateError
-from .backends import (INPUT_NAME, METADATA_BYTES_PER_PIXEL, METADATA_MULTIPLE, METADATA_OUTPUTS, OUTPUT_NAME,
-                       WEIGHTS_NAME, TorchBackend, onnx_session, size_multiple)
+from .backends import (INPUT_NAME, METADATA_BYTES_PER_PIXEL, METADATA_IMAGE_NORM, METADATA_MULTIPLE, METADATA_OUTPUTS,
+                       OUTPUT_NAME, WEIGHTS_NAME, TorchBackend, onnx_session, size_multiple)
+from .image_norm import image_norm_layers
 
 EXPORT_PACKAGES = ("onnx", "onnxscript", "onnxruntime")  # the `onnx` extra of setup.py
 MAX_DIFFERENCE = 1e-3  # limit on max |ONNX Runtime - PyTorch| in output units ([-1, 1]; 1 grey level = 2/255)
@@ -127,7 +130,8 @@ def export_onnx(net, out, input_nc, opset=None, size=None, with_attention=False,
         cost = TorchBackend(net, _float32(), input_nc).cost
         program.model.metadata_props.update({
             METADATA_MULTIPLE: str(multiple), METADATA_BYTES_PER_PIXEL: f"{cost.bytes_per_pixel:.1f}",
-            METADATA_OUTPUTS: ",".join(names), **{f"mrff.{k}": str(v) for k, v in (metadata or {}).items()}})
+            METADATA_OUTPUTS: ",".join(names), METADATA_IMAGE_NORM: str(len(image_norm_layers(net))),
+            **{f"mrff.{k}": str(v) for k, v in (metadata or {}).items()}})
         program.save(temp, external_data=False)
     except BaseException:
         os.remove(temp)

@@ -36,6 +36,7 @@ RECEPTIVE_RADIUS_99 = 90      # px, measured (benchmarks/tiling.py, trained ngf-
 DEFAULT_OVERLAP = 96          # RECEPTIVE_RADIUS_99 rounded up to a multiple of 32
 DEFAULT_TILE = 512            # automatic tiling's tile side, shrunk when even that exceeds --max_memory
 MEMORY_SHARE = 0.25           # default --max_memory: this share of available RAM (or of free GPU memory)
+STATISTICS_MARGIN = 0.9      # the statistics copy of a too-large image uses at most 0.9^2 of --max_memory
 TILE_BATCH_PIXELS = 512 * 512  # at most this many tile pixels per pass: one 512x512 pass keeps a CPU's cores busy,
                                # more tiles at once would only add memory
 
@@ -136,18 +137,30 @@ def pad_side(length, multiple):
     return -(-length // multiple) * multiple
 
 
+def statistics_scale(width, height, multiple, cost, max_memory):
+    """Scale (<= 1) of the copy of a width x height image whose forward pass gives the tiles their
+    normalisation statistics (image_norm.whole_image_statistics): 1 (the whole image) when it fits
+    `max_memory`, else the largest copy that does, with STATISTICS_MARGIN to spare for its padding."""
+    pixels = pad_side(width, multiple) * pad_side(height, multiple)
+    if cost is None or cost(pixels) <= max_memory:
+        return 1.0
+    return min(1.0, STATISTICS_MARGIN * math.sqrt(max_memory / cost(pixels)))
+
+
 def plan_size(width, height, multiple, cost, max_memory, batch_size, tile=None, overlap=None):
     """How to run images of width x height: {'batch': images or tiles per pass, 'tile': side or None,
-    'overlap': px, 'auto': True when tiling was chosen because the image exceeds max_memory}.
+    'overlap': px, 'auto': True when tiling was chosen because the image exceeds max_memory,
+    'statistics_scale': scale of the copy that gives tiles their normalisation statistics}.
 
     cost: backends.ActivationCost or None (unknown: whole images, --batch_size at a time, unless --tile).
     """
     overlap = DEFAULT_OVERLAP if overlap is None else overlap
     auto = False
+    whole = {"tile": None, "overlap": 0, "auto": False, "statistics_scale": 1.0}
     if tile is None:
         pixels = pad_side(width, multiple) * pad_side(height, multiple)
         if cost is None or cost(pixels) <= max_memory:
-            return {"batch": _passes(cost, pixels, max_memory, batch_size), "tile": None, "overlap": 0, "auto": False}
+            return {"batch": _passes(cost, pixels, max_memory, batch_size), **whole}
         auto, tile = True, DEFAULT_TILE
         while tile > 2 * overlap + multiple and cost(tile * tile) > max_memory:
             tile -= multiple
@@ -156,9 +169,10 @@ def plan_size(width, height, multiple, cost, max_memory, batch_size, tile=None, 
                              f"images are cut into to stay within --max_memory; pass an --overlap below "
                              f"{tile // 2} (default {DEFAULT_OVERLAP}), or --tile N with N larger than {2 * overlap}.")
     if max(width, height) <= tile:
-        return {"batch": 1, "tile": None, "overlap": 0, "auto": False}  # one tile is the whole image
+        return {"batch": 1, **whole}  # one tile is the whole image
     batch = _passes(cost, tile * tile, max_memory, min(batch_size, max(1, TILE_BATCH_PIXELS // (tile * tile))))
-    return {"batch": batch, "tile": tile, "overlap": overlap, "auto": auto}
+    return {"batch": batch, "tile": tile, "overlap": overlap, "auto": auto,
+            "statistics_scale": statistics_scale(width, height, multiple, cost, max_memory)}
 
 
 def _passes(cost, pixels, max_memory, most):

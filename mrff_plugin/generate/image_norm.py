@@ -1,0 +1,108 @@
+"""BatchNorm at inference the way the host's `test.py` runs it: each image normalised by its own statistics.
+
+pix2pix tests its generator in train mode (pix2pix paper, Sec. 3.3: "we apply
+batch normalization using the statistics of the test batch"; the host's
+`test.py` does this unless `--eval`), at batch size 1.  A BatchNorm2d then
+normalises every channel of the one image by that image's mean and (biased)
+variance over H x W, and applies the layer's trained affine weight and bias:
+instance normalisation with BatchNorm's affine.  Every SSIM/PSNR this project
+reports is measured that way, so `mrff generate` and `mrff export` run it that
+way by default (`--norm_stats image`); `--norm_stats running` keeps eval mode's
+running statistics (what `test.py --eval` does), folded into the convolutions.
+
+`ImageStatisticsNorm` replaces a trained BatchNorm2d and computes, per image
+n and channel c,
+
+    y = (x - mean_nc) / sqrt(var_nc + eps) * weight_c + bias_c
+
+so a batch of 8 gives each image what a batch of 1 gives it.  Dropout stays
+off (eval mode): output is deterministic, where `test.py` draws dropout masks.
+
+Tiles.  A tile's statistics are not the image's.  `whole_image_statistics`
+runs the network once over the whole image and records every layer's
+per-channel statistics; within it, the tiles are normalised with those
+recorded statistics instead of their own.  An image too large for one pass
+(tiling.plan_size) gives its statistics from the largest downscaled copy that
+fits.  benchmarks/README.md ("Tiled generation") measures each way against
+the untiled output.
+"""
+import contextlib
+
+import torch
+import torch.nn as nn
+
+
+class ImageStatisticsNorm(nn.Module):
+    """A trained BatchNorm2d normalising each image by its own per-channel mean and variance (see module doc).
+
+    given: (mean, var), each (1, C), used instead of the input's own (tiles; whole_image_statistics);
+    recording: when True, the statistics of the last input are kept in `recorded`.
+    """
+
+    def __init__(self, norm):
+        super().__init__()
+        self.weight = nn.Parameter(norm.weight.detach().clone(), requires_grad=False)   # (C,)
+        self.bias = nn.Parameter(norm.bias.detach().clone(), requires_grad=False)       # (C,)
+        self.eps = norm.eps
+        self.given, self.recording, self.recorded = None, False, None
+
+    def forward(self, x):                                                   # (N, C, H, W)
+        if torch.onnx.is_in_onnx_export() and self.given is None:   # ONNX's InstanceNormalization: the same sums
+            return nn.functional.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+        if self.given is not None:
+            mean, var = self.given                                          # (1, C) each
+        else:
+            n, c, h, w = x.shape
+            # (N, H*W, C): a view of a channels_last tensor, whose per-channel sums then run along memory
+            var, mean = torch.var_mean(x.permute(0, 2, 3, 1).reshape(n, h * w, c), dim=1, correction=0)
+            mean, var = mean.float(), var.float()                           # (N, C), biased as BatchNorm's
+            if self.recording:
+                self.recorded = (mean, var)
+        scale = self.weight * torch.rsqrt(var + self.eps)                   # (N, C)
+        shift = self.bias - mean * scale
+        return torch.addcmul(shift.to(x.dtype)[:, :, None, None], x, scale.to(x.dtype)[:, :, None, None])
+
+
+def use_image_statistics(net):
+    """Replace every affine BatchNorm2d of `net` by an ImageStatisticsNorm with its weights; returns `net`.
+
+    Networks without BatchNorm (`--norm instance|none`, the released architecture) come back unchanged.
+    """
+    for parent in list(net.modules()):
+        for name, child in parent.named_children():
+            if type(child) is nn.BatchNorm2d and child.affine:
+                setattr(parent, name, ImageStatisticsNorm(child))
+    return net
+
+
+def image_norm_layers(net):
+    """The ImageStatisticsNorm layers of `net`, in order."""
+    return [m for m in net.modules() if isinstance(m, ImageStatisticsNorm)]
+
+
+@contextlib.contextmanager
+def whole_image_statistics(net, run, image):
+    """Within: every ImageStatisticsNorm of `net` uses the statistics it saw while `run(image)` ran.
+
+    image: (1, C, h, w), the whole image or a downscaled copy; `run` runs `net` (padding included).
+    A network with no such layer runs nothing extra.
+    """
+    layers = image_norm_layers(net)
+    if not layers:
+        yield
+        return
+    for layer in layers:
+        layer.recording = True
+    try:
+        run(image)
+        for layer in layers:
+            layer.given = layer.recorded
+    finally:
+        for layer in layers:
+            layer.recording, layer.recorded = False, None
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.given = None
+
