@@ -123,7 +123,7 @@ def main(args):
     else:
         display = ["--display_id", "0"]
         print(f"mrff demo: no Visdom server at {args.display_server}:{args.display_port}; continuing without "
-              f"live plots (start one with `python -m visdom.server -port {args.display_port}`).")
+              f"live plots (start one with `python -m visdom.server -port {args.display_port} -bind_local`).")
     workers = str(min(4, os.cpu_count() or 1))  # data-loading processes: no more than the cores
     common = ["--dataroot", args.dataroot, "--name", args.name, "--checkpoints_dir", args.checkpoints_dir,
               "--gpu_ids", gpu_ids, "--num_threads", workers]

@@ -12,7 +12,7 @@ through the npm configured here -- a registry mirror works), never from a CDN:
   nothing is installed;
 * the files are written (atomically) to the names `download_scripts` checks,
   under the installed visdom package's `static/`, and `static/version.built` is
-  set to the Visdom version, so `python -m visdom.server` then starts without
+  set to the Visdom version, so `python -m visdom.server -bind_local` then starts without
   downloading anything.
 
 Sources where the CDN file is not a package file by that name: plotly's
@@ -257,5 +257,5 @@ def main(args):
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"mrff visdom-assets: installed {len(files)} files from {len(packages())} npm packages into {static} "
-          f"(sha256 checked); `python -m visdom.server` now starts without downloading.")
+          f"(sha256 checked); `python -m visdom.server -bind_local` now starts without downloading.")
     return 0

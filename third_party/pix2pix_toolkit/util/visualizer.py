@@ -123,7 +123,7 @@ class Visualizer:
         """Print the single Visdom warning and switch displaying off."""
         port = self.opt.display_port
         print(f"WARNING: {reason}; training continues without Visdom "
-              f"(start one with `python -m visdom.server -p {port}`, or pass --display_id 0 "
+              f"(start one with `python -m visdom.server -port {port} -bind_local`, or pass --display_id 0 "
               f"to silence this).", file=sys.stderr, flush=True)
         self.display_id = 0
         self.vis = None
