@@ -55,7 +55,7 @@ setup(
     packages=find_packages(include=["mrff_plugin", "mrff_plugin.*"]),
     python_requires=">=3.9",
     install_requires=[
-        "torch>=2.0",
+        "torch>=2.6",  # weights_only loading is safe only from 2.6 (CVE-2025-32434); the Makefile pins the exact one
         "torchvision",
         "numpy",
         "pillow",

@@ -96,7 +96,7 @@ def load_network(label, report, weights_dir, device):
     study, options = report["study"], model_options(label, report["study"])
     G = Pix2PixStep(options["netG"], ngf=study["ngf"], ndf=study["ngf"], mrff_fusion=options.get("mrff_fusion", "nested"),
                     mrff_arch=options.get("mrff_arch", "paper"), device=device).G
-    G.load_state_dict(torch.load(path, map_location=device))
+    G.load_state_dict(torch.load(path, map_location=device, weights_only=True))
     return G
 
 

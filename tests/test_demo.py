@@ -32,7 +32,8 @@ def test_demo_makes_data_trains_tests_and_reports_scores(tmp_path):
     # ... at the widths given on the command line, which test.py (below) built too to load it
     import torch
     for net, width in (("G", 8), ("D", 16)):
-        state = torch.load(tmp_path / "checkpoints" / "mrff_demo" / f"latest_net_{net}.pth", map_location="cpu")
+        state = torch.load(tmp_path / "checkpoints" / "mrff_demo" / f"latest_net_{net}.pth", map_location="cpu",
+                           weights_only=True)
         first_conv = next(v for k, v in state.items() if k.endswith("weight") and v.ndim == 4)
         assert first_conv.shape[0] == width, (net, first_conv.shape)
     # 4. test.py gallery: one row per test pair, every image file present
