@@ -37,14 +37,17 @@ class Pix2PixStep:
     """G + D with their optimizers; calling it with (A, B) batches does one training step."""
 
     def __init__(self, netG, ngf=64, input_nc=3, output_nc=1, amp="none", mrff_fusion="nested", seed=0,
-                 device="cpu", channels_last=True, ndf=64, mrff_arch="paper", schedule=None):
+                 device="cpu", channels_last=True, ndf=64, mrff_arch="paper", schedule=None, init_type="normal"):
         networks, _ = attach_host()
         torch.manual_seed(seed)
         options = dict(netG=netG, norm="batch", ngf=ngf, input_nc=input_nc, output_nc=output_nc,
                        no_dropout=False, mrff_fusion=mrff_fusion, mrff_arch=mrff_arch)
         self.layout = torch.channels_last if channels_last else torch.contiguous_format
         layout = dict(memory_format=self.layout)
-        self.G = build_generator(networks, options).to(device, **layout)
+        self.G = build_generator(networks, options)
+        if init_type != "normal":   # the host's --init_type (its init_weights), in place of define_G's N(0, 0.02)
+            networks.init_weights(self.G, init_type, 0.02)
+        self.G = self.G.to(device, **layout)
         self.D = networks.define_D(input_nc + output_nc, ndf, "basic", 3, "batch", "normal", 0.02, []).to(
             device, **layout)
         self.gan = networks.GANLoss("vanilla").to(device)
