@@ -14,9 +14,9 @@
   before resuming, so processes that start at different moments still agree and
   no file is written twice.
 * Resume: a job whose output exists is skipped.  Outputs are written to a
-  temporary file in the same folder and renamed (`os.replace`, atomic), so an
-  output either does not exist or is complete; an interrupted run leaves no
-  half-written image under the final name.
+  temporary file in the same folder, fsynced and renamed (`os.replace`, atomic; then the folder is
+  fsynced), so an output either does not exist or is complete, even after a power cut; an interrupted
+  run leaves no half-written image under the final name.  Outputs get the mode the umask gives.
 """
 import os
 import stat
@@ -245,15 +245,42 @@ def write_png(array, path, palette="grey", also_grey=False):
         _write_atomic(image, target)
 
 
+def current_umask():
+    """The process's umask, read where Linux shows it (/proc/self/status) -- setting it to read it back would
+    race with the threads that write PNGs -- else set and restored."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            return next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
+
+
+def fsync_folder(folder):
+    """Make the renames in `folder` durable (a rename lives in the folder's entries, not in the file)."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_atomic(array, path):
+    """Write to a temporary file beside `path`, fsync it, give it the umask's mode (mkstemp makes 0600), rename
+    it over `path`, fsync the folder: after a crash or power cut `path` is the old file or the whole new one."""
     folder = os.path.dirname(path)
     os.makedirs(folder, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=OUTPUT_SUFFIX, dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             Image.fromarray(array).save(handle, format="PNG", **PNG_OPTIONS)
+            handle.flush()
+            os.fchmod(handle.fileno(), 0o666 & ~current_umask())
+            os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         if os.path.exists(temp):
             os.remove(temp)
         raise
+    fsync_folder(folder)

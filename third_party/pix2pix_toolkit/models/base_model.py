@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 import torch
 
-from util import checkpoint, distributed
+from util import checkpoint, distributed, util
 from util.errors import UserError
 
 from . import networks
@@ -222,6 +222,7 @@ class BaseModel(ABC):
         for name, path in self._network_paths(staging).items():
             os.replace(path, final[name])
         os.replace(checkpoint.state_path(self.save_dir, staging), checkpoint.state_path(self.save_dir, label))
+        util.sync_dir(self.save_dir)   # the commit's renames survive a power cut before the previous set goes
         self._complete_labels.add(label)
         checkpoint.drop_previous(self.save_dir, label, names)
 

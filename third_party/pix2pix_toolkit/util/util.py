@@ -55,8 +55,9 @@ def atomic_save(obj, path):
     """torch.save `obj` to `path` so that `path` is either the old file or the new one.
 
     The data goes to a temporary file in the same folder, is flushed to disk and
-    then renamed over `path` (os.replace is atomic within one file system), so an
-    interrupted run never leaves a half-written checkpoint behind.
+    then renamed over `path` (os.replace is atomic within one file system), and the
+    folder is flushed too, so neither an interrupted run nor a power cut leaves a
+    half-written checkpoint behind.
     """
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp_path = tempfile.mkstemp(prefix=".tmp_", suffix=".pth", dir=folder)
@@ -64,12 +65,25 @@ def atomic_save(obj, path):
         with os.fdopen(fd, "wb") as handle:
             torch.save(obj, handle)
             handle.flush()
+            mask = os.umask(0)   # mkstemp makes 0600: give the checkpoint the mode a plain open() would
+            os.umask(mask)
+            os.fchmod(handle.fileno(), 0o666 & ~mask)
             os.fsync(handle.fileno())
         os.replace(tmp_path, path)
     except BaseException:
         if os.path.exists(tmp_path):
             os.remove(tmp_path)
         raise
+    sync_dir(folder)
+
+
+def sync_dir(folder):
+    """fsync the folder itself, so that the renames into it survive a power cut."""
+    handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def require_writable_dir(path, flag):
