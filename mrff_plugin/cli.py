@@ -72,7 +72,7 @@ def console():
 
     After a successful run of a command whose module sets SKIP_TEARDOWN (`generate`: every file it wrote is
     closed and renamed, its threads and loader processes have finished), the process leaves through
-    `os._exit` once stdout and stderr are flushed: the interpreter's teardown of torch takes about 0.3 s
+    `os._exit` once stdout and stderr are flushed: the interpreter's teardown of torch takes a measurable share of a short run
     (benchmarks/README.md, "Inference"), which such a run has no use for.
     """
     code, module = dispatch()

@@ -13,6 +13,7 @@ upstream checkout has no such class and shows the error as it is.
 UserError (or `cls` where the host has none), and `host_error(error)` re-makes
 an error as that subclass.  Only the standard library is imported.
 """
+import copyreg
 
 
 class MrffError(Exception):
@@ -39,21 +40,28 @@ def host_user_error():
 _FAMILY = {}   # (cls, host UserError) -> their common subclass
 
 
-def in_host_family(cls):
-    """`cls` (an MrffError subclass), also a subclass of the host's UserError when the host has one.
+class _HostFamily(type):
+    """The type of the classes in_host_family makes: such a class pickles as `in_host_family(<its MrffError
+    class>)` (copyreg below), so it has no module attribute of its own to be found by, and an error raised in
+    a data-loader worker is re-raised in the main process as the same class there."""
 
-    Made once per class and stored in this module under its name, so it pickles
-    (a data-loader worker sends its exception to the main process by reference).
-    """
+
+def _pickle_family(cls):
+    return in_host_family, (cls.__mro__[1],)
+
+
+copyreg.pickle(_HostFamily, _pickle_family)
+
+
+def in_host_family(cls):
+    """`cls` (an MrffError subclass), also a subclass of the host's UserError when the host has one (made once
+    per class, named as `cls`, so tracebacks and the host's worker-error reader show `<module>.<name>: ...`)."""
     user_error = host_user_error()
     if user_error is None or issubclass(cls, user_error):
         return cls
     if (cls, user_error) not in _FAMILY:
-        # the same name as `cls` (tracebacks and the host's worker-error reader show `<module>.<name>: ...`)
-        name = cls.__name__
-        made = type(name, (cls, user_error), {"__module__": __name__, "__qualname__": name})
-        globals().setdefault(name, made)
-        _FAMILY[cls, user_error] = made
+        _FAMILY[cls, user_error] = _HostFamily(cls.__name__, (cls, user_error),
+                                               {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
     return _FAMILY[cls, user_error]
 
 

@@ -1,8 +1,8 @@
 """What `mrff generate` does around the network to keep up with it (benchmarks/README.md, "Inference").
 
 - allocator.keep_freed_memory: a block freed and asked for again comes back without new page faults;
-- network.weights_left_uninitialised: no random initialisation of a network whose weights are loaded next,
-  and torch.nn.init as before afterwards (also after an error);
+- network.build_generator(initialise=False): no random initialisation of a network whose weights are loaded next
+  (host generators too), torch.nn.init untouched;
 - the --workers default: decoding in the main process on CPU;
 - on CPU, decoding and encoding between forward passes (in threads), never beside them;
 - the `mrff` executable leaves a successful generate without the interpreter's teardown.
@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from mrff_plugin.generate.network import weights_left_uninitialised
+from mrff_plugin.generate.network import attach_host, build_generator
 
 # A child process (the allocator setting stays in the process that makes it): 48 MiB allocated, filled
 # and freed 10 times; prints the minor page faults the loop caused.  48 MiB is above the 32 MiB up to
@@ -57,20 +57,21 @@ def test_freed_activation_memory_is_reused_without_new_page_faults():
     assert kept < pages // 10              # kept: only the first round faults its pages in
 
 
-def test_weights_left_uninitialised_skips_init_and_restores_it():
-    conv = torch.nn.Conv2d(2, 2, 3)
-    with weights_left_uninitialised():
-        marked = torch.full((4, 4), 7.0)
-        torch.nn.init.normal_(marked)
-        torch.nn.init.kaiming_uniform_(marked)
-        assert torch.equal(marked, torch.full((4, 4), 7.0))
-    torch.nn.init.normal_(marked)
-    assert not torch.equal(marked, torch.full((4, 4), 7.0))
-    with pytest.raises(RuntimeError), weights_left_uninitialised():
-        raise RuntimeError("a failing build")
-    before = conv.weight.detach().clone()
-    conv.reset_parameters()
-    assert not torch.equal(conv.weight, before)
+@pytest.mark.parametrize("netG", ["unetpp_fusion", "unet_128"])
+def test_a_generator_built_for_its_checkpoint_draws_no_weights_and_takes_the_checkpoint(netG):
+    networks, _ = attach_host()
+    options = dict(netG=netG, norm="batch", ngf=4, input_nc=3, output_nc=1, no_dropout=True)
+    initialised = build_generator(networks, options).eval()
+    init = dict(vars(torch.nn.init))
+    torch.manual_seed(0)
+    expected_draw = torch.rand(3)
+    torch.manual_seed(0)
+    empty = build_generator(networks, options, initialise=False)
+    assert torch.equal(torch.rand(3), expected_draw)          # nothing drawn: neither PyTorch's nor the host's init
+    assert dict(vars(torch.nn.init)) == init                   # and torch.nn.init is not patched for it
+    empty.load_state_dict(initialised.state_dict())
+    x = torch.randn(1, 3, 128, 128)
+    torch.testing.assert_close(empty.eval()(x), initialised(x), rtol=0, atol=0)
 
 
 def test_workers_default_to_in_line_decoding_on_cpu(monkeypatch, tmp_path):

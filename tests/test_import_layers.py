@@ -96,3 +96,42 @@ def test_only_the_cli_and_the_commands_import_a_command():
               if name != "mrff_plugin.cli" and not name.startswith("mrff_plugin.commands")
               for target, line in targets if target.startswith("mrff_plugin.commands")]
     assert upward == []
+
+
+# The attach layer's entry points for the rest of the package: register()/unregister() and finding a host.
+ATTACH_ENTRY_POINTS = {"mrff_plugin.attach", "mrff_plugin.attach.layout"}
+
+
+def test_only_the_attach_layer_reaches_into_how_options_travel_to_a_generator():
+    """A generator's flags reach its builder inside the attach layer only (patches.py: create_model puts them
+    with `netG`, define_G hands them to `networks.build`); generate/export build through `networks.build`
+    themselves.  No other module imports the patch table or any attach module beyond its entry points, and
+    the module-global hand-off of the parsed options (attach/handoff.py) is gone."""
+    graph = import_graph()
+    reaching = [f"{name} imports {target} (line {line})"
+                for name, targets in graph.items() if not name.startswith("mrff_plugin.attach")
+                for target, line in targets
+                if target.startswith("mrff_plugin.attach.") and target not in ATTACH_ENTRY_POINTS]
+    assert reaching == []
+    assert "mrff_plugin.attach.handoff" not in graph
+    assert "mrff_plugin.attach.patches" in {target for target, _ in graph["mrff_plugin.attach"]}  # sees it
+
+
+def test_no_hand_written_list_of_a_generators_flags_outside_its_own_module():
+    """Each registered generator's flags (`--mrff_arch`, ...) are named as string constants only in the module
+    of its builder; everything else asks the registry (generate/export: `generator_flags`, `given_flags`)."""
+    import inspect
+
+    from mrff_plugin.networks import GENERATORS, OPTIONS
+    assert set(OPTIONS["unetpp_fusion"].flags) == {"mrff_arch", "mrff_fusion", "mrff_channels"}
+    named = []
+    for name, declared in OPTIONS.items():
+        own = Path(inspect.getsourcefile(GENERATORS[name])).resolve()
+        flags = set(declared.flags) | {f"--{flag}" for flag in declared.flags}
+        for module, path in module_names().items():
+            if path.resolve() == own:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and node.value in flags:
+                    named.append(f"{module} line {node.lineno}: {node.value!r} ({name})")
+    assert named == []

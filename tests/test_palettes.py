@@ -77,7 +77,10 @@ def test_generate_with_a_palette_writes_colour_pngs_under_the_grey_names(setup, 
 def test_gallery_rows_get_palette_copies_of_fake_and_real_b():
     import torch
     from collections import OrderedDict
-    from mrff_plugin.attach.gallery import with_palette, wrap_save_images
+    from types import SimpleNamespace
+
+    from mrff_plugin.attach.gallery import with_palette
+    from mrff_plugin.attach.patches import wrap_get_current_visuals
     fake = torch.linspace(-1, 1, 64).reshape(1, 1, 8, 8)
     real = torch.flip(fake, (3,)).repeat(1, 3, 1, 1)                   # grey stored as RGB, like KAIST
     visuals = OrderedDict(real_A=torch.zeros(1, 3, 8, 8), fake_B=fake, real_B=real)
@@ -87,7 +90,8 @@ def test_gallery_rows_get_palette_copies_of_fake_and_real_b():
     grey = ((fake[0, 0] + 1) / 2 * 255).floor().numpy().astype(np.uint8)   # as the host's tensor2im saves it
     np.testing.assert_array_equal(coloured["fake_B_ironbow"], lookup_table("ironbow")[grey])
     np.testing.assert_array_equal(coloured["real_B_ironbow"], lookup_table("ironbow")[grey[:, ::-1]])
-    seen = []
-    save = wrap_save_images(lambda webpage, v, paths, **kw: seen.append(list(v)), palette=lambda: "inferno")
-    save(object(), OrderedDict(fake_B=fake), ["x.png"])                  # no real_B: unscored row
-    assert seen == [["fake_B", "fake_B_inferno"]]
+    # the test model's visuals get the copies in its own --gallery_palette; a training model's do not
+    visuals_of = wrap_get_current_visuals(lambda model: OrderedDict(fake_B=fake), None)
+    testing = SimpleNamespace(isTrain=False, opt=SimpleNamespace(gallery_palette="inferno"))
+    assert list(visuals_of(testing)) == ["fake_B", "fake_B_inferno"]
+    assert list(visuals_of(SimpleNamespace(isTrain=True, opt=testing.opt))) == ["fake_B"]

@@ -4,7 +4,6 @@ Part 1 uses small hosts written here (a classic-era and a newer-era `define_G`),
 imported in this process with the real host packages set aside.  Part 2 runs the
 unmodified bundled host's train.py / test.py as subprocesses, once per way in.
 """
-import argparse
 import re
 import subprocess
 import sys
@@ -16,7 +15,6 @@ import torch
 
 from conftest import HOST_DIR, host_env, write_aligned_set
 from mrff_plugin import attach
-from mrff_plugin.attach import handoff
 from mrff_plugin.attach.autoload import AutoloadFinder
 from mrff_plugin.attach.hook import HostFinder
 from mrff_plugin.attach.patches import ALIASES
@@ -79,10 +77,22 @@ class BaseOptions:
         return self.parser.parse_args(args)
 '''
 
+MODELS_INIT = '''
+class Model:   # what the host's model does with the options: build its generator with define_G's positional call
+    def __init__(self, opt):
+        from . import networks
+        self.opt = opt
+        self.netG = networks.define_G(3, 3, 4, opt.netG, opt.norm)
+        self.netG_name_type = type(opt.netG).__name__
+
+def create_model(opt):
+    return Model(opt)
+'''
+
 
 def write_host(root, networks, layout=True):
     """A pix2pix-style checkout in `root` (only models/ when not `layout`)."""
-    files = {"models/__init__.py": "", "models/networks.py": networks}
+    files = {"models/__init__.py": MODELS_INIT, "models/networks.py": networks}
     if layout:
         files.update({"models/base_model.py": "class BaseModel:\n    pass\n",
                       "data/__init__.py": "", "data/base_dataset.py": "class BaseDataset:\n    pass\n",
@@ -97,9 +107,8 @@ def write_host(root, networks, layout=True):
 def clean_slate(monkeypatch):
     """No host package imported, nothing registered, no autoload; everything put back afterwards."""
     modules = {name: sys.modules.pop(name) for name in list(sys.modules) if name.split(".")[0] in HOST_PACKAGES}
-    state = attach._attached, handoff.handed_over()
+    state = attach._attached
     attach._attached = None
-    handoff.hand_over(None)
     monkeypatch.setattr(sys, "meta_path", [f for f in sys.meta_path
                                            if not isinstance(f, (AutoloadFinder, HostFinder))])
     yield monkeypatch
@@ -107,8 +116,7 @@ def clean_slate(monkeypatch):
     for name in [name for name in sys.modules if name.split(".")[0] in HOST_PACKAGES]:
         del sys.modules[name]
     sys.modules.update(modules)
-    attach._attached = state[0]
-    handoff.hand_over(state[1])
+    attach._attached = state
 
 
 def test_classic_host_gets_an_initialised_network_through_its_own_init_net(clean_slate, tmp_path):
@@ -146,7 +154,7 @@ def test_register_is_idempotent_and_unregister_restores_the_host(clean_slate, tm
     assert attach.register() and attach.register()
     wrapped = networks.define_G
     assert wrapped._mrff_original is original_define_G and wrapped.__wrapped__ is original_define_G
-    assert len(attach.attached().replaced) == 3  # define_G, initialize, parse: once each
+    assert len(attach.attached().replaced) == 4  # create_model, define_G, initialize, parse: once each
     assert sum(isinstance(f, HostFinder) for f in sys.meta_path) == 1
     attach.unregister()
     assert networks.define_G is original_define_G and BaseOptions.initialize is original_initialize
@@ -177,15 +185,16 @@ def test_options_gain_the_plugin_flags_and_the_generator_is_built_with_them(clea
     opt = options.parse(["--netG", "unetpp_fusion", "--mrff_fusion", "last", "--mrff_channels", "6"])
     assert options.parser._option_string_actions["--netG"].help == \
         "specify generator architecture [resnet_9blocks | unet_128 | unetpp_fusion (mrff plugin)]"
-    net = networks.define_G(3, 3, 4, opt.netG, opt.norm)
-    assert net.config["mrff_fusion"] == "last" and net.config["mrff_channels"] == 6
-    assert list(net.branches) == ["f4"]
+    from models import create_model
+    model = create_model(opt)   # the host's model calls define_G(3, 3, 4, opt.netG, opt.norm): flags ride with netG
+    assert model.netG.config["mrff_fusion"] == "last" and model.netG.config["mrff_channels"] == 6
+    assert list(model.netG.branches) == ["f4"] and model.netG_name_type == "GeneratorChoice"
+    assert type(opt.netG) is str and opt.netG == "unetpp_fusion"   # plain again: the host saves its options next
     defaults = BaseOptions().parse([])
     assert (defaults.mrff_fusion, defaults.mrff_channels) == ("nested", 32)
-    saved = argparse.Namespace(mrff_fusion="average", mrff_channels=5)  # e.g. a checkpoint's options
-    with handoff.options_for_build(saved):
-        assert networks.define_G(3, 3, 4, "unetpp_fusion").config["mrff_fusion"] == "average"
-    assert networks.define_G(3, 3, 4, "unetpp_fusion").config["mrff_fusion"] == "nested"  # the last parse again
+    # nothing is left over from the parse or the model: a direct call builds with the generator's defaults
+    net = networks.define_G(3, 3, 4, opt.netG, opt.norm)
+    assert (net.config["mrff_fusion"], net.config["mrff_channels"]) == ("nested", 32)
 
 
 def test_mrff_arch_released_is_built_and_warns_once_about_the_host_flags_it_ignores(clean_slate, tmp_path, capsys):
@@ -198,7 +207,8 @@ def test_mrff_arch_released_is_built_and_warns_once_about_the_host_flags_it_igno
     opt = options.parse(["--netG", "unetpp_fusion", "--mrff_arch", "released", "--norm", "batch"])
     assert capsys.readouterr().err == ("warning: --mrff_arch released ignores --norm batch (the authors' network "
                                        "has no normalisation, no dropout and fixed widths).\n")
-    net = networks.define_G(3, 3, 8, opt.netG, opt.norm)
+    from models import create_model
+    net = create_model(opt).netG
     assert isinstance(net, ReleasedFusionGenerator) and net.config["mrff_arch"] == "released"
     assert options.parser._option_string_actions["--norm"].help == "no effect with --mrff_arch released"
     BaseOptions().parse(["--netG", "unetpp_fusion", "--mrff_arch", "released"])

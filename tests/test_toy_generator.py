@@ -3,7 +3,8 @@
 The toy below is all a new generator writes: no change to the attach layer, which knows no
 generator by name.  It is registered in a launcher that then runs the unmodified bundled host's
 train.py (the explicit `register()` way in), and `--netG toy --toy_width 6` trains through the host's
-own `define_G` call, option parser and checkpoint writer.
+own `define_G` call, option parser and checkpoint writer.  The same launcher runs `mrff generate` and
+`mrff export` on that checkpoint: they rebuild the toy at width 6 from the saved options, untold.
 """
 import subprocess
 import sys
@@ -35,6 +36,9 @@ LAUNCHER = textwrap.dedent("""
         return nn.Sequential(nn.Conv2d(input_nc, toy_width, 3, padding=1), nn.ReLU(),
                              nn.Conv2d(toy_width, output_nc, 3, padding=1), nn.Tanh())
 
+    if sys.argv[1] == "mrff":   # `mrff generate|export ...` with the toy registered
+        from mrff_plugin.cli import main
+        sys.exit(main(sys.argv[2:]))
     host = sys.argv[1]
     sys.argv = [host + "/train.py", *sys.argv[2:]]
     sys.path.insert(0, host)
@@ -45,11 +49,19 @@ FLAGS = ["--model", "pix2pix", "--netG", "toy", "--ndf", "8", "--load_size", "32
          "--gpu_ids", "-1", "--num_threads", "0", "--display_id", "0", "--n_epochs", "1", "--n_epochs_decay", "0"]
 
 
-def launch(tmp_path, *args):
+def launch(tmp_path, *args, target=HOST_DIR):
     launcher = tmp_path / "launch_with_toy.py"
     launcher.write_text(LAUNCHER)
-    return subprocess.run([sys.executable, str(launcher), str(HOST_DIR), *map(str, args)], cwd=tmp_path,
+    return subprocess.run([sys.executable, str(launcher), str(target), *map(str, args)], cwd=tmp_path,
                           env=host_env(), capture_output=True, text=True, timeout=180)
+
+
+def toy_at(width, weights):
+    """The toy network at `width` with the checkpoint's weights (what a correct rebuild computes)."""
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, width, 3, padding=1), torch.nn.ReLU(),
+                              torch.nn.Conv2d(width, 3, 3, padding=1), torch.nn.Tanh())
+    net.load_state_dict(weights)
+    return net.eval()
 
 
 def test_a_toy_generator_trains_through_the_unmodified_bundled_host(tmp_path):
@@ -70,3 +82,34 @@ def test_a_toy_generator_trains_through_the_unmodified_bundled_host(tmp_path):
     refused = launch(tmp_path, *common, *FLAGS, "--toy_width", "0", "--name", "toy0")
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert refused.stderr.strip().splitlines()[-1] == "error: --toy_width 0 must be at least 1; pass --toy_width 4."
+
+    # mrff generate and mrff export rebuild it at width 6 from the checkpoint's saved options, untold
+    import numpy as np
+    from PIL import Image
+    visible = tmp_path / "visible"
+    visible.mkdir()
+    image = np.random.default_rng(1).integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    Image.fromarray(image).save(visible / "frame.png")
+    checkpoint = ["--checkpoint", tmp_path / "ck" / "toy"]
+    generated = launch(tmp_path, "generate", *checkpoint, "--input", visible, "--output", tmp_path / "out",
+                       "--quiet", "--device", "cpu", target="mrff")
+    assert generated.returncode == 0, generated.stderr[-3000:]
+    written = np.asarray(Image.open(tmp_path / "out" / "frame.png"))
+    with torch.no_grad():   # the toy has no BatchNorm: --norm_stats makes no difference
+        x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1
+        expected = ((toy_at(6, weights)(x)[0].permute(1, 2, 0) + 1) * 127.5).numpy()
+    assert written.shape == (24, 40, 3) and np.abs(written - expected).max() <= 1.0
+    told_wrong = launch(tmp_path, "generate", *checkpoint, "--input", visible, "--output", tmp_path / "out4",
+                        "--quiet", "--device", "cpu", "--toy_width", "4", target="mrff")
+    assert told_wrong.returncode == 2 and "does not fit the generator built from" in told_wrong.stderr
+    assert "--toy_width 4" in told_wrong.stderr   # the flag reached the builder, parsed as the toy declares it
+
+    exported = launch(tmp_path, "export", *checkpoint, "--out", tmp_path / "toy.onnx", target="mrff")
+    if "pip install mrff-plugin[onnx]" in exported.stderr:
+        pytest.skip("onnx/onnxruntime not installed")
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    import onnx
+    meta = {p.key: p.value for p in onnx.load(str(tmp_path / "toy.onnx")).metadata_props}
+    assert meta["mrff.netG"] == "toy" and meta["mrff.toy_width"] == "6"
+    hidden = [init for init in onnx.load(str(tmp_path / "toy.onnx")).graph.initializer if list(init.dims)[:1] == [6]]
+    assert hidden   # the exported graph holds the width-6 layer

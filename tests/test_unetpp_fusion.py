@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mrff_plugin.networks import GENERATORS, build_generator, generator_names
+from mrff_plugin.networks import GENERATORS, build, generator_flags, generator_names
 from mrff_plugin.networks.fusion import nested_weights
 from mrff_plugin.networks.unetpp_fusion import AttentionFusion, UnetppFusionGenerator, unetpp_fusion
 from mrff_plugin.networks.unetpp_released import ReleasedFusionGenerator
@@ -213,11 +213,11 @@ def test_released_output_is_in_tanh_range_at_the_input_size_with_full_resolution
 
 
 def test_released_arch_is_built_by_name_and_ignores_norm_dropout_and_ngf():
-    net = build_generator("unetpp_fusion", 3, 3, 16, NORMS["instance"], True, mrff_arch="released")
+    net = build("unetpp_fusion", 3, 3, {"ngf": 16, "use_dropout": True, "mrff_arch": "released"}, NORMS["instance"])
     assert isinstance(net, ReleasedFusionGenerator) and count(net) == 25_943_430
     assert net.config == dict(input_nc=3, output_nc=3, mrff_arch="released", mrff_fusion="nested", mrff_channels=32)
     with pytest.raises(ValueError, match="--mrff_arch sideways is not one of paper | released"):
-        build_generator("unetpp_fusion", 3, 3, 64, NORMS["batch"], False, mrff_arch="sideways")
+        build("unetpp_fusion", 3, 3, {"mrff_arch": "sideways"}, NORMS["batch"])
 
 
 # ------------------------------------------------------------------ fusion (Fig. 6, Eq. 3-4)
@@ -375,10 +375,36 @@ def test_dropout_follows_use_dropout_in_the_three_deepest_upsamplings():
 
 def test_registry_builds_unetpp_fusion_by_name_and_lists_names_for_unknown_ones():
     assert "unetpp_fusion" in generator_names() and GENERATORS["unetpp_fusion"].__name__ == "unetpp_fusion"
-    net = build_generator("unetpp_fusion", 3, 1, 4, NORMS["instance"], False, mrff_fusion="last", mrff_channels=6)
+    net = build("unetpp_fusion", 3, 1, {"ngf": 4, "mrff_fusion": "last", "mrff_channels": 6}, NORMS["instance"])
     assert isinstance(net, UnetppFusionGenerator) and net.config["mrff_channels"] == 6
     with pytest.raises(KeyError, match="known: unetpp_fusion"):
-        build_generator("unet_pp", 3, 1, 4, NORMS["batch"], False)
+        build("unet_pp", 3, 1, {"ngf": 4}, NORMS["batch"])
+    with pytest.raises(TypeError, match="generator unetpp_fusion has no flag toy_width"):
+        build("unetpp_fusion", 3, 1, {"toy_width": 6}, NORMS["batch"])
+
+
+def test_generator_flags_are_read_from_parsed_or_saved_options_in_the_builders_terms():
+    saved = {"netG": "unetpp_fusion", "ngf": 8, "no_dropout": True, "mrff_arch": "released", "mrff_channels": 6,
+             "lr": 0.0002, "norm": "batch"}
+    assert generator_flags("unetpp_fusion", saved) == {"ngf": 8, "use_dropout": False, "mrff_arch": "released",
+                                                       "mrff_channels": 6}
+    import argparse
+    assert generator_flags("unetpp_fusion", argparse.Namespace(ngf=4, mrff_fusion="last")) == {
+        "ngf": 4, "mrff_fusion": "last"}
+
+
+def test_build_without_initialisation_draws_nothing_and_a_checkpoint_fills_it():
+    flags = {"ngf": 4, "use_dropout": False, "mrff_fusion": "average"}
+    trained = build("unetpp_fusion", 3, 1, flags, NORMS["batch"]).eval()
+    torch.manual_seed(0)
+    expected_draw = torch.rand(3)
+    torch.manual_seed(0)
+    empty = build("unetpp_fusion", 3, 1, flags, NORMS["batch"], initialise=False)
+    assert torch.equal(torch.rand(3), expected_draw)          # no random number was drawn for its weights
+    assert all(p.device.type == "cpu" for p in empty.parameters())
+    empty.load_state_dict(trained.state_dict())
+    x = torch.randn(1, 3, 32, 32)
+    torch.testing.assert_close(empty.eval()(x), trained(x), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("arch", ["paper", "released"])

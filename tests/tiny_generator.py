@@ -74,9 +74,9 @@ def plain_network(weights, mrff_fusion="nested", norm_stats="running"):
     eval mode; with norm_stats 'image' its BatchNorms in train mode, as the host's test.py runs them -- then
     feed it one image at a time (one_at_a_time), as test.py does."""
     import torch
-    from mrff_plugin.networks import build_generator
-    net = build_generator("unetpp_fusion", 3, 1, 8, torch.nn.BatchNorm2d, True, mrff_fusion=mrff_fusion,
-                          mrff_channels=32)
+    from mrff_plugin.networks import build
+    net = build("unetpp_fusion", 3, 1, {"ngf": 8, "use_dropout": True, "mrff_fusion": mrff_fusion, "mrff_channels": 32},
+                torch.nn.BatchNorm2d)
     net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     net.eval()
     if norm_stats == "image":

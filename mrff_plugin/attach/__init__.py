@@ -20,18 +20,21 @@ and finds models/datasets by module name.  In the order a reader meets it:
 3. the table of patches (`patches.py`), one row per host attribute:
    - `models.networks.define_G` is wrapped (the original is kept and called for
      every other name): a `--netG` name in the plugin's registry
-     (`mrff_plugin.networks`, e.g. `unetpp_fusion`) builds the plugin generator,
+     (`mrff_plugin.networks`, e.g. `unetpp_fusion`) is built by `networks.build`,
      initialised and placed by the host's own `init_net` on classic hosts
      (`define_G(..., gpu_ids)`), uninitialised on newer ones; an unknown name
      raises an error listing host + plugin names;
+   - `models.create_model(opt)`: while the host builds the model, `opt.netG` is a
+     `GeneratorChoice`, the name carrying the generator's own flags from `opt` --
+     the one value of the host's positional `define_G` call that can carry them;
    - `options.base_options.BaseOptions.initialize` adds each registered
      generator's own flags (`--mrff_arch`, `--mrff_fusion`, `--mrff_channels`)
      and `--gallery_palette` for every model, and lists the plugin names in
-     `--netG`'s help; `parse` hands the parsed options over to `define_G`
-     (`handoff.py`: the host calls `define_G` without them) and runs the chosen
-     generator's option check;
-   - `util.visualizer.save_images` (test.py's gallery rows): fake_B gets its
-     SSIM/PSNR as caption and the page a summary line (`gallery.py`);
+     `--netG`'s help; `parse` runs the chosen generator's option check;
+   - the test.py gallery (`gallery.py`): `util.visualizer.save_images` scores fake_B
+     against real_B, `util.html.HTML.add_images` / `.save` write the SSIM/PSNR caption
+     and the page's summary line, `models.base_model.BaseModel.get_current_visuals`
+     adds the `--gallery_palette` copies in a test run (the model has the options);
    - where the host lists its `--dataset_mode`/`--model` names in its
      unknown-name error (the bundled host's `data.available_dataset_modes`,
      `models.available_models`), the aliased names are listed too.
@@ -88,13 +91,11 @@ def attach_checked(root):
 
 
 def unregister():
-    """Undo `register()`: restore the host's functions, drop the aliases, the finder and the handed-over options."""
+    """Undo `register()`: restore the host's functions, drop the aliases and the finder."""
     global _attached
     if _attached is not None:
         _attached.uninstall()
         _attached = None
-    from .handoff import hand_over
-    hand_over(None)
 
 
 def is_registered():

@@ -2,7 +2,8 @@
 
 The host's `test.py` writes its gallery with `util.visualizer.save_images(webpage,
 visuals, image_path, ...)` once per input and `webpage.save()` at the end.
-`mrff_plugin.register()` replaces `save_images` with `wrap_save_images(original)`,
+`mrff_plugin.register()` wraps `save_images` with `scored_save_images(original)` and the
+host's `util.html.HTML.add_images` / `.save` with `page_add_images` / `page_save` (patches.py),
 which, for visuals holding both `fake_B` and `real_B`:
 
 * scores fake_B against real_B with `mrff_plugin.metrics.tensor_scores` (Table 3
@@ -18,7 +19,7 @@ summary: the one 0..1 scale the four maps share (`mrff_plugin.training.visuals.c
 
 With the plugin flag `--gallery_palette ironbow` (or white_hot, black_hot, inferno;
 default grey: nothing added) each row also shows fake_B and real_B in that thermal
-palette, as `<stem>_fake_B_<palette>.png` / `<stem>_real_B_<palette>.png` (the grey
+palette (`with_palette`, applied by the test model's `get_current_visuals`, which has the options), as `<stem>_fake_B_<palette>.png` / `<stem>_real_B_<palette>.png` (the grey
 PNGs stay, so `mrff evaluate` scores what it always scored; `mrff_plugin.palettes`).
 
 Captions go through dominate, which escapes them.  Visuals without the pair
@@ -48,22 +49,11 @@ def summary(scores):
 
 
 def _page_state(webpage):
-    """{'scores': [(stem, ssim, psnr)] or None, 'scale': bool} of this page; the first call makes the
-    page's save() add the summary (once a row was scored) and the colour bar (once a row had the maps)."""
+    """This page's gallery state, kept on the page: {'scores': [(stem, ssim, psnr)] or None (no row scored),
+    'scale': whether a row had the attention maps, 'captions': {label: caption} of the row being written}."""
     state = getattr(webpage, "mrff_state", None)
     if state is None:
-        state = webpage.mrff_state = {"scores": None, "scale": False}
-        host_save = webpage.save
-
-        @functools.wraps(host_save)
-        def save(*args, **kwargs):
-            if state["scale"]:
-                _put_first(webpage, SCALE_ID, colour_bar())
-            if state["scores"] is not None:
-                _put_first(webpage, SUMMARY_ID, _summary_line(summary(state["scores"])))
-            return host_save(*args, **kwargs)
-
-        webpage.save = save
+        state = webpage.mrff_state = {"scores": None, "scale": False, "captions": {}}
     return state
 
 
@@ -73,6 +63,28 @@ def _page_scores(webpage):
     if state["scores"] is None:
         state["scores"] = []
     return state["scores"]
+
+
+def page_save(host_save):
+    """HTML.save that first puts the page's summary line and colour bar (when it has them) at the top."""
+    @functools.wraps(host_save)
+    def save(self, *args, **kwargs):
+        state = getattr(self, "mrff_state", None)
+        if state is not None and state["scale"]:
+            _put_first(self, SCALE_ID, colour_bar())
+        if state is not None and state["scores"] is not None:
+            _put_first(self, SUMMARY_ID, _summary_line(summary(state["scores"])))
+        return host_save(self, *args, **kwargs)
+    return save
+
+
+def page_add_images(host_add_images):
+    """HTML.add_images that writes the captions scored_save_images set for the row being written."""
+    @functools.wraps(host_add_images)
+    def add_images(self, ims, txts, links, *args, **kwargs):
+        captions = getattr(self, "mrff_state", {}).get("captions") or {}
+        return host_add_images(self, ims, [captions.get(txt, txt) for txt in txts], links, *args, **kwargs)
+    return add_images
 
 
 def _summary_line(text):
@@ -117,13 +129,12 @@ def with_palette(visuals, palette):
     return type(visuals)(list(visuals.items()) + list(extra.items()))
 
 
-def wrap_save_images(original, palette=lambda: "grey"):
-    """save_images that also captions fake_B with its SSIM/PSNR and records them for the summary;
-    `palette()` names the --gallery_palette whose colour copies each row also gets."""
+def scored_save_images(original):
+    """save_images that also captions fake_B with its SSIM/PSNR (page_add_images writes it) and records them
+    for the page's summary (page_save)."""
 
     @functools.wraps(original)
     def save_images(webpage, visuals, image_path, *args, **kwargs):
-        visuals = with_palette(visuals, palette())
         if all(label in visuals for label in ATTENTION_LABELS):
             _page_state(webpage)["scale"] = True
         if not all(label in visuals for label in SCORED):
@@ -135,17 +146,11 @@ def wrap_save_images(original, palette=lambda: "grey"):
             return original(webpage, visuals, image_path, *args, **kwargs)
         stem = os.path.splitext(os.path.basename(image_path[0]))[0]
         _page_scores(webpage).append((stem, ssim, psnr))
-        host_add_images = webpage.add_images
-
-        def add_images(ims, txts, links, *rest, **options):
-            txts = [caption(txt, ssim, psnr) if txt == SCORED[0] else txt for txt in txts]
-            return host_add_images(ims, txts, links, *rest, **options)
-
-        webpage.add_images = add_images   # for this row only
+        captions = _page_state(webpage)["captions"]
+        captions[SCORED[0]] = caption(SCORED[0], ssim, psnr)   # for this row only
         try:
             return original(webpage, visuals, image_path, *args, **kwargs)
         finally:
-            del webpage.add_images
+            captions.clear()
 
-    save_images._mrff_original = original
     return save_images

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import MrffError, host_error
-from .handoff import hand_over, handed_over
 
 # Host module names the host looks up -> the plugin module that provides them.
 ALIASES = {
@@ -48,15 +47,49 @@ class UnknownGeneratorError(MrffError, NotImplementedError):
     """--netG names no generator of the host or the plugin (a NotImplementedError, as the host raises)."""
 
 
-# ------------------------------------------------------------------ models.networks.define_G
+# ------------------------------------------------------------------ models.create_model, models.networks.define_G
+
+class GeneratorChoice(str):
+    """`--netG NAME` carrying NAME's own flags (`.flags`, `networks.generator_flags`): the `netG` argument of the
+    host's `define_G` call while `create_model` builds the model.
+
+    The host's models call `define_G(opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.norm, ...)` with
+    positional values only; no argument can hold `--toy_width` or `--mrff_arch` except `netG` itself.  So
+    the flags ride in that argument, on the one options object being built from, and nowhere else.  It sits
+    in `opt.netG` only during `create_model`: the host saves its options with the checkpoint afterwards
+    (`torch.save`), and `torch.load(weights_only=True)` reads back only plain str.
+    """
+    def __new__(cls, name, flags=None):
+        choice = super().__new__(cls, name)
+        choice.flags = dict(flags or {})
+        return choice
+
+
+def wrap_create_model(original, models):
+    """create_model(opt) whose model gets, for a plugin `--netG`, that generator's flags with `opt.netG`
+    (GeneratorChoice) while it is built; `opt.netG` is the plain name again afterwards."""
+    @functools.wraps(original)
+    def create_model(opt, *args, **kwargs):
+        name = getattr(opt, "netG", None)
+        from ..networks import generator_flags, generator_names
+        if not isinstance(name, str) or name not in generator_names():
+            return original(opt, *args, **kwargs)
+        opt.netG = GeneratorChoice(name, generator_flags(name, opt))
+        try:
+            return original(opt, *args, **kwargs)
+        finally:
+            opt.netG = str(name)
+    return create_model
+
 
 def wrap_define_G(original, networks):
-    """define_G that builds plugin generators by name and defers to `original` for the rest.
+    """define_G that builds plugin generators by name (`networks.build`) and defers to `original` for the rest.
 
     Classic hosts (`define_G(..., gpu_ids)`) get the plugin generator through the
     host's own `networks.init_net` -- initialised and placed; newer hosts (no
     `gpu_ids`) get it uninitialised, as their `BaseModel.setup` initialises.
-    The generator's own flags come from the handed-over options.
+    The generator's own flags come with `netG` (a GeneratorChoice, from create_model); a plain name
+    (a direct call) builds it with their defaults.
     """
     if not callable(getattr(networks, "get_norm_layer", None)):
         return None  # not the pix2pix networks module we know how to extend
@@ -65,7 +98,7 @@ def wrap_define_G(original, networks):
 
     @functools.wraps(original)
     def define_G(*args, **kwargs):
-        from ..networks import build_generator, generator_flags, generator_names
+        from ..networks import build, generator_names
         try:
             call = signature.bind(*args, **kwargs)
         except TypeError:
@@ -74,11 +107,9 @@ def wrap_define_G(original, networks):
         arg = call.arguments
         name = arg.get("netG")
         if name in generator_names():
-            opt = handed_over()
-            flags = generator_flags(name, opt) if opt is not None else {}
-            norm_layer = networks.get_norm_layer(norm_type=arg["norm"])
-            net = build_generator(name, arg["input_nc"], arg["output_nc"], arg["ngf"], norm_layer,
-                                  arg["use_dropout"], **flags)
+            flags = {**getattr(name, "flags", {}), "ngf": arg["ngf"], "use_dropout": arg["use_dropout"]}
+            net = build(str(name), arg["input_nc"], arg["output_nc"], flags,
+                        networks.get_norm_layer(norm_type=arg["norm"]))
             if isinstance(getattr(net, "config", None), dict):
                 net.config["norm"] = arg["norm"]
             if classic:
@@ -133,12 +164,11 @@ def wrap_initialize(original, base_options):
 
 
 def wrap_parse(original, base_options):
-    """parse that hands the parsed options over (handoff.py) and runs the chosen plugin generator's check."""
+    """parse that runs the chosen plugin generator's option check on the parsed options."""
     @functools.wraps(original)
     def parse(self, *args, **kwargs):
         from ..networks import OPTIONS
         opt = original(self, *args, **kwargs)
-        hand_over(opt)
         if getattr(opt, "netG", None) in OPTIONS:
             try:
                 OPTIONS[opt.netG].check(opt, getattr(self, "parser", None))
@@ -148,12 +178,33 @@ def wrap_parse(original, base_options):
     return parse
 
 
-# ------------------------------------------------------------------ util.visualizer.save_images (test gallery)
+# ------------------------------------------------------------------ the test.py gallery (gallery.py)
+
+def wrap_get_current_visuals(original, base_model):
+    """get_current_visuals that, in a test run (not isTrain), adds fake_B/real_B in the model's
+    `--gallery_palette` (gallery.with_palette), so test.py's gallery rows show them."""
+    @functools.wraps(original)
+    def get_current_visuals(self, *args, **kwargs):
+        from .gallery import with_palette
+        visuals = original(self, *args, **kwargs)
+        if getattr(self, "isTrain", True):
+            return visuals
+        return with_palette(visuals, getattr(getattr(self, "opt", None), "gallery_palette", "grey"))
+    return get_current_visuals
+
 
 def wrap_save_images(original, visualizer):
-    """`save_images` that captions each test-gallery row with SSIM/PSNR and adds a summary (gallery.py)."""
-    from .gallery import wrap_save_images as captioned
-    return captioned(original, palette=lambda: getattr(handed_over(), "gallery_palette", "grey"))
+    """`save_images` that scores each test-gallery row (gallery.scored_save_images)."""
+    from .gallery import scored_save_images
+    return scored_save_images(original)
+
+
+def wrap_page_method(name):
+    """A wrapper for `util.html.HTML.<name>` (`save` / `add_images`): gallery.py's version of it."""
+    def wrapper(original, html):
+        from . import gallery
+        return getattr(gallery, f"page_{name}")(original)
+    return wrapper
 
 
 # ------------------------------------------------------------------ data / models: "choose one of" lists
@@ -175,8 +226,12 @@ def list_aliases_too(package, suffix):
 PATCHES = (
     Patch("data", "", "available_dataset_modes", list_aliases_too("data", "_dataset")),
     Patch("models", "", "available_models", list_aliases_too("models", "_model")),
+    Patch("models", "", "create_model", wrap_create_model),
     Patch("models.networks", "", "define_G", wrap_define_G),
+    Patch("models.base_model", "BaseModel", "get_current_visuals", wrap_get_current_visuals),
     Patch("options.base_options", "BaseOptions", "initialize", wrap_initialize),
     Patch("options.base_options", "BaseOptions", "parse", wrap_parse),
     Patch("util.visualizer", "", "save_images", wrap_save_images),
+    Patch("util.html", "HTML", "add_images", wrap_page_method("add_images")),
+    Patch("util.html", "HTML", "save", wrap_page_method("save")),
 )

@@ -11,7 +11,10 @@ Needs `pip install mrff-plugin[onnx]`.  Machinery: mrff_plugin/generate/onnx_exp
 import sys
 
 from ..generate import NORM_STATS
-from .generate import NETWORK_OVERRIDES, _size
+from ..generate.network import add_network_flags
+from .generate import _size
+
+ACCEPTS_EXTRA = True  # a generator's own network flags (--mrff_arch, ...): generate.network.network_overrides
 
 
 def add_arguments(parser):
@@ -29,12 +32,8 @@ def add_arguments(parser):
                              "per channel with BatchNorm's affine, as the host's test.py and `mrff generate`); "
                              "running -- eval mode's running statistics folded into the convolutions")
     parser.add_argument("--host", default=None, help="pix2pix/CycleGAN checkout (default: $MRFF_HOST or bundled)")
-    group = parser.add_argument_group("network flags (only for checkpoints saved without their options)")
-    for flag in NETWORK_OVERRIDES:
-        group.add_argument(f"--{flag}", type=int if flag in ("ngf", "input_nc", "mrff_channels") else str,
-                           default=None)
-    group.add_argument("--output_nc", type=int, default=None)
-    group.add_argument("--no_dropout", action="store_true", default=None)
+    add_network_flags(parser)
+    parser.add_argument("--output_nc", type=int, default=None, help="the network's output channels (with --netG)")
 
 
 def main(args):
@@ -44,10 +43,8 @@ def main(args):
         checkpoint_files(args.checkpoint, args.epoch)
         from ..generate.onnx_export import export_onnx, require_export_packages
         require_export_packages()
-        from ..generate.network import load_generator, prepare_for_inference
-        overrides = {flag: getattr(args, flag) for flag in NETWORK_OVERRIDES}
-        overrides["no_dropout"] = args.no_dropout
-        net, options = load_generator(args.checkpoint, args.epoch, args.host, overrides,
+        from ..generate.network import load_generator, network_overrides, prepare_for_inference
+        net, options = load_generator(args.checkpoint, args.epoch, args.host, network_overrides(args),
                                       {"output_nc": args.output_nc})
         report = export_onnx(prepare_for_inference(net, "cpu", args.norm_stats), args.out, options["input_nc"],
                              args.opset, args.size, args.with_attention,

@@ -1,8 +1,8 @@
 """`mrff generate --checkpoint C --input DIR --output DIR`: visible -> LWIR for a whole folder tree.
 
-The network flags (--netG, --norm, --ngf, --input_nc, --output_nc, --no_dropout,
---mrff_arch, --mrff_fusion, --mrff_channels) come from the `<epoch>_state.pth` (or
-`train_opt.txt`) beside the checkpoint; pass them only for a checkpoint that has
+The network flags (--netG, --norm, --ngf, --input_nc, --output_nc, --no_dropout, and
+the generator's own, e.g. --mrff_arch, as it declares them) come from the `<epoch>_state.pth`
+(or `train_opt.txt`) beside the checkpoint; pass them only for a checkpoint that has
 neither.  Each image is normalised by its own statistics, as the host's `test.py` runs
 the generator (`--norm_stats image`, the default; `running` as `test.py --eval`).
 Outputs mirror the input tree as 8-bit PNGs at each input's own size;
@@ -17,11 +17,12 @@ import sys
 
 from ..argtypes import process_count
 from ..generate import NORM_STATS
+from ..generate.network import add_network_flags
 from ..palettes import PALETTES
 
-NETWORK_OVERRIDES = ("netG", "norm", "ngf", "input_nc", "mrff_arch", "mrff_fusion", "mrff_channels")
 ATTENTION_SUFFIX = "_attention_{}.png"   # <name>_attention_1.png .. _4.png: w1..w4 of Fig. 13-14
 DEFAULT_WORKERS = {"cpu": 0, "cuda": 2}  # --workers by device type (benchmarks/README.md, "Inference")
+ACCEPTS_EXTRA = True  # a generator's own network flags (--mrff_arch, ...): generate.network.network_overrides
 SKIP_TEARDOWN = True  # the `mrff` executable exits without the interpreter's teardown after a run (cli.console)
 
 
@@ -51,8 +52,9 @@ def add_arguments(parser):
                              "network's threads already use every core, 2 on GPU (benchmarks/README.md, "
                              "'Inference')")
     parser.add_argument("--amp", choices=("none", "bf16", "fp16"), default="none",
-                        help="autocast precision: bf16 (GPU, or a CPU with AVX-512 BF16, where it was 1.6-2x as "
-                             "fast as fp32, or AMX, 3.6x; emulated and slow on older CPUs) or fp16 (GPU)")
+                        help="autocast precision: bf16 (GPU, or a CPU with AVX-512 BF16 or AMX, where it is "
+                             "faster than fp32; emulated and slow on older CPUs: benchmarks/README.md, "
+                             "'Inference') or fp16 (GPU)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="auto: CUDA when available (cuda:LOCAL_RANK under torchrun)")
     parser.add_argument("--output_nc", type=int, choices=(1, 3), default=None,
@@ -86,15 +88,7 @@ def add_arguments(parser):
                              "forward pass per image, untiled)")
     parser.add_argument("--host", default=None, help="pix2pix/CycleGAN checkout (default: $MRFF_HOST or bundled)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    group = parser.add_argument_group("network flags (only for checkpoints saved without their options)")
-    group.add_argument("--netG", default=None)
-    group.add_argument("--norm", default=None)
-    group.add_argument("--ngf", type=int, default=None)
-    group.add_argument("--input_nc", type=int, default=None)
-    group.add_argument("--no_dropout", action="store_true", default=None)
-    group.add_argument("--mrff_arch", default=None)
-    group.add_argument("--mrff_fusion", default=None)
-    group.add_argument("--mrff_channels", type=int, default=None)
+    add_network_flags(parser)
 
 
 def choose_device(name):
@@ -124,12 +118,12 @@ def run(args):
     from ..generate.allocator import keep_freed_memory
     from ..generate.backends import open_backend
     from ..generate.engine import generate
+    from ..generate.network import network_overrides
     from ..generate.tiling import DEFAULT_OVERLAP, check_tile, default_max_memory, parse_memory
     device = choose_device(args.device)
     check_tile(args.tile, DEFAULT_OVERLAP if args.overlap is None else args.overlap)  # --overlap alone too
     max_memory = parse_memory(args.max_memory) if args.max_memory else default_max_memory(device)
-    overrides = {flag: getattr(args, flag) for flag in NETWORK_OVERRIDES}
-    overrides["no_dropout"] = args.no_dropout
+    overrides = network_overrides(args)
     # --output_nc is the PNG's channels; for a checkpoint without saved options it is also the network's
     keep_freed_memory()  # before the first tensor: loading and every forward pass reuse freed memory
     backend, network_nc = open_backend(args.backend, device, args.amp, args.checkpoint, args.epoch, args.model,

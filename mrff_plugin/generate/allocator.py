@@ -10,8 +10,7 @@ maps many of them anew and the kernel zero-fills every page on first touch: on
 CPU the pass spent a large and erratic share of its time in page faults instead
 of convolutions.  Raising the mmap and trim thresholds (`mallopt`, <malloc.h>)
 keeps those blocks on the heap for the next batch.  benchmarks/README.md
-("Inference") has the figures: the bare forward pass ran 1.25x (bf16) and 1.57x
-(fp32) as fast with this.
+("Inference") has the figures: the bare forward pass with and without this.
 
 The cost is that the heap keeps its high-water mark until the process exits,
 which for `mrff generate` is the size of one forward pass's activations, the

@@ -2,12 +2,14 @@
 
 The host writes `<label>_net_G.pth` (a plain state_dict) and, beside it,
 `<label>_state.pth` whose `opt` entry holds the training options as plain
-values (host util/checkpoint.py).  The network flags (NETWORK_FLAGS) are read
-from there; failing that from the `train_opt.txt` the host's option printer
-wrote in the same folder; flags given on the command line override both.  The
-generator is built by the host's own `models.networks.define_G` with the plugin
-registered, so host generators (`unet_256`, ...) and `unetpp_fusion` load alike,
-`unetpp_fusion` as the saved `--mrff_arch` (paper | released).  An upstream
+values (host util/checkpoint.py).  The network flags -- the host's (HOST_NETWORK_FLAGS)
+and, for a plugin generator, the flags it declares in the registry (`--mrff_arch`,
+`--toy_width`, ...: its builder's own parameter names) -- are read from there;
+failing that from the `train_opt.txt` the host's option printer wrote in the same
+folder; flags given on the command line override both.  A plugin generator
+(`unetpp_fusion`, as the saved `--mrff_arch`) is rebuilt by `mrff_plugin.networks.build`,
+the call training used, without drawing weights the checkpoint replaces; a host
+generator (`unet_256`, ...) by the host's own `models.networks.define_G`.  An upstream
 checkout given as `--host` (either era) needs only that public `define_G`: it has
 no `util/checkpoint.py`, so its weights are read with plain `torch.load` and its
 options from `train_opt.txt`.  A checkpoint of
@@ -22,7 +24,6 @@ image by its own statistics, as the host's `test.py` runs a pix2pix generator
 Either way an image's output does not depend on its batch neighbours.  The
 weights are moved to the device in `channels_last` layout.
 """
-import argparse
 import contextlib
 import io
 import os
@@ -31,11 +32,34 @@ import sys
 
 from . import GenerateError
 
-# Options that decide the generator's shape (host --flags and the plugin's).
-NETWORK_FLAGS = ("netG", "norm", "ngf", "input_nc", "output_nc", "no_dropout", "mrff_arch", "mrff_fusion",
-                 "mrff_channels")
+# The host's options that decide a generator's shape (a plugin generator's own come from the registry).
+HOST_NETWORK_FLAGS = ("netG", "norm", "ngf", "input_nc", "output_nc", "no_dropout")
 NET_SUFFIX = "_net_G.pth"
 OPTIONS_FILE = "train_opt.txt"
+
+
+# ------------------------------------------------------------------ the command line's network flags
+
+def add_network_flags(parser):
+    """`mrff generate` / `mrff export`: the host's network flags, for a checkpoint saved without its options.
+    A registered generator's own flags (`--mrff_arch`, ...) are not listed here: they pass through as the
+    command's extra arguments and are parsed as the generator declares them (`network_overrides`)."""
+    group = parser.add_argument_group(
+        "network flags (only for checkpoints saved without their options)",
+        "and the generator's own flags (e.g. --mrff_arch; see `mrff train --help`)")
+    group.add_argument("--netG", default=None)
+    group.add_argument("--norm", default=None)
+    group.add_argument("--ngf", type=int, default=None)
+    group.add_argument("--input_nc", type=int, default=None)
+    group.add_argument("--no_dropout", action="store_true", default=None)
+
+
+def network_overrides(args):
+    """{flag: value} the command line gives for the generator: add_network_flags' (None: not given) and, from
+    the extra arguments, the registered generators' own flags (`networks.given_flags`; ValueError for others)."""
+    from ..networks import given_flags
+    overrides = {flag: getattr(args, flag) for flag in HOST_NETWORK_FLAGS if flag != "output_nc"}
+    return {**overrides, **given_flags(getattr(args, "extra", None) or ())}
 
 
 # ------------------------------------------------------------------ the host
@@ -153,10 +177,10 @@ def saved_options(state_path, folder, host_checkpoint):
 
 
 def network_options(saved, overrides, fallbacks=None, looked_for=()):
-    """NETWORK_FLAGS from `saved` with non-None `overrides` on top and non-None `fallbacks` filling gaps;
+    """The options the generator is rebuilt from: HOST_NETWORK_FLAGS and, for a plugin generator, the flags it
+    declares (registry), from `saved` with non-None `overrides` on top and non-None `fallbacks` filling gaps;
     GenerateError naming what is missing and the option files `looked_for`."""
-    options = {flag: saved[flag] for flag in NETWORK_FLAGS if flag in saved}
-    options.update({flag: value for flag, value in overrides.items() if value is not None})
+    options = {**saved, **{flag: value for flag, value in overrides.items() if value is not None}}
     options.update({flag: value for flag, value in (fallbacks or {}).items()
                     if value is not None and flag not in options})
     missing = [flag for flag in ("netG", "norm") if flag not in options]
@@ -165,6 +189,9 @@ def network_options(saved, overrides, fallbacks=None, looked_for=()):
         raise GenerateError(f"the checkpoint has no saved options (no {files}); pass the training flags "
                             f"{', '.join('--' + f for f in missing)} (and --ngf/--input_nc/--output_nc/--no_dropout "
                             f"if not the defaults).")
+    from ..networks import OPTIONS
+    declared = OPTIONS[options["netG"]].flags if options["netG"] in OPTIONS else ()
+    options = {flag: options[flag] for flag in HOST_NETWORK_FLAGS + declared if flag in options}
     options.setdefault("ngf", 64)
     options.setdefault("input_nc", 3)
     options.setdefault("output_nc", 3)
@@ -174,40 +201,27 @@ def network_options(saved, overrides, fallbacks=None, looked_for=()):
 
 # ------------------------------------------------------------------ building and loading
 
-@contextlib.contextmanager
-def weights_left_uninitialised():
-    """Within: `torch.nn.init`'s in-place initialisers (`normal_`, `kaiming_uniform_`, `zeros_`, ...) return
-    their tensor untouched.  For a generator whose every weight the checkpoint overwrites next
-    (`load_state_dict`, strict): drawing its random weights first -- the host's init_weights and each
-    layer's reset_parameters, 35 M numbers for unetpp_fusion at ngf 64 -- was 0.3-0.4 s of
-    `mrff generate`'s start-up (benchmarks/README.md, "Inference")."""
-    from torch.nn import init
-    names = [name for name in vars(init) if name.endswith("_") and not name.startswith("_")
-             and callable(getattr(init, name))]
-    saved = {name: getattr(init, name) for name in names}
-    for name in names:
-        setattr(init, name, lambda tensor, *args, **kwargs: tensor)
+def build_generator(networks, options, initialise=True):
+    """The generator named by options['netG'] (network_options), built by `mrff_plugin.networks.build` for a
+    plugin generator and by the host's `define_G` for its own; initialise=False draws no weights (the
+    checkpoint's replace them next).  Initialised, a plugin generator gets the host's N(0, 0.02), as
+    `define_G` gives it in training on a classic host."""
+    from ..networks import build, generator_flags, generator_names, without_initialisation
+    name = options["netG"]
     try:
-        yield
-    finally:
-        for name, function in saved.items():
-            setattr(init, name, function)
+        with contextlib.redirect_stdout(io.StringIO()):  # the host prints "initialize network with ..."
+            if name in generator_names():
+                net = build(name, options["input_nc"], options["output_nc"], generator_flags(name, options),
+                            networks.get_norm_layer(norm_type=options["norm"]), initialise=initialise)
+                if initialise:
+                    networks.init_weights(net, "normal", 0.02)
+                return net
 
-
-def build_generator(networks, options):
-    """The generator named by options['netG'], built (and randomly initialised) by the host's define_G.
-    Plugin flags reach the plugin builder through the options handed over (attach/handoff.py)."""
-    import inspect
-
-    from ..attach.handoff import options_for_build
-    # classic era: define_G(..., gpu_ids) initialises and places (here: on the CPU); newer: no gpu_ids
-    placement = {"gpu_ids": []} if "gpu_ids" in inspect.signature(networks.define_G).parameters else {}
-    try:
-        with options_for_build(argparse.Namespace(**options)), \
-                contextlib.redirect_stdout(io.StringIO()):  # define_G prints "initialize network with ..."
-            return networks.define_G(options["input_nc"], options["output_nc"], options["ngf"], options["netG"],
-                                     options["norm"], not options["no_dropout"], "normal", 0.02, **placement)
-    except (NotImplementedError, ValueError, KeyError) as exc:
+            def host_generator():   # the 8 arguments both eras' define_G take (classic: gpu_ids [], the CPU)
+                return networks.define_G(options["input_nc"], options["output_nc"], options["ngf"], name,
+                                         options["norm"], not options["no_dropout"], "normal", 0.02)
+            return host_generator() if initialise else without_initialisation(host_generator)
+    except (NotImplementedError, ValueError, KeyError, TypeError) as exc:
         raise GenerateError(f"cannot build the generator from the checkpoint's options: {exc}") from None
 
 
@@ -222,8 +236,7 @@ def load_generator(checkpoint, epoch="latest", host=None, overrides=None, fallba
     looked_for = [path for path in (state_path, os.path.join(folder, OPTIONS_FILE)) if path]
     options = network_options(saved_options(state_path, folder, host_checkpoint), overrides or {}, fallbacks,
                               looked_for)
-    with weights_left_uninitialised():  # the checkpoint's weights replace them next
-        net = build_generator(networks, options)
+    net = build_generator(networks, options, initialise=False)  # the checkpoint's weights fill it next
     state_dict = _load(weights_path, host_checkpoint, "load_weights")
     try:
         net.load_state_dict(state_dict)

@@ -1,8 +1,8 @@
 """Tiled generation: a large image cut into overlapping tiles, each run through the network, blended back.
 
 Why: a fully convolutional generator's activations grow with the image.
-`unetpp_fusion` at ngf 64 holds about 1560 bytes per input pixel at its peak in
-float32 (790 in bf16; benchmarks/tiling.py), so a 4000x3000 photo would need 19 GB at once.
+`unetpp_fusion` at ngf 64 holds well over a kilobyte per input pixel at its peak in
+float32 (benchmarks/README.md, "Tiled generation"), so a 4000x3000 photo would not fit at once.
 
 Layout along one axis of length L (tile T, overlap O, both multiples of 32):
 tiles start at 0, T-O, 2(T-O), ... and the last one ends at L (it may overlap
@@ -16,16 +16,12 @@ the weight of a tile's edge pixels -- those that saw the least context -- is
 near zero, and the result has no step anywhere, so no seam.
 
 Defaults come from the receptive field measured by benchmarks/tiling.py (the
-gradient of one output pixel with respect to the input; benchmarks/README.md):
-the gradient is nonzero over 190x190 pixels, and 99% of it lies within
-RECEPTIVE_RADIUS_99 pixels of the pixel (88 for a random ngf-64 network, 90 after
-100 training steps at ngf 16).  The overlap is that radius rounded up to a
+gradient of one output pixel with respect to the input): 99% of it lies within
+RECEPTIVE_RADIUS_99 pixels of the pixel.  The overlap is that radius rounded up to a
 multiple of 32, so where two tiles hand over (O/2 from each edge) each still sees
-most of what influences the pixel; the 512 tile keeps the overlap's extra work at
-(T / (T - O))^2 = 1.5x the untiled image's.  Measured at 768x640 on the trained
-network: tiled and untiled differ by 0.19 grey levels on average (0.11 away from
-the tile borders) with 512/96, by 0.80 with 256/96, and by 4.8 with butt-joined
-256 tiles (overlap 0), whose seams are then plainly visible.
+most of what influences the pixel; the 512 tile keeps the overlap's extra work,
+(T / (T - O))^2 of the untiled image's, small.  How far tiled and untiled outputs
+differ for each tile/overlap, seams included: benchmarks/README.md, "Tiled generation".
 """
 import math
 

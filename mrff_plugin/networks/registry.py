@@ -1,4 +1,4 @@
-"""The plugin's generators, by name: what `--netG NAME` builds through the host's `define_G`.
+"""The plugin's generators, by name, and the one call that builds them: `build(name, ...)`.
 
 A generator is a builder registered with `@register_generator`, keyed by its
 function name (as in timm's model registry), and called as
@@ -7,7 +7,9 @@ function name (as in timm's model registry), and called as
 
 with the host's `norm_layer` (from `get_norm_layer(--norm)`) and, as explicit
 keyword arguments, the generator's own command-line flags: the builder's
-parameters after those five.  Next to the builder, a generator declares
+parameters after those five.  Those parameter names are its flags' names, so the
+options the host saves with a checkpoint (`<label>_state.pth`, `train_opt.txt`)
+hold them in the generator's own terms.  Next to the builder, a generator declares
 
 - `add_options(parser)`: adds those flags to the host's option parser (every
   `--model`; the attach layer calls it once per parser);
@@ -22,9 +24,12 @@ parameters after those five.  Next to the builder, a generator declares
     def toy(input_nc, output_nc, ngf, norm_layer, use_dropout, toy_width=4):
         return ToyNet(input_nc, output_nc, toy_width)
 
-A builder returns an uninitialised `nn.Module`; the attach layer's `define_G`
-wrapper initialises and places it where the host expects that.  Nothing here
-imports torch.
+Every plugin generator is built by `build(name, input_nc, output_nc, flags,
+norm_layer)`, with `flags` from `generator_flags(name, options)`: training and
+test.py (the attach layer's `define_G` wrapper), `mrff generate` and `mrff export`
+(generate/network.py).  A builder returns an `nn.Module` with PyTorch's own
+initialisation; the `define_G` wrapper has the host initialise and place it where
+the host expects that.  Only `build(..., initialise=False)` imports torch here.
 """
 import inspect
 from dataclasses import dataclass
@@ -70,13 +75,64 @@ def generator_names():
     return sorted(GENERATORS)
 
 
-def generator_flags(name, opt):
-    """{flag: value} of generator `name`'s own flags that the options `opt` hold."""
-    return {flag: getattr(opt, flag) for flag in OPTIONS[name].flags if hasattr(opt, flag)}
+HOST_FLAGS = {"ngf": 64, "use_dropout": False}   # builder arguments that are host flags, with define_G's defaults
 
 
-def build_generator(name, input_nc, output_nc, ngf, norm_layer, use_dropout, **flags):
-    """Build the plugin generator `name`; an unknown name raises KeyError listing the known ones."""
+def generator_flags(name, options):
+    """{flag: value}: what generator `name` is built from, in its builder's terms, read from `options` (the
+    host's parsed options, or a checkpoint's saved ones; a Namespace or a dict): `ngf`, `use_dropout` (= not
+    `no_dropout`) and the generator's own flags, each where `options` holds it."""
+    values = options if isinstance(options, dict) else vars(options)
+    flags = {flag: values[flag] for flag in ("ngf",) + OPTIONS[name].flags if flag in values}
+    if "no_dropout" in values:
+        flags["use_dropout"] = not values["no_dropout"]
+    return flags
+
+
+def build(name, input_nc, output_nc, flags, norm_layer, initialise=True):
+    """The plugin generator `name`, (N, input_nc, H, W) -> (N, output_nc, H, W), built from `flags`
+    (`generator_flags`; `ngf`/`use_dropout` default to define_G's 64 / False, its own flags to the builder's
+    defaults) and the host's `norm_layer`.
+
+    initialise=False: no weight is drawn -- the modules are made on the meta device and given uninitialised
+    CPU memory -- for a network whose every parameter and buffer a checkpoint fills next (`load_state_dict`).
+    An unknown name raises KeyError listing the known ones; a flag the generator does not declare, TypeError.
+    """
     if name not in GENERATORS:
         raise KeyError(f"no plugin generator '{name}'; known: {', '.join(generator_names())}")
-    return GENERATORS[name](input_nc, output_nc, ngf, norm_layer, use_dropout, **flags)
+    unknown = sorted(set(flags) - set(HOST_FLAGS) - set(OPTIONS[name].flags))
+    if unknown:
+        raise TypeError(f"generator {name} has no flag {', '.join(unknown)}")
+    host = {flag: flags.get(flag, default) for flag, default in HOST_FLAGS.items()}
+    own = {flag: value for flag, value in flags.items() if flag not in HOST_FLAGS}
+
+    def make():
+        return GENERATORS[name](input_nc, output_nc, host["ngf"], norm_layer, host["use_dropout"], **own)
+    return make() if initialise else without_initialisation(make)
+
+
+def without_initialisation(make):
+    """`make()`'s module with its parameters and buffers allocated on the CPU but never initialised."""
+    import torch
+    with torch.device("meta"):
+        net = make()
+    return net.to_empty(device="cpu")
+
+
+def given_flags(argv):
+    """{flag: value} of the registered generators' own flags found in the argument list `argv`, parsed as each
+    generator declares them (types, choices), only those given: what `mrff generate`/`export` pass for a
+    checkpoint saved without its options.  ValueError for an argument no generator declares or a bad value."""
+    import argparse
+    parser = argparse.ArgumentParser(prog="", add_help=False, exit_on_error=False)
+    for name in generator_names():
+        OPTIONS[name].add_options(parser)
+    for action in parser._actions:   # unset flags stay out: the checkpoint's saved values are not overridden
+        action.default = argparse.SUPPRESS
+    try:
+        given, unknown = parser.parse_known_args(list(argv))
+    except argparse.ArgumentError as exc:
+        raise ValueError(f"{exc}; see the generator's flags in `mrff train --help`") from None
+    if unknown:
+        raise ValueError(f"unrecognized arguments: {' '.join(unknown)}")
+    return vars(given)
