@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from conftest import HOST_DIR, host_env
+from mrff_plugin.generate.files import RUN_RECORD
 
 SIZES = {"a/x.png": (64, 64), "a/b/odd.jpg": (70, 50), "top.png": (64, 64), "c/wide.bmp": (96, 32)}
 
@@ -107,7 +108,8 @@ def fp32_out(setup, tmp_path_factory):
 
 
 def test_outputs_mirror_the_tree_at_each_images_own_size(fp32_out):
-    written = sorted(str(p.relative_to(fp32_out)) for p in fp32_out.rglob("*") if p.is_file())
+    written = sorted(str(p.relative_to(fp32_out)) for p in fp32_out.rglob("*")
+                     if p.is_file() and p.name != RUN_RECORD)
     assert written == sorted(str(Path(rel).with_suffix(".png")) for rel in SIZES)  # notes.txt skipped
     for rel, size in SIZES.items():
         image = Image.open(fp32_out / Path(rel).with_suffix(".png"))
@@ -184,7 +186,7 @@ def test_two_shards_write_every_file_exactly_once(setup, tmp_path):
     assert [p.returncode for p in procs] == [0, 0], [e for _, e in outputs]
     counts = [int(stdout.split("wrote ")[1].split()[0]) for stdout, _ in outputs]
     assert counts == [2, 2]  # 4 files: ranks take sorted indices 0,2 and 1,3; together exactly once each
-    assert len([p for p in out.rglob("*") if p.is_file()]) == len(SIZES)
+    assert len([p for p in out.rglob("*") if p.is_file() and p.name != RUN_RECORD]) == len(SIZES)
 
 
 def test_missing_checkpoint_is_one_clear_line(setup, tmp_path):
@@ -219,7 +221,7 @@ def test_unreadable_image_is_named_or_skipped(setup, tmp_path):
     result = mrff(*args, "--output", tmp_path / "out", "--skip_bad")
     assert result.returncode == 0, result.stderr
     assert "wrote 1 images" in result.stdout and "1 unreadable" in result.stdout
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.png"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [RUN_RECORD, "good.png"]
 
 
 def test_empty_input_folder_is_refused(setup, tmp_path):

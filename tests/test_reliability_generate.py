@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tiny_generator import make_checkpoint, mrff, write_images
+from mrff_plugin.generate.files import RUN_RECORD
 from mrff_plugin.generate.tiling import DEFAULT_OVERLAP, check_tile, plan_size
 
 
@@ -18,8 +19,9 @@ def weights(tmp_path_factory):
 
 
 def files_under(folder):
-    """Every file below `folder` (relative paths, sorted); [] when it does not exist."""
-    return sorted(os.path.relpath(os.path.join(d, n), folder) for d, _, names in os.walk(folder) for n in names)
+    """Every file below `folder` but the run's option record (relative paths, sorted); [] when it does not exist."""
+    return sorted(os.path.relpath(os.path.join(d, n), folder) for d, _, names in os.walk(folder) for n in names
+                  if n != RUN_RECORD)
 
 
 def refused(result):

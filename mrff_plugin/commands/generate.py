@@ -6,7 +6,8 @@ the generator's own, e.g. --mrff_arch, as it declares them) come from the `<epoc
 neither.  Each image is normalised by its own statistics, as the host's `test.py` runs
 the generator (`--norm_stats image`, the default; `running` as `test.py --eval`).
 Outputs mirror the input tree as 8-bit PNGs at each input's own size;
-finished files are skipped, so an interrupted run is resumed by running it again.
+finished files are skipped, so an interrupted run is resumed by running it again (with the
+same options: they are recorded in the --output folder, and other ones are refused).
 Under `torchrun --nproc_per_node=K mrff generate ...` the K processes share the
 files and none is written twice.  See mrff_plugin/generate/ for the machinery.
 `--save_attention` also writes, beside each output `<name>.png`, the four maps of
@@ -105,7 +106,7 @@ def choose_device(name):
 
 def run(args):
     """Do the work; return the summary dict.  Cheap checks (checkpoint, input tree) come before torch loads."""
-    from ..generate.files import plan_jobs, shard_from_env
+    from ..generate.files import claim_output, plan_jobs, shard_from_env
     from ..generate.network import checkpoint_files
 
     if args.backend == "torch" and args.checkpoint is not None:
@@ -133,6 +134,7 @@ def run(args):
     workers = args.workers if args.workers is not None else DEFAULT_WORKERS.get(device.type, 2)
     if args.save_attention:
         fusion_net(backend)  # refuse before the main pass, not after it
+    claim_output(args.output, run_options(args, output_nc))  # a resume with other options is refused here
     label = f"rank {rank}/{world}" if world > 1 else "generate"
     with tqdm(total=len(jobs), desc=label, unit="img", disable=args.quiet) as bar:
         result = generate(backend, jobs, output_nc, args.batch_size, workers, args.size, args.skip_bad,
@@ -143,6 +145,24 @@ def run(args):
         save_attention_maps(backend, jobs, args.size, set(result["bad"]))
     result.update(skipped_existing=done, bad=bad + result["bad"], rank=rank, world=world)
     return result
+
+
+def run_options(args, output_nc):
+    """{flag: value} of what decides the PNGs' pixels, recorded in --output (files.claim_output): the network
+    file with its sha256 (a retrained `latest` is another network), --palette, --size, --norm_stats, --output_nc."""
+    import hashlib
+    import os
+
+    from ..generate.network import checkpoint_files
+    flag, path = (("--checkpoint", checkpoint_files(args.checkpoint, args.epoch)[0]) if args.backend == "torch"
+                  else ("--model", args.model))
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    size = "each image's own" if args.size is None else "{}x{}".format(*args.size)
+    return {flag: f"{os.path.realpath(path)} (sha256 {digest.hexdigest()[:16]})", "--palette": args.palette,
+            "--size": size, "--norm_stats": args.norm_stats, "--output_nc": output_nc}
 
 
 def attention_paths(target):

@@ -13,11 +13,18 @@
   takes jobs `i` with `i % world == rank` of the full sorted list -- decided
   before resuming, so processes that start at different moments still agree and
   no file is written twice.
-* Resume: a job whose output exists is skipped.  Outputs are written to a
+* Resume: a job whose output -- and every file its flags write beside it (`--also_grey`,
+  `--save_attention`) -- is a finished PNG (not empty, ending with the IEND chunk) is skipped;
+  anything else is generated again.  The run's options (network file and its sha256, --palette,
+  --size, --norm_stats, --output_nc) are recorded in `<output>/.mrff_generate.json` before the first
+  image (`claim_output`); a resume with other options is refused, so one folder never mixes two runs.
+  Outputs are written to a
   temporary file in the same folder, fsynced and renamed (`os.replace`, atomic; then the folder is
   fsynced), so an output either does not exist or is complete, even after a power cut; an interrupted
   run leaves no half-written image under the final name.  Outputs get the mode the umask gives.
 """
+import contextlib
+import json
 import os
 import stat
 import tempfile
@@ -33,6 +40,8 @@ from . import GenerateError
 OUTPUT_SUFFIX = ".png"
 NAME_MAX = 255   # bytes of one file name where the file system does not say (os.pathconf): ext4, XFS, btrfs
 TEMP_PREFIX = ".mrff_tmp_"
+RUN_RECORD = ".mrff_generate.json"   # in --output: the options its images were generated with
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"   # a PNG's last chunk (empty IEND and its CRC): the file is whole
 # zlib's run-length strategy for the PNGs (as OpenCV's imwrite by default): on synthetic LWIR images it encoded
 # 3.5x as fast as Pillow's default (zlib's default strategy at level 6) and its files were 1% smaller
 # (benchmarks/README.md, "Inference"); on a CPU the encoding takes its time from the network.
@@ -198,11 +207,26 @@ def check_output_names(sources, targets, out_root, extra_outputs=None):
             owners[path] = (source, flag)
 
 
+def finished_png(path):
+    """True when `path` is a regular file that ends with a PNG's IEND chunk: not empty, not cut short (a crash
+    of another tool, a disk that filled, a copy that stopped); cheap -- the last 12 bytes are read."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size <= len(PNG_END):
+            return False
+        with open(path, "rb") as handle:
+            handle.seek(-len(PNG_END), os.SEEK_END)
+            return handle.read() == PNG_END
+    except OSError:
+        return False
+
+
 def plan_jobs(input_dir, output_dir, rank=0, world=1, skip_bad=False, extra_outputs=None):
     """(jobs to do, number already done, unreadable paths) for this process's shard.
 
     Two inputs that map to one output (`a.jpg`, `a.png`), or to a file another one's flag writes beside its
     output (`extra_outputs`, see check_output_names), are refused by name, as are names too long.
+    A job is done when its output and the files written beside it are all finished PNGs (`finished_png`).
     An unreadable image (or a FIFO, ...) raises GenerateError unless `skip_bad`.
     """
     out_root = check_output_dir(input_dir, output_dir)
@@ -216,7 +240,8 @@ def plan_jobs(input_dir, output_dir, rank=0, world=1, skip_bad=False, extra_outp
     for i, (source, target) in enumerate(zip(sources, targets)):
         if i % world != rank:
             continue
-        if os.path.exists(target):
+        beside = [path for path, _ in (extra_outputs(target) if extra_outputs else ())]
+        if all(map(finished_png, [target, *beside])):
             done += 1
             continue
         size = image_size(source)
@@ -266,21 +291,68 @@ def fsync_folder(folder):
         os.close(fd)
 
 
-def _write_atomic(array, path):
-    """Write to a temporary file beside `path`, fsync it, give it the umask's mode (mkstemp makes 0600), rename
-    it over `path`, fsync the folder: after a crash or power cut `path` is the old file or the whole new one."""
-    folder = os.path.dirname(path)
+@contextlib.contextmanager
+def _temporary_beside(folder, suffix):
+    """(binary handle, path) of a new hidden file in `folder`; on leaving, its data is fsynced with the umask's
+    mode (mkstemp makes 0600).  The caller moves it into place inside the block; whatever is left is removed."""
     os.makedirs(folder, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=OUTPUT_SUFFIX, dir=folder)
+    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix, dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
-            Image.fromarray(array).save(handle, format="PNG", **PNG_OPTIONS)
-            handle.flush()
-            os.fchmod(handle.fileno(), 0o666 & ~current_umask())
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
+            yield handle, temp
+    finally:
         if os.path.exists(temp):
             os.remove(temp)
-        raise
+
+
+def _seal(handle):
+    """Flush, chmod to the umask's mode and fsync an open temporary file: ready to be renamed into place."""
+    handle.flush()
+    os.fchmod(handle.fileno(), 0o666 & ~current_umask())
+    os.fsync(handle.fileno())
+
+
+def _write_atomic(array, path):
+    """Write to a temporary file beside `path`, fsync it, rename it over `path`, fsync the folder: after a crash
+    or power cut `path` is the old file or the whole new one."""
+    folder = os.path.dirname(path)
+    with _temporary_beside(folder, OUTPUT_SUFFIX) as (handle, temp):
+        Image.fromarray(array).save(handle, format="PNG", **PNG_OPTIONS)
+        _seal(handle)
+        os.replace(temp, path)
     fsync_folder(folder)
+
+
+def claim_output(output_dir, options):
+    """Record `options` ({flag: value}) as the run of the --output folder, or refuse other options.
+
+    The first process to get there creates `<output>/RUN_RECORD` complete (written beside it, then
+    `os.link`ed, which fails when the name exists), so the torchrun processes that share the folder
+    agree on one record; each then compares its own options with it: the same -- resume; other ones --
+    GenerateError naming the option, both values and the fix.
+    """
+    out_root = os.path.abspath(os.path.expanduser(output_dir))
+    record = os.path.join(out_root, RUN_RECORD)
+    with _temporary_beside(out_root, ".json") as (handle, temp):
+        handle.write((json.dumps(options, indent=1, sort_keys=True) + "\n").encode())
+        _seal(handle)
+        try:
+            os.link(temp, record)
+        except FileExistsError:
+            pass
+        else:
+            fsync_folder(out_root)
+            return
+    try:
+        with open(record, encoding="utf-8") as handle:
+            recorded = json.load(handle)
+        assert isinstance(recorded, dict)
+    except (OSError, ValueError, AssertionError):
+        raise GenerateError(f"{record} cannot be read as the record of an earlier run; delete the folder "
+                            f"{out_root} to start again, or pass another --output.") from None
+    for flag in sorted(set(recorded) | set(options)):
+        if recorded.get(flag) != options.get(flag):
+            raise GenerateError(f"--output {out_root} holds images generated with {flag} "
+                                f"{recorded.get(flag, '(not given)')}, and this run has {flag} "
+                                f"{options.get(flag, '(not given)')}; pass another --output, or delete {out_root} "
+                                f"to start again with these options.")
