@@ -11,6 +11,8 @@
 Visdom is used when a server answers at --display_server:--display_port,
 otherwise skipped with one line.
 """
+import contextlib
+import fcntl
 import json
 import os
 import socket
@@ -20,12 +22,18 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from ..argtypes import positive_channels
+from ..errors import MrffError
 
 TRAIN_PAIRS = 200  # distinct pairs for options/demo.txt's 400 iterations (each pair seen twice; synthesis ~10 s)
 TEST_PAIRS = 48   # held-out pairs scored: standard error of the mean SSIM about 0.015 (12 gave 0.03)
 SYNTH_SIZE = (144, 144)   # --load_size of options/demo.txt
 TEST_SIZE = 128           # test.py: resize to the crop size, so the whole frame is scored
 DEMO_MARK = ".mrff_demo"  # in a run folder: `mrff demo` trained it, so a re-run may replace it
+RUN_LOCK = ".train.lock"  # the bundled host's run lock (util/run_lock.py), flocked by the run training there
+
+
+class DemoError(MrffError):
+    """The demo's run folder is in use: nothing in it was touched."""
 
 
 def add_arguments(parser):
@@ -72,8 +80,30 @@ def ensure_dataset(root, pairs, test_pairs, seed):
           f"in {summary['seconds']:.1f} s")
 
 
+@contextlib.contextmanager
+def no_run_training_in(run_dir):
+    """Hold the run lock of `run_dir` while the demo deletes in it; DemoError when a training run holds it (a
+    demo started earlier that is still training).  The lock file is only read, never followed through a link,
+    created or truncated; a folder without one (or with a link there, which train.py refuses) holds no run."""
+    try:
+        fd = os.open(os.path.join(run_dir, RUN_LOCK), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
+            raise DemoError(f"the run folder {run_dir} is in use by another training run (pid {holder}), so its "
+                            f"checkpoints were left alone; wait for it to finish, or pass another --name.") from None
+        yield
+    finally:
+        os.close(fd)   # releases the lock: train.py takes it next
+
+
 def replace_previous_demo(run_dir):
-    """Make `run_dir` the demo's own fresh run folder.
+    """Make `run_dir` the demo's own fresh run folder (DemoError, nothing deleted, while a run trains there).
 
     A folder the demo trained before (it holds DEMO_MARK) loses its checkpoints, including any
     `earlier_<k>/` the host set aside, so re-running the demo does not keep one more copy of the
@@ -83,18 +113,19 @@ def replace_previous_demo(run_dir):
     import shutil
     run_dir = Path(run_dir)
     removed = 0
-    if (run_dir / DEMO_MARK).is_file():
-        for entry in run_dir.iterdir():
-            if entry.is_dir() and entry.name.startswith("earlier_"):
-                removed += sum(1 for _ in entry.rglob("*.pth"))
-                shutil.rmtree(entry)
-            elif entry.is_file() and entry.suffix == ".pth":
-                entry.unlink()
-                removed += 1
-        if removed:
-            print(f"mrff demo: replacing the previous demo run in {run_dir} ({removed} checkpoint files)")
-    elif run_dir.exists() and any(run_dir.glob("*.pth")):
-        return 0   # not the demo's: the host moves its checkpoints to earlier_<k>/ with a note
+    with no_run_training_in(run_dir):
+        if (run_dir / DEMO_MARK).is_file():
+            for entry in run_dir.iterdir():
+                if entry.is_dir() and entry.name.startswith("earlier_"):
+                    removed += sum(1 for _ in entry.rglob("*.pth"))
+                    shutil.rmtree(entry)
+                elif entry.is_file() and entry.suffix == ".pth":
+                    entry.unlink()
+                    removed += 1
+            if removed:
+                print(f"mrff demo: replacing the previous demo run in {run_dir} ({removed} checkpoint files)")
+        elif run_dir.exists() and any(run_dir.glob("*.pth")):
+            return 0   # not the demo's: the host moves its checkpoints to earlier_<k>/ with a note
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / DEMO_MARK).write_text("written by `mrff demo`; its next run replaces this folder's checkpoints\n")
     return removed
@@ -114,7 +145,11 @@ def main(args):
     from .evaluate import main as evaluate
 
     ensure_dataset(args.dataroot, args.pairs, args.test_pairs, args.seed)
-    replace_previous_demo(os.path.join(args.checkpoints_dir, args.name))
+    try:
+        replace_previous_demo(os.path.join(args.checkpoints_dir, args.name))
+    except DemoError as exc:
+        print(f"mrff demo: {exc}", file=sys.stderr)
+        return 2
     gpu_ids = "0" if torch.cuda.is_available() else "-1"
     if visdom_reachable(args.display_server, args.display_port):
         display = ["--display_id", "1", "--display_server", args.display_server,

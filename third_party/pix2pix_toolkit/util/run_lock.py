@@ -3,9 +3,14 @@
 The kernel drops the lock when the process exits, however it exits (SIGKILL
 included), so a lock file left behind by a killed run never blocks the next
 one; the file only holds the pid of the run that has it, for the message.
+The file is opened without following a link and only when it is a plain file with
+one name, so the pid is never written into another file (a link planted as
+`.train.lock`).
 """
+import errno
 import fcntl
 import os
+import stat
 
 from .errors import UserError
 
@@ -19,7 +24,7 @@ def lock_run_folder(folder):
     if key in _held:
         return
     path = os.path.join(folder, LOCK_FILE)
-    handle = open(path, "a+")
+    handle = _open_own_file(path)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -29,7 +34,27 @@ def lock_run_folder(folder):
         raise UserError(f"the run folder {folder} is in use by another training run (pid {holder}); wait for it "
                         f"to finish, or pass another --name (or --checkpoints_dir) to start a separate run.") from None
     handle.seek(0)
-    handle.truncate()
+    handle.truncate()  # our own lock file, held: the pid of a run that ended is replaced
     handle.write(f"{os.getpid()}\n")
     handle.flush()
     _held[key] = handle
+
+
+def _open_own_file(path):
+    """`path` opened for reading and writing (created if absent), never through a symbolic link and never a
+    file that has another name too; UserError naming the file otherwise."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        fd, what = None, "a symbolic link"
+    if fd is not None:
+        info = os.fstat(fd)
+        what = (None if stat.S_ISREG(info.st_mode) and info.st_nlink == 1 else
+                "a second name of another file" if stat.S_ISREG(info.st_mode) else "not a plain file")
+        if what is None:
+            return os.fdopen(fd, "r+")
+        os.close(fd)
+    raise UserError(f"the run lock {path} is {what}; remove it (it is not written through links), then start "
+                    f"the run again.")
