@@ -59,7 +59,10 @@ def load_image(path, mode):
             return convert_image(image, mode)
     except UnreadableImageError as exc:
         raise UnreadableImageError(f"{path}: {exc}") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:   # refused from the header: more than twice MAX_IMAGE_PIXELS
+        raise UnreadableImageError(f"{path} is too large for Pillow to read safely ({exc}); resize it to fewer "
+                                   f"than {2 * Image.MAX_IMAGE_PIXELS} pixels, or cut it into smaller images.") from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise UnreadableImageError(f"{path}: cannot be read as an image ({exc})") from None
 
 
