@@ -251,7 +251,7 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true", help="4 iterations, 2 images, 2 runs: the machinery only")
     p.add_argument("--data", type=Path, default=ROADSCENE, help="the RoadScene folder (default: ../shared/data)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (the protocol: 1)")
     p.add_argument("--out", type=Path, default=None,
                    help="results file (default results/quality_v2_<study>.json; quick: benchmarks/out/)")
     p.add_argument("--max_runs", type=int, default=None, help="stop after this many runs (resume later)")
