@@ -60,7 +60,8 @@ def test_generate_rebuilds_an_upstream_checkpoint_through_that_hosts_define_G(tm
     assert written.returncode == 0, written.stderr[-3000:]
     generated = subprocess.run([sys.executable, "-m", "mrff_plugin.cli", "generate", "--host", host,
                                 "--checkpoint", run / "latest_net_G.pth", "--input", photos, "--output",
-                                tmp_path / "ir", "--quiet", "--workers", "0", "--amp", "none", "--device", "cpu"],
+                                tmp_path / "ir", "--quiet", "--workers", "0", "--amp", "none", "--device", "cpu",
+                                "--norm_stats", "running"],   # the expected values are the eval-mode network's
                                env=host_env(), capture_output=True, text=True, timeout=180)
     assert generated.returncode == 0, generated.stderr[-3000:]
     assert "Traceback" not in generated.stderr
