@@ -255,6 +255,13 @@ def parse_args(argv=None):
     p.add_argument("--out", type=Path, default=None,
                    help="results file (default results/quality_v2_<study>.json; quick: benchmarks/out/)")
     p.add_argument("--max_runs", type=int, default=None, help="stop after this many runs (resume later)")
+    p.add_argument("--only", action="append", choices=list(MODELS),
+                   help="run only this model's runs of the protocol's order (repeatable), e.g. in a second process "
+                        "on the other core with its own --out; --merge joins the files")
+    p.add_argument("--seed", type=int, action="append", help="run only this seed's runs (repeatable)")
+    p.add_argument("--merge", type=Path, action="append", default=[],
+                   help="results file of another process of the same study: its runs are added (runs already here "
+                        "are kept) before the summary is written")
     p.add_argument("--no_figures", action="store_true")
     args = p.parse_args(argv)
     if args.out is None:
@@ -282,8 +289,14 @@ def main(argv=None):
     if report and report.get("settings") != json.loads(json.dumps(setup)):
         raise SystemExit(f"quality_v2.py: {args.out} holds a study with other settings; pass another --out.")
     runs = report.get("runs", {})
+    for other in args.merge:
+        theirs = json.loads(other.read_text())
+        if theirs.get("settings") != json.loads(json.dumps(setup)):
+            raise SystemExit(f"quality_v2.py: --merge {other} holds a study with other settings; it was not merged.")
+        runs.update({key: run for key, run in theirs["runs"].items() if key not in runs})
     weights_dir = OUT / f"quality_v2_weights_{args.study}{'_quick' if args.quick else ''}"
-    todo = [(label, seed) for label, seed in order if f"{label}/seed{seed}" not in runs][:args.max_runs]
+    todo = [(label, seed) for label, seed in order if f"{label}/seed{seed}" not in runs
+            and (not args.only or label in args.only) and (not args.seed or seed in args.seed)][:args.max_runs]
     print(f"quality v2 ({args.study}): {len(runs)} runs done, {len(todo)} to go; results in {args.out}", flush=True)
     for n, (label, seed) in enumerate(todo, 1):
         def progress(it, rate, label=label, seed=seed, n=n):

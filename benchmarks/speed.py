@@ -203,14 +203,15 @@ def save_checkpoint(folder, ngf, size, images):
     checkpoint.save_state(checkpoint.state_path(str(folder), "latest"), opt, 1, 0, [], [])
 
 
-def forward_images_per_s(checkpoint_path, size, batch, amp, batches=8, kind="torch", model=None):
-    """{'median', 'best'}: images/s of the bare generator forward pass, prepared as `mrff generate` prepares
-    it (eval, BatchNorm folded, channels_last; or the exported ONNX file in ONNX Runtime with `kind`
-    'onnxruntime'), on one fixed batch, from the median and the shortest of `batches` timed passes after a
+def forward_images_per_s(checkpoint_path, size, batch, amp, batches=8, kind="torch", model=None, norm_stats="image"):
+    """{'median', 'best'}: images/s of the bare generator forward pass, prepared as `mrff generate --norm_stats
+    norm_stats` prepares it (no dropout; BatchNorm by each image's statistics, or the running ones folded;
+    channels_last; or the exported ONNX file in ONNX Runtime with `kind` 'onnxruntime'), on one fixed batch, from the median and the shortest of `batches` timed passes after a
     warm-up: the sustained rate and the peak that no inference command on this machine can beat."""
     from mrff_plugin.generate.backends import open_backend
     from mrff_plugin.generate.engine import run_network
-    backend = open_backend(kind, "cpu", amp, str(checkpoint_path), model=model and str(model))[0]
+    backend = open_backend(kind, "cpu", amp, str(checkpoint_path), model=model and str(model),
+                           norm_stats=norm_stats)[0]
     images = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8)
     run_network(backend, images)  # warm-up
     times = []
@@ -229,18 +230,19 @@ from mrff_plugin.generate.allocator import keep_freed_memory
 torch.set_num_threads(int(sys.argv[2]))
 if sys.argv[3] == "keep":
     keep_freed_memory()
-model = sys.argv[9] if len(sys.argv) > 9 else None
+model = sys.argv[10] if len(sys.argv) > 10 else None
 print(json.dumps(forward_images_per_s(sys.argv[4], int(sys.argv[5]), int(sys.argv[6]), sys.argv[7], kind=sys.argv[8],
-                                      model=model)))
+                                      model=model, norm_stats=sys.argv[9])))
 """
 
 
-def forward_in_child(checkpoint_path, size, batch, amp, threads, keep_memory, kind="torch", model=None, env=None):
+def forward_in_child(checkpoint_path, size, batch, amp, threads, keep_memory, kind="torch", model=None, env=None,
+                     norm_stats="image"):
     """forward_images_per_s in a fresh process, started as the command it stands for starts: with
     `keep_memory`, after allocator.keep_freed_memory() as `mrff generate` calls it; without, with glibc's
     default (the host's test.py)."""
     argv = [sys.executable, "-c", FORWARD_CHILD, str(ROOT / "benchmarks"), str(threads),
-            "keep" if keep_memory else "default", str(checkpoint_path), str(size), str(batch), amp, kind]
+            "keep" if keep_memory else "default", str(checkpoint_path), str(size), str(batch), amp, kind, norm_stats]
     code, _, stdout, stderr = run_measured(argv + ([str(model)] if model else []), env=env, cwd=str(ROOT))
     if code != 0:
         raise RuntimeError(f"forward-pass child failed: {stderr.strip()[-500:]}")
@@ -265,9 +267,12 @@ def png_difference(folder_a, folder_b):
     return float(np.mean([d.mean() for d in diffs])), int(max(d.max() for d in diffs))
 
 
-def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_images, onnxruntime=True, test_py=True):
-    """Wall time and images/s of `mrff generate` (each amp mode, and --backend onnxruntime in fp32) and the
-    host's test.py, same images."""
+def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_images, onnxruntime=True, test_py=True,
+              norm_modes=("image", "running")):
+    """Wall time and images/s of `mrff generate` (each amp mode with each --norm_stats, and --backend
+    onnxruntime in fp32) and the host's test.py as users run it (no --eval: BatchNorm by each image's own
+    statistics, as `mrff generate`'s default), same images.  Labels: 'mrff generate --amp A' is the default
+    --norm_stats image; '... --norm_stats running' the eval-mode fold."""
     from mrff_plugin.commands._host_script import host_command
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     results = {}
@@ -279,14 +284,18 @@ def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_imag
             "--dataroot", str(tmp / "images"), "--name", "run", "--checkpoints_dir", str(tmp / "checkpoints"),
             "--results_dir", str(tmp / "results"), "--model", "test", "--dataset_mode", "single",
             "--netG", FUSION, "--norm", "batch", "--ngf", str(ngf), "--output_nc", "1", "--gpu_ids", "-1",
-            "--preprocess", "none", "--num_test", str(count), "--eval"])
+            "--preprocess", "none", "--num_test", str(count)])
         runs = {"host test.py": test_argv} if test_py else {}
+        labels = {}   # label -> (amp, norm_stats)
         for amp in amp_modes:
-            runs[f"mrff generate --amp {amp}"] = [
-                sys.executable, "-m", "mrff_plugin.cli", "generate", "--checkpoint",
-                str(tmp / "checkpoints" / "run" / "latest_net_G.pth"), "--input", str(tmp / "images"),
-                "--output", str(tmp / f"generated_{amp}"), "--batch_size", str(batch_size), "--amp", amp,
-                "--quiet"]
+            for norm in norm_modes:
+                label = f"mrff generate --amp {amp}" + ("" if norm == "image" else f" --norm_stats {norm}")
+                labels[label] = (amp, norm)
+                runs[label] = [
+                    sys.executable, "-m", "mrff_plugin.cli", "generate", "--checkpoint",
+                    str(tmp / "checkpoints" / "run" / "latest_net_G.pth"), "--input", str(tmp / "images"),
+                    "--output", str(tmp / f"generated_{amp}_{norm}"), "--batch_size", str(batch_size), "--amp", amp,
+                    "--norm_stats", norm, "--quiet"]
         checkpoint_path = tmp / "checkpoints" / "run" / "latest_net_G.pth"
         ort_label, model = "mrff generate --backend onnxruntime", tmp / "model.onnx"
         if onnxruntime:
@@ -297,8 +306,8 @@ def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_imag
                 "--batch_size", str(batch_size), "--quiet"]
         # each command's bare forward pass runs right after the command, so that both see the same load
         forwards = {"host test.py": dict(batch=1, amp="none", keep_memory=False)}  # test.py: batch 1, fp32
-        forwards.update({f"mrff generate --amp {amp}": dict(batch=batch_size, amp=amp, keep_memory=True)
-                         for amp in amp_modes})
+        forwards.update({label: dict(batch=batch_size, amp=amp, keep_memory=True, norm_stats=norm)
+                         for label, (amp, norm) in labels.items()})
         if onnxruntime:
             forwards[ort_label] = dict(batch=batch_size, amp="none", keep_memory=True, kind="onnxruntime",
                                        model=model)
@@ -311,13 +320,13 @@ def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_imag
             results[label] = {"wall_seconds": wall, "images_per_s": count / wall, "load_average_before": load,
                               "forward_only_images_per_s": forward["median"],
                               "forward_only_best_images_per_s": forward["best"]}
-            if label.startswith("mrff generate --amp"):  # the same pass with glibc's default: allocator.py's effect
+            if label in labels and labels[label][1] == "image":  # the same pass with glibc's default malloc
                 default = forward_in_child(checkpoint_path, size, threads=threads, env=env,
                                            **dict(forwards[label], keep_memory=False))
                 results[label]["forward_only_default_malloc_images_per_s"] = default["median"]
             print(f"  {label}: {count / wall:.2f} images/s; its bare forward pass {forward['median']:.2f} "
                   f"(median), {forward['best']:.2f} (best)", flush=True)
-        fp32 = tmp / "generated_none"
+        fp32 = tmp / "generated_none_image"
         if fp32.is_dir():  # bf16 vs fp32 agreement of the written images
             from PIL import Image
             results["mrff generate --amp none"]["output_std_grey_levels"] = float(np.mean(
@@ -326,7 +335,7 @@ def inference(count, size, ngf, threads, batch_size, amp_modes, calibration_imag
                 if amp != "none":
                     entry = results[f"mrff generate --amp {amp}"]
                     entry["mad_vs_fp32_grey_levels"], entry["max_vs_fp32_grey_levels"] = png_difference(
-                        fp32, tmp / f"generated_{amp}")
+                        fp32, tmp / f"generated_{amp}_image")
         if onnxruntime:
             ort = results[ort_label]
             ort["export_seconds"], ort["export_max_difference"] = export_seconds, export_report["max_difference"]
@@ -406,6 +415,8 @@ def parse_args(argv=None):
     p.add_argument("--sizes", default=None, help="comma-separated image sizes (default 256,128; quick 128)")
     p.add_argument("--batches", default=None, help="comma-separated batch sizes (default 1,4; quick 1)")
     p.add_argument("--amp", default="none,bf16", help="precisions to time: none,bf16")
+    p.add_argument("--norm_stats", default="image,running",
+                   help="mrff generate --norm_stats modes in the inference test (image: the default, as test.py)")
     p.add_argument("--layouts", default="channels_last,contiguous",
                    help="memory layouts to time (channels_last is how --model mrff_pix2pix trains)")
     p.add_argument("--images", type=int, default=None, help="images for the inference test (default 200; quick 8)")
@@ -425,6 +436,7 @@ def parse_args(argv=None):
     args.batches = [int(b) for b in (args.batches or ("1" if quick else "1,4")).split(",")]
     args.amp = args.amp.split(",")
     args.layouts = args.layouts.split(",")
+    args.norm_stats = args.norm_stats.split(",")
     args.images = args.images or (8 if quick else 200)
     args.calibration_images = args.calibration_images or (2 if quick else 20)
     args.ngf = 8 if quick else 64
@@ -467,7 +479,7 @@ def main(argv=None):
         size = args.sizes[0]
         report["inference"] = inference(args.images, size, args.ngf, args.threads, args.batch_size, args.amp,
                                         args.calibration_images, "onnxruntime" not in args.skip,
-                                        "test_py" not in args.skip)
+                                        "test_py" not in args.skip, args.norm_stats)
         for label, r in report["inference"]["runs"].items():
             vs_test = (f", {r['speedup_vs_test_py']:.2f}x test.py" if "speedup_vs_test_py" in r else "")
             print(f"inference {label}: {r['images_per_s']:.2f} images/s ({r['wall_seconds']:.1f} s){vs_test}; "

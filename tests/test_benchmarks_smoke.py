@@ -27,7 +27,7 @@ def run_benchmark(name, *args):
 def test_speed_quick_writes_steps_costs_and_inference(tmp_path):
     out = tmp_path / "speed.json"
     run_benchmark("speed", "--quick", "--threads", "1", "--amp", "none", "--rounds", "1", "--skip", "rss",
-                  "--images", "2", "--out", out)
+                  "--images", "2", "--norm_stats", "image", "--out", out)
     report = json.loads(out.read_text())
     assert report["matmul_peak_gflops"]["fp32"] > 0 and report["matmul_peak_gflops"]["bf16"] > 0
     costs = report["generators"]["128"]
