@@ -32,7 +32,8 @@ RECEPTIVE_RADIUS_99 = 90      # px, measured (benchmarks/tiling.py, trained ngf-
 DEFAULT_OVERLAP = 96          # RECEPTIVE_RADIUS_99 rounded up to a multiple of 32
 DEFAULT_TILE = 512            # automatic tiling's tile side, shrunk when even that exceeds --max_memory
 MEMORY_SHARE = 0.25           # default --max_memory: this share of available RAM (or of free GPU memory)
-STATISTICS_MARGIN = 0.9      # the statistics copy of a too-large image uses at most 0.9^2 of --max_memory
+STATISTICS_SHARE = 0.5        # the statistics copy of a too-large image may use this share of --max_memory: the
+                              # 4000x3000 photo's peak RSS stays within its 4 GB target (benchmarks/README.md)
 TILE_BATCH_PIXELS = 512 * 512  # at most this many tile pixels per pass: one 512x512 pass keeps a CPU's cores busy,
                                # more tiles at once would only add memory
 
@@ -136,11 +137,11 @@ def pad_side(length, multiple):
 def statistics_scale(width, height, multiple, cost, max_memory):
     """Scale (<= 1) of the copy of a width x height image whose forward pass gives the tiles their
     normalisation statistics (image_norm.whole_image_statistics): 1 (the whole image) when it fits
-    `max_memory`, else the largest copy that does, with STATISTICS_MARGIN to spare for its padding."""
+    `max_memory`, else the largest copy whose activations fit STATISTICS_SHARE of it."""
     pixels = pad_side(width, multiple) * pad_side(height, multiple)
     if cost is None or cost(pixels) <= max_memory:
         return 1.0
-    return min(1.0, STATISTICS_MARGIN * math.sqrt(max_memory / cost(pixels)))
+    return min(1.0, math.sqrt(STATISTICS_SHARE * max_memory / cost(pixels)))
 
 
 def plan_size(width, height, multiple, cost, max_memory, batch_size, tile=None, overlap=None):
