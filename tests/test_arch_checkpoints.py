@@ -87,7 +87,8 @@ def test_released_network_trains_tests_and_is_rebuilt_by_generate_from_its_saved
     with Image.open(data / "ir" / "p.png") as image:
         assert image.size == (96, 64)
     # --save_attention: the four maps beside the output, on one 0..1 scale: they sum to 1 at every pixel
-    names = sorted(p.name for p in (data / "ir").iterdir())
+    from mrff_plugin.generate.files import RUN_RECORD
+    names = sorted(p.name for p in (data / "ir").iterdir() if p.name != RUN_RECORD)   # the run's options record
     assert names == ["p.png", "p_attention_1.png", "p_attention_2.png", "p_attention_3.png", "p_attention_4.png"]
     weights = [inverse_colour_map(data / "ir" / f"p_attention_{k}.png") for k in (1, 2, 3, 4)]
     assert weights[0].shape == (64, 96) and np.abs(sum(weights) - 1).max() <= 4 * 1.5 / 255

@@ -87,8 +87,10 @@ def test_workers_default_to_in_line_decoding_on_cpu(monkeypatch, tmp_path):
                         seen.append(workers) or {"written": 0, "bad": [], "seconds": 0.0})
     parser = argparse.ArgumentParser()
     command.add_arguments(parser)
+    model = tmp_path / "model.onnx"
+    model.write_bytes(b"a stand-in: open_backend is replaced above")   # the run's record hashes it
     for extra in ([], ["--workers", "3"]):
-        args = parser.parse_args(["--checkpoint", "x", "--input", str(tmp_path), "--output", str(tmp_path / "o"),
+        args = parser.parse_args(["--model", str(model), "--input", str(tmp_path), "--output", str(tmp_path / "o"),
                                   "--device", "cpu", "--quiet", "--backend", "onnxruntime", *extra])
         command.run(args)
     assert seen == [0, 3]
