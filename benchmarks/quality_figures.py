@@ -41,6 +41,15 @@ def _pyplot():
     return plt
 
 
+def seed_band(ax, curve, metric, colour, label, alpha=0.18):
+    """The seed mean of `metric` against iterations, with a band of one seed standard deviation."""
+    its = np.array([row["iter"] for row in curve])
+    mean = np.array([row[f"{metric}_mean"] for row in curve])
+    std = np.array([row[f"{metric}_std"] or 0.0 for row in curve])
+    ax.plot(its, mean, marker="o", ms=3, color=colour, label=label)
+    ax.fill_between(its, mean - std, mean + std, color=colour, alpha=alpha)
+
+
 def draw_curves(report, path):
     """quality_curves.png: seed means with std bands, and seed 0 scored both ways."""
     plt = _pyplot()
@@ -51,11 +60,7 @@ def draw_curves(report, path):
         for label, entry in models.items():
             if not entry.get("curve"):
                 continue
-            its = np.array([row["iter"] for row in entry["curve"]])
-            mean = np.array([row[f"{metric}_mean"] for row in entry["curve"]])
-            std = np.array([row[f"{metric}_std"] or 0.0 for row in entry["curve"]])
-            ax.plot(its, mean, marker="o", ms=3, color=COLOURS.get(label), label=f"{label} ({entry['seeds']} seeds)")
-            ax.fill_between(its, mean - std, mean + std, color=COLOURS.get(label), alpha=0.18)
+            seed_band(ax, entry["curve"], metric, COLOURS.get(label), f"{label} ({entry['seeds']} seeds)")
         ax.set_xlabel("iteration (batch 1)")
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
@@ -88,13 +93,19 @@ def draw_curves(report, path):
 
 def load_network(label, report, weights_dir, device):
     """The seed-0 generator of `label` with its cached weights, or None if they are not cached."""
+    study = report["study"]
+    return load_seed0(weights_dir, label, model_options(label, study), study["ngf"], study["ngf"], device)
+
+
+def load_seed0(weights_dir, label, options, ngf, ndf, device):
+    """The generator of `options` (netG, mrff_fusion, mrff_arch) at ngf with the seed-0 weights a study cached in
+    weights_dir, or None (with a line) where they are not cached."""
     from pix2pix_step import Pix2PixStep
     path = Path(weights_dir) / f"{label.replace(' ', '_')}_seed0.pth"
     if not path.is_file():
-        print(f"quality_figures: no cached weights for {label} ({path}); left out of the pictures")
+        print(f"no cached weights for {label} ({path}); left out of the pictures")
         return None
-    study, options = report["study"], model_options(label, report["study"])
-    G = Pix2PixStep(options["netG"], ngf=study["ngf"], ndf=study["ngf"], mrff_fusion=options.get("mrff_fusion", "nested"),
+    G = Pix2PixStep(options["netG"], ngf=ngf, ndf=ndf, mrff_fusion=options.get("mrff_fusion", "nested"),
                     mrff_arch=options.get("mrff_arch", "paper"), device=device).G
     G.load_state_dict(torch.load(path, map_location=device, weights_only=True))
     return G

@@ -153,6 +153,22 @@ def oracle_ceiling(data, study):
 
 # ---------------------------------------------------------------- one run
 
+def train_loop(step, stream, iters, eval_every, evaluate, device, progress=None):
+    """`iters` steps of `step` on `stream.next()` pairs; every `eval_every` iterations and at the last, the curve
+    gets `evaluate(it, train_seconds)`.  Returns (curve, seconds spent in training steps alone)."""
+    curve, train_seconds = [], 0.0
+    for it in range(1, iters + 1):
+        t0 = time.perf_counter()
+        a, b = stream.next()
+        step(a.to(device), b.to(device))
+        train_seconds += time.perf_counter() - t0
+        if progress:
+            progress(it, train_seconds / it)
+        if it % eval_every == 0 or it == iters:
+            curve.append(evaluate(it, train_seconds))
+    return curve, train_seconds
+
+
 def model_options(label, study):
     options = dict(MODELS[label])
     options["netG"] = options["netG"].format(size=study["size"])
@@ -172,20 +188,17 @@ def train_run(label, seed, data, study, device, weights_dir=None, progress=None)
     n_scored = study["train_scored"]
     train_A, train_B = to_tensors(centre_crop(data["train_A"][:n_scored], size),
                                   centre_crop(data["train_B"][:n_scored], size))
-    curve, train_seconds, start, load_before = [], 0.0, time.perf_counter(), os.getloadavg()[0]
-    for it in range(1, study["iters"] + 1):
-        t0 = time.perf_counter()
-        a, b = stream.next()
-        step(a.to(device), b.to(device))
-        train_seconds += time.perf_counter() - t0
-        if progress:
-            progress(it, train_seconds / it)
-        if it % study["eval_every"] == 0 or it == study["iters"]:
-            held_out = per_image_scores(generate(step.G, test_A, "test.py", device), test_B)
-            point = {"iter": it, "train_seconds": round(train_seconds, 2), **means(held_out)}
-            if seed == 0:
-                point["eval_mode"] = means(per_image_scores(generate(step.G, test_A, "eval", device), test_B))
-            curve.append(point)
+    start, load_before = time.perf_counter(), os.getloadavg()[0]
+    last = {}
+
+    def evaluate(it, train_seconds):
+        last["held_out"] = held_out = per_image_scores(generate(step.G, test_A, "test.py", device), test_B)
+        point = {"iter": it, "train_seconds": round(train_seconds, 2), **means(held_out)}
+        if seed == 0:
+            point["eval_mode"] = means(per_image_scores(generate(step.G, test_A, "eval", device), test_B))
+        return point
+    curve, train_seconds = train_loop(step, stream, study["iters"], study["eval_every"], evaluate, device, progress)
+    held_out = last["held_out"]
     final = {"held_out": held_out,
              "train": per_image_scores(generate(step.G, train_A, "test.py", device), train_B)}
     if weights_dir is not None and seed == 0:

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 from pix2pix_step import Pix2PixStep  # noqa: E402
 from quality import write_json  # noqa: E402
-from quality_runs import EVAL_SEED, OUT, load_data, machine  # noqa: E402
+from quality_runs import EVAL_SEED, OUT, load_data, machine, train_loop  # noqa: E402
 from mrff_plugin.generate.engine import pad_to_multiple  # noqa: E402
 from mrff_plugin.generate.network import prepare_for_inference  # noqa: E402
 from mrff_plugin.metrics import (DATA_RANGE, RELEASED_WINDOW, SSIM_K1, SSIM_K2, SSIM_SIGMA, tensor_detail,  # noqa: E402
@@ -205,17 +205,12 @@ def train_run(label, seed, data, device, iters=ITERS, decay_iters=DECAY_ITERS, e
                        mrff_arch=options.get("mrff_arch", "paper"), seed=seed, device=device,
                        schedule=(iters - decay_iters, decay_iters), init_type=options.get("init_type", "normal"))
     stream = CropStream(data["train"], seed)
-    curve, train_seconds, start, load_before = [], 0.0, time.perf_counter(), os.getloadavg()[0]
-    for it in range(1, iters + 1):
-        t0 = time.perf_counter()
-        a, b = stream.next()
-        step(a.to(device), b.to(device))
-        train_seconds += time.perf_counter() - t0
-        if progress:
-            progress(it, train_seconds / it)
-        if it % eval_every == 0 or it == iters:
-            curve.append({"iter": it, "train_seconds": round(train_seconds, 2),
-                          **means(scores(outputs(step.G, data["test"], "generate", device), data["test"]))})
+    start, load_before = time.perf_counter(), os.getloadavg()[0]
+
+    def evaluate(it, train_seconds):
+        return {"iter": it, "train_seconds": round(train_seconds, 2),
+                **means(scores(outputs(step.G, data["test"], "generate", device), data["test"]))}
+    curve, train_seconds = train_loop(step, stream, iters, eval_every, evaluate, device, progress)
     final = {mode: scores(outputs(step.G, data["test"], mode, device), data["test"]) for mode in MODES}
     final["train_generate"] = scores(outputs(step.G, data["train_scored"], "generate", device), data["train_scored"])
     if weights_dir is not None and seed == 0:

@@ -21,7 +21,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from quality_figures import _pyplot, _save_sheet, zoom_window  # noqa: E402
+from quality_figures import _pyplot, _save_sheet, load_seed0, seed_band, zoom_window  # noqa: E402
 
 SAMPLES = 3            # held-out images on the sample sheet (the first, middle and last of the held-out block)
 ZOOM = 48              # side of the zoomed window, pixels
@@ -35,11 +35,7 @@ def draw_curves(report, path):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     for ax, metric, name in zip(axes, ("ssim", "psnr"), ("held-out SSIM", "held-out PSNR (dB)")):
         for label, entry in report["summary"]["models"].items():
-            its = np.array([row["iter"] for row in entry["curve"]])
-            mean = np.array([row[f"{metric}_mean"] for row in entry["curve"]])
-            std = np.array([row[f"{metric}_std"] or 0.0 for row in entry["curve"]])
-            ax.plot(its, mean, marker="o", ms=3, color=COLOURS.get(label), label=f"{label} ({len(entry['seeds'])} seeds)")
-            ax.fill_between(its, mean - std, mean + std, color=COLOURS.get(label), alpha=0.15)
+            seed_band(ax, entry["curve"], metric, COLOURS.get(label), f"{label} ({len(entry['seeds'])} seeds)", 0.15)
         ax.set_xlabel("iteration (batch 1)")
         ax.set_ylabel(f"{name}, scored as mrff generate")
         ax.grid(alpha=0.3)
@@ -53,17 +49,8 @@ def draw_curves(report, path):
 
 
 def load_network(label, report, weights_dir, device):
-    from pix2pix_step import Pix2PixStep
-    path = Path(weights_dir) / f"{label.replace(' ', '_')}_seed0.pth"
-    if not path.is_file():
-        print(f"quality_v2_figures: no cached weights for {label} ({path}); left out of the pictures")
-        return None
     options = report["settings"]["models"][label]
-    G = Pix2PixStep(options["netG"], ngf=options["ngf"], ndf=report["settings"]["ndf"],
-                    mrff_fusion=options.get("mrff_fusion", "nested"), mrff_arch=options.get("mrff_arch", "paper"),
-                    device=device).G
-    G.load_state_dict(torch.load(path, map_location=device, weights_only=True))
-    return G
+    return load_seed0(weights_dir, label, options, options["ngf"], report["settings"]["ndf"], device)
 
 
 def draw_samples(report, data, networks, path, device):

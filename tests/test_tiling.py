@@ -94,18 +94,13 @@ def tiled(setup, tile, overlap, statistics_scale=1.0, backend=None):
                         1)[0].astype(np.int16)
 
 
-class OwnStatistics:
-    """A backend whose tiles are each normalised by their own statistics (no whole-image pass)."""
-
-    def __init__(self, backend):
-        self.backend, self.multiple = backend, backend.multiple
-
-    def __call__(self, x):
-        return self.backend(x)
-
-    def whole_image_statistics(self, image, run):
-        import contextlib
-        return contextlib.nullcontext()
+def own_statistics(backend):
+    """The backend with every tile normalised by its own statistics (benchmarks/tiling.py's control)."""
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from tiling import OwnStatistics
+    return OwnStatistics(backend)
 
 
 def test_tiles_take_the_whole_images_normalisation_statistics(image_setup):
@@ -113,7 +108,7 @@ def test_tiles_take_the_whole_images_normalisation_statistics(image_setup):
     whole image's statistics shared by all tiles."""
     untiled = image_setup["untiled"]
     shared = np.abs(tiled(image_setup, 192, 64) - untiled).mean()
-    own = np.abs(tiled(image_setup, 192, 64, backend=OwnStatistics(image_setup["backend"])) - untiled).mean()
+    own = np.abs(tiled(image_setup, 192, 64, backend=own_statistics(image_setup["backend"])) - untiled).mean()
     assert shared <= 1.0, shared
     assert own > 3 * shared, (own, shared)
 
