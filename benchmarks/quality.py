@@ -5,7 +5,10 @@
     .venv/bin/python benchmarks/quality.py --scale paper --device cuda   # the paper's scale, on a GPU
     .venv/bin/python benchmarks/quality.py --quick          # the machinery in seconds (figures mean nothing)
 
-The study is fixed before any model is compared (SCALES below: data, schedule, protocol).
+Version 1 of the study (SCALES below: data, schedule, protocol).  Its learning-rate schedule was
+changed after the first run's results were seen (constant, then the host's linear decay; both runs
+are in benchmarks/README.md), so it was not fixed before every comparison; version 2, fixed in
+benchmarks/protocols/quality_v2.md before its first run, is benchmarks/quality_v2.py.
 
 Models (MODELS): the U-Net baseline of the same depth for the image size (`unet_128` at
 128x128, `unet_256` at 256x256), `unetpp_fusion --mrff_arch paper`, `--mrff_arch released`,
