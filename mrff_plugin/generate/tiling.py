@@ -100,8 +100,28 @@ def run_tiled(run, x, tile, overlap, batch=1):
 
 # ------------------------------------------------------------------ when to tile, how large
 
+CGROUP_LIMITS = (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),                      # cgroup v2
+                 ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"))  # v1
+
+
+def cgroup_room(limits=CGROUP_LIMITS):
+    """Bytes the process's memory cgroup (a container's limit) still allows: limit - usage; None without one."""
+    for limit_path, usage_path in limits:
+        try:
+            with open(limit_path, encoding="ascii") as handle:
+                limit = handle.read().strip()
+            with open(usage_path, encoding="ascii") as handle:
+                usage = int(handle.read().strip())
+        except (OSError, ValueError):
+            continue
+        if limit.isdigit() and int(limit) < 2 ** 60:   # "max" (v2) or a huge number (v1): no limit
+            return max(0, int(limit) - usage)
+    return None
+
+
 def default_max_memory(device):
-    """Bytes: MEMORY_SHARE of the free memory of `device` (CUDA) or of the available RAM (/proc/meminfo)."""
+    """Bytes: MEMORY_SHARE of the free memory of `device` (CUDA), or of the available RAM (/proc/meminfo) or,
+    where less, of what the memory cgroup (a container's limit) still allows."""
     device = torch.device(device)
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
@@ -112,7 +132,8 @@ def default_max_memory(device):
     except (OSError, StopIteration, ValueError):  # not Linux: physical memory
         import os
         available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return int(MEMORY_SHARE * available)
+    room = cgroup_room()
+    return int(MEMORY_SHARE * (available if room is None else min(available, room)))
 
 
 def parse_memory(text):
