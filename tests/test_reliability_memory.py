@@ -35,3 +35,31 @@ def test_no_limit_or_no_cgroup_leaves_the_ram_budget(tmp_path, monkeypatch):
 
 def test_a_full_container_gives_no_room_rather_than_a_negative_budget(tmp_path):
     assert tiling.cgroup_room(write_cgroup(tmp_path, 2 ** 30, 2 ** 31)) == 0
+
+
+def test_the_attention_pass_is_tiled_within_max_memory_like_the_main_pass(tmp_path, monkeypatch):
+    """`--save_attention`'s second pass used to run untiled whatever --max_memory said (19 GB for a 4000x3000
+    photo); now it follows the same plan, and its maps stay close to the untiled ones."""
+    import numpy as np
+    import torch
+    from PIL import Image
+    from tiny_generator import make_checkpoint, write_images
+    from mrff_plugin.commands.generate import save_attention_maps
+    from mrff_plugin.generate import engine, files
+    from mrff_plugin.generate.backends import open_backend
+    weights = make_checkpoint(tmp_path / "run", output_gain=1.0)
+    write_images(tmp_path / "in", {"photo.png": (416, 320)})
+    torch.set_num_threads(1)
+    backend, _ = open_backend("torch", torch.device("cpu"), checkpoint=str(weights))
+    calls, real = [], engine.run_network
+    monkeypatch.setattr(engine, "run_network", lambda *a, **k: calls.append(a[2:]) or real(*a, **k))
+    maps = {}
+    for label, budget in (("untiled", None), ("tiled", 40 * 2 ** 20)):
+        jobs = files.plan_jobs(str(tmp_path / "in"), str(tmp_path / label), 0, 1, False)[0]
+        (tmp_path / label).mkdir()
+        save_attention_maps(backend, jobs, max_memory=budget)
+        maps[label] = np.stack([np.asarray(Image.open(tmp_path / label / f"photo_attention_{k}.png"), np.int16)
+                                for k in range(1, 5)])
+    assert calls[0][0] is None and calls[1][0] is not None     # tile: none, then the plan's
+    assert backend.cost(416 * 320) > 40 * 2 ** 20              # the untiled pass would have exceeded the budget
+    assert np.abs(maps["tiled"] - maps["untiled"]).mean() < 8  # colour-mapped 0..255, the same maps up to tiling

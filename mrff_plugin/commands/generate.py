@@ -12,7 +12,7 @@ Under `torchrun --nproc_per_node=K mrff generate ...` the K processes share the
 files and none is written twice.  See mrff_plugin/generate/ for the machinery.
 `--save_attention` also writes, beside each output `<name>.png`, the four maps of
 Fig. 13-14 as `<name>_attention_1.png` .. `_4.png` (the weight of f1..f4, one fixed
-0..1 colour scale; `save_attention_maps`), in a second, untiled forward pass.
+0..1 colour scale; `save_attention_maps`), in a second forward pass, tiled as the first.
 """
 import sys
 
@@ -86,7 +86,7 @@ def add_arguments(parser):
     parser.add_argument("--save_attention", action="store_true",
                         help="also write the four attention maps (Fig. 13-14) of each image as "
                              "<name>_attention_1..4.png beside it (unetpp_fusion, --backend torch; one more "
-                             "forward pass per image, untiled)")
+                             "forward pass per image, tiled as the first)")
     parser.add_argument("--host", default=None, help="pix2pix/CycleGAN checkout (default: $MRFF_HOST or bundled)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_network_flags(parser)
@@ -142,7 +142,7 @@ def run(args):
                           log=lambda line: bar.write(f"mrff generate: {line}", file=sys.stderr),
                           palette=args.palette, also_grey=args.also_grey)
     if args.save_attention:
-        save_attention_maps(backend, jobs, args.size, set(result["bad"]))
+        save_attention_maps(backend, jobs, args.size, set(result["bad"]), max_memory, args.tile, args.overlap)
     result.update(skipped_existing=done, bad=bad + result["bad"], rank=rank, world=world)
     return result
 
@@ -192,22 +192,29 @@ def fusion_net(backend):
     return net
 
 
-def save_attention_maps(backend, jobs, size=None, skip=()):
+def save_attention_maps(backend, jobs, size=None, skip=(), max_memory=None, tile=None, overlap=None):
     """`<name>_attention_k.png` (k = 1..4) beside each job's output: the fusion generator's four feature
-    weights (`net(x, with_weights=True)`), colour-mapped on the fixed 0..1 scale (`visuals.weight_pngs`)."""
+    weights (`net(x, with_weights=True)`), colour-mapped on the fixed 0..1 scale (`visuals.weight_pngs`).
+    Tiled as the main pass is (tiling.plan_size under the same --max_memory/--tile/--overlap): the weights of
+    overlapping tiles blend like the images (they still sum to 1), normalised with the whole image's
+    statistics."""
     import torch
 
     from ..generate.engine import ImageJobs, run_network
     from ..generate.files import write_png
+    from ..generate.tiling import plan_size
     from ..training.visuals import weight_pngs
     net = fusion_net(backend)
 
     class Weights:  # the engine's backend interface, returning the (N, 4, H, W) weights
-        multiple = backend.multiple
+        multiple, per_image_norm = backend.multiple, backend.per_image_norm
 
         def __call__(self, x):
             with torch.inference_mode(), backend.precision.autocast():
                 return net(x.contiguous(memory_format=torch.channels_last), with_weights=True)[1].float()
+
+        def whole_image_statistics(self, image, run):
+            return backend.whole_image_statistics(image, run)
 
     images = ImageJobs(jobs, backend.input_nc, size)
     for index, job in enumerate(jobs):
@@ -216,7 +223,11 @@ def save_attention_maps(backend, jobs, size=None, skip=()):
         image = images[index][1]
         if image is None:
             continue   # unreadable: already reported (or refused) by the main pass
-        weights = run_network(Weights(), image[None].to(backend.device))   # (1, 4, H, W), padded and cropped back
+        height, width = image.shape[-2:]
+        plan = plan_size(width, height, backend.multiple, backend.cost if max_memory else None,
+                         max_memory or float("inf"), 1, tile, overlap)
+        weights = run_network(Weights(), image[None].to(backend.device), plan["tile"], plan["overlap"], plan["batch"],
+                              plan["statistics_scale"])   # (1, 4, H, W), padded and cropped back
         for png, path in zip(weight_pngs(weights)[0], attention_paths(job.target)):
             write_png(png, path)
 
