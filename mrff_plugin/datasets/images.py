@@ -8,7 +8,8 @@ pixels. Conversions:
 * grey -> RGB: the grey value in all three channels (the KAIST LWIR "grey as RGB");
 * alpha (RGBA, LA) is dropped, palettes are expanded, CMYK goes through Pillow;
 * 16-bit grey (Pillow modes I;16*, I) is scaled to 8 bit: `round(v * 255 / 65535)`
-  -- Pillow's own `convert('L')` would clip everything above 255 to white.
+  -- Pillow's own `convert('L')` would clip everything above 255 to white; a 32-bit 'I' image
+  with values above 65535 by 2^31 - 1, as the host's `data/image_folder.load_rgb` does.
 
 Images are read upright: an EXIF orientation (phones store photos sideways and say so) is
 applied (`ImageOps.exif_transpose`), so pixels and size are those a viewer shows (`shown_size`).
@@ -23,6 +24,7 @@ from ..errors import MrffError
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp")
 SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 MAX_16BIT = 65535
+MAX_32BIT = 2 ** 31 - 1
 
 
 ORIENTATION = 0x0112           # the EXIF tag; values 5-8 turn the image by 90 degrees (width and height swap)
@@ -34,8 +36,11 @@ class UnreadableImageError(MrffError, ValueError):
 
 
 def _to_8bit_grey(image):
+    """16-bit grey by 65535; a 32-bit 'I' image whose values exceed 16 bits by 2^31 - 1 (the host's
+    `load_rgb` rule, so both read the same pixels)."""
     values = np.asarray(image, dtype=np.float64)
-    scaled = np.clip(np.rint(values * (255.0 / MAX_16BIT)), 0, 255).astype(np.uint8)
+    top = MAX_16BIT if image.mode.startswith("I;16") or values.max() <= MAX_16BIT else MAX_32BIT
+    scaled = np.clip(np.rint(values * (255.0 / top)), 0, 255).astype(np.uint8)
     return Image.fromarray(scaled)  # 2-D uint8 -> mode "L"
 
 

@@ -47,5 +47,8 @@ def load_rgb(path):
                 grey = np.clip(np.round(values * 255.0 / top), 0, 255).astype(np.uint8)
                 return Image.fromarray(grey, "L").convert("RGB")
             return image.convert("RGB")
+    except Image.DecompressionBombError as exc:  # more pixels than Pillow reads by default
+        raise UserError(f"{path} is too large to read safely ({exc}); resize it or cut it into smaller "
+                        f"images.") from None
     except (OSError, ValueError, SyntaxError) as exc:  # PIL's errors for truncated or unknown data
         raise UserError(f"{path} is truncated or not a readable image ({exc}); replace or delete it.") from None
