@@ -94,10 +94,12 @@ def test_a_full_disk_during_a_save_keeps_the_previous_set_and_says_how_many_byte
 
 
 ENOSPC_AT_FSYNC = textwrap.dedent("""
-    import errno, os, runpy, sys
+    import errno, os, runpy, stat, sys
     calls, real_fsync = [0], os.fsync
 
-    def fsync(fd):  # the 4th file written (G of the second save) finds the disk full
+    def fsync(fd):  # the 4th file written (G of the second save) finds the disk full; folders' fsyncs not counted
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            return real_fsync(fd)
         calls[0] += 1
         if calls[0] == 4:
             raise OSError(errno.ENOSPC, "No space left on device")
