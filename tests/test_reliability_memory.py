@@ -63,3 +63,24 @@ def test_the_attention_pass_is_tiled_within_max_memory_like_the_main_pass(tmp_pa
     assert calls[0][0] is None and calls[1][0] is not None     # tile: none, then the plan's
     assert backend.cost(416 * 320) > 40 * 2 ** 20              # the untiled pass would have exceeded the budget
     assert np.abs(maps["tiled"] - maps["untiled"]).mean() < 8  # colour-mapped 0..255, the same maps up to tiling
+
+
+def test_the_images_own_buffers_count_against_max_memory():
+    """--max_memory used to cover the network's activations only: the decoded image, its float and padded
+    copies, the output and (tiled) the whole-size accumulators came on top."""
+    from mrff_plugin.generate.backends import ActivationCost
+    cost = ActivationCost(100.0)
+    buffers = tiling.buffer_bytes_per_pixel(3, 1)
+    assert buffers == 9 * 3 + 9 * 1 + 4
+    # a budget that fits 8 images' activations alone, but not with their buffers: fewer per pass
+    budget = 8 * 100 * 256 * 256
+    assert tiling.plan_size(256, 256, 32, cost, budget, 8)["batch"] == 8
+    with_buffers = tiling.plan_size(256, 256, 32, cost, budget, 8, buffers=buffers)["batch"]
+    assert with_buffers < 8 and with_buffers * (100 + buffers) * 256 * 256 <= budget
+    # tiled: the whole image's buffers stay while its tiles run, so the tiles get a smaller share
+    heavy, budget = ActivationCost(1000.0), 2 ** 28
+    plain = tiling.plan_size(4000, 3000, 32, heavy, budget, 8)
+    counted = tiling.plan_size(4000, 3000, 32, heavy, budget, 8, buffers=buffers)
+    room = max(budget - buffers * 4000 * 3000, budget / 4)   # never below a quarter of the budget
+    assert plain["tile"] == 512 and counted["tile"] < plain["tile"]
+    assert (1000 + buffers) * counted["tile"] ** 2 <= room

@@ -166,7 +166,9 @@ def test_an_image_over_max_memory_is_tiled_automatically_with_one_line_saying_so
     written = grey(out / "photo.png")
     assert written.shape == (HEIGHT, WIDTH)
     # the command's tiles, overlap and statistics copy are the engine's plan for that budget, run in-process
-    plan = plan_size(WIDTH, HEIGHT, 32, image_setup["backend"].cost, parse_memory("40M"), batch_size=8)
+    from mrff_plugin.generate.tiling import buffer_bytes_per_pixel
+    plan = plan_size(WIDTH, HEIGHT, 32, image_setup["backend"].cost, parse_memory("40M"), batch_size=8,
+                     buffers=buffer_bytes_per_pixel(3, 1))
     assert plan["auto"] and plan["statistics_scale"] < 1
     assert f"in {plan['tile']}x{plan['tile']} tiles, overlap {plan['overlap']}" in lines[0]
     expected = tiled(image_setup, plan["tile"], plan["overlap"], plan["statistics_scale"])

@@ -34,7 +34,7 @@ from ..datasets.images import UnreadableImageError, load_image
 from ..metrics import luma_u8, tensor_to_u8
 from . import GenerateError
 from .files import write_png
-from .tiling import pad_side, plan_size, run_tiled
+from .tiling import buffer_bytes_per_pixel, pad_side, plan_size, run_tiled
 
 
 class ImageJobs(torch.utils.data.Dataset):
@@ -145,12 +145,15 @@ def run_network(backend, batch_u8, tile=None, overlap=0, tile_batch=1, statistic
     return torch.cat(outputs)
 
 
-def plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log=None):
-    """{(w, h): tiling.plan_size(...)} for every image size among `jobs`; one `log` line per auto-tiled size."""
+def plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log=None, output_nc=3):
+    """{(w, h): tiling.plan_size(...)} for every image size among `jobs`, the images' own buffers counted
+    beside the activations; one `log` line per auto-tiled size."""
     plans = {}
+    buffers = buffer_bytes_per_pixel(backend.input_nc, output_nc)
     for key in sorted({tuple(size) if size else job.size for job in jobs}):
         cost = backend.cost if max_memory is not None else None
-        plans[key] = plan_size(*key, backend.multiple, cost, max_memory or float("inf"), batch_size, tile, overlap)
+        plans[key] = plan_size(*key, backend.multiple, cost, max_memory or float("inf"), batch_size, tile, overlap,
+                               buffers)
         if plans[key]["tile"] and not backend.can_tile:
             width, height = key
             raise GenerateError(f"{width}x{height} images would be generated in tiles, but {backend.path} normalises "
@@ -198,7 +201,7 @@ def generate(backend, jobs, output_nc, batch_size=8, workers=2, size=None, skip_
     palette, also_grey: thermal palette of the PNGs and whether the grey one is kept too (palettes.py).
     """
     device = backend.device
-    plans = plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log)
+    plans = plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log, output_nc)
     batches = group_by_size(jobs, {key: 1 if plan["tile"] else plan["batch"] for key, plan in plans.items()}, size)
     dataset = ImageJobs(jobs, backend.input_nc, size)
     written, bad, pending = 0, [], deque()

@@ -165,16 +165,31 @@ def statistics_scale(width, height, multiple, cost, max_memory):
     return min(1.0, math.sqrt(STATISTICS_SHARE * max_memory / cost(pixels)))
 
 
-def plan_size(width, height, multiple, cost, max_memory, batch_size, tile=None, overlap=None):
+def buffer_bytes_per_pixel(input_nc, output_nc):
+    """Bytes per image pixel that the buffers around the network hold beside its activations, which
+    --max_memory must also cover: per input channel the decoded uint8 (1), its float copy (4) and the padded
+    one (4); per output channel the float output (4), its cropped copy or tile accumulator (4) and the uint8
+    PNG (1); and the tiles' blending weight (4)."""
+    return 9 * input_nc + 9 * output_nc + 4
+
+
+def plan_size(width, height, multiple, cost, max_memory, batch_size, tile=None, overlap=None, buffers=0):
     """How to run images of width x height: {'batch': images or tiles per pass, 'tile': side or None,
     'overlap': px, 'auto': True when tiling was chosen because the image exceeds max_memory,
     'statistics_scale': scale of the copy that gives tiles their normalisation statistics}.
 
     cost: backends.ActivationCost or None (unknown: whole images, --batch_size at a time, unless --tile).
+    buffers: bytes per pixel of the image's own buffers (buffer_bytes_per_pixel), counted per image; a tiled
+    image keeps its whole-size buffers while its tiles run, so they come off the tiles' budget.
     """
     overlap = DEFAULT_OVERLAP if overlap is None else overlap
     auto = False
     whole = {"tile": None, "overlap": 0, "auto": False, "statistics_scale": 1.0}
+    if cost is not None and buffers:
+        activations = cost
+        cost = lambda pixels: activations(pixels) + buffers * pixels  # noqa: E731
+        if tile is not None or cost(pad_side(width, multiple) * pad_side(height, multiple)) > max_memory:
+            max_memory = max(max_memory - buffers * width * height, max_memory / 4)  # the image's own buffers
     if tile is None:
         pixels = pad_side(width, multiple) * pad_side(height, multiple)
         if cost is None or cost(pixels) <= max_memory:
