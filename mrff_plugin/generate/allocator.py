@@ -16,6 +16,7 @@ The cost is that the heap keeps its high-water mark until the process exits,
 which for `mrff generate` is the size of one forward pass's activations, the
 memory it needed anyway (bounded by --max_memory through tiling).
 """
+import contextlib
 import ctypes
 
 M_TRIM_THRESHOLD = -1   # <malloc.h>: free memory at the top of the heap kept before it is returned
@@ -23,6 +24,8 @@ M_TOP_PAD = -2          # <malloc.h>: extra memory asked of the kernel each time
 M_MMAP_THRESHOLD = -3   # <malloc.h>: blocks at least this large get their own mmap
 KEEP_BYTES = 1 << 30    # 1 GiB: larger than any one activation of a forward pass within --max_memory
 GROW_BYTES = 64 << 20   # 64 MiB: the heap grows to its high-water mark in a few steps, not in 128 KiB ones
+GLIBC_MMAP_THRESHOLD = 128 << 10   # glibc's initial mmap and trim thresholds (mallopt(3))
+KEPT = {}               # the settings keep_freed_memory applied to this process's malloc, which is process-wide
 
 
 def keep_freed_memory(keep_bytes=KEEP_BYTES, grow_bytes=GROW_BYTES):
@@ -35,5 +38,27 @@ def keep_freed_memory(keep_bytes=KEEP_BYTES, grow_bytes=GROW_BYTES):
     except (OSError, AttributeError, TypeError):
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    return all([mallopt(M_MMAP_THRESHOLD, keep_bytes), mallopt(M_TRIM_THRESHOLD, keep_bytes),
+    kept = all([mallopt(M_MMAP_THRESHOLD, keep_bytes), mallopt(M_TRIM_THRESHOLD, keep_bytes),
                 mallopt(M_TOP_PAD, grow_bytes)])
+    if kept:
+        KEPT.update(keep_bytes=keep_bytes, grow_bytes=grow_bytes, mallopt=mallopt)
+    return kept
+
+
+@contextlib.contextmanager
+def returning_freed_memory():
+    """Within: glibc's own thresholds (blocks above 128 KiB mapped alone and unmapped when freed); after:
+    keep_freed_memory's again, where it was applied.  For a one-off pass larger than the passes after it
+    (the statistics copy of a tiled image, image_norm.whole_image_statistics): kept on the heap, its
+    freed blocks fragment it and raise the peak far above the activations' (benchmarks/README.md, "Tiled
+    generation")."""
+    if not KEPT:
+        yield
+        return
+    mallopt = KEPT["mallopt"]
+    mallopt(M_MMAP_THRESHOLD, GLIBC_MMAP_THRESHOLD)
+    mallopt(M_TRIM_THRESHOLD, GLIBC_MMAP_THRESHOLD)
+    try:
+        yield
+    finally:
+        keep_freed_memory(KEPT["keep_bytes"], KEPT["grow_bytes"])

@@ -122,8 +122,13 @@ class TorchBackend:
 
     def whole_image_statistics(self, image, run):
         """Context within which tiles use the normalisation statistics `run(image)` produced (image_norm.py)."""
+        from .allocator import returning_freed_memory
         from .image_norm import whole_image_statistics
-        return whole_image_statistics(self.net, run, image)
+
+        def run_returning_memory(copy):   # the one large pass gives its memory back before the tiles run
+            with returning_freed_memory():
+                run(copy)
+        return whole_image_statistics(self.net, run_returning_memory, image)
 
 
 def require_onnxruntime(command):

@@ -15,7 +15,8 @@ n and channel c,
 
     y = (x - mean_nc) / sqrt(var_nc + eps) * weight_c + bias_c
 
-so a batch of 8 gives each image what a batch of 1 gives it.  Dropout stays
+so a batch of 8 gives each image what a batch of 1 gives it.  Computed as group normalisation with one
+channel per group (the same sums, one fused pass, which also returns the statistics tiles record).  Dropout stays
 off (eval mode): output is deterministic, where `test.py` draws dropout masks.
 
 Tiles.  A tile's statistics are not the image's.  `whole_image_statistics`
@@ -49,15 +50,16 @@ class ImageStatisticsNorm(nn.Module):
     def forward(self, x):                                                   # (N, C, H, W)
         if torch.onnx.is_in_onnx_export() and self.given is None:   # ONNX's InstanceNormalization: the same sums
             return nn.functional.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
-        if self.given is not None:
-            mean, var = self.given                                          # (1, C) each
-        else:
+        if self.given is None:
+            # Group normalisation with one channel per group is this very formula, in one fused kernel that reads
+            # channels_last memory directly and returns each image's per-channel mean and 1 / sqrt(var + eps) in
+            # float32 (3-5x faster than var_mean + addcmul, and no temporary copy: benchmarks/README.md)
             n, c, h, w = x.shape
-            # (N, H*W, C): a view of a channels_last tensor, whose per-channel sums then run along memory
-            var, mean = torch.var_mean(x.permute(0, 2, 3, 1).reshape(n, h * w, c), dim=1, correction=0)
-            mean, var = mean.float(), var.float()                           # (N, C), biased as BatchNorm's
+            y, mean, rstd = torch.native_group_norm(x, self.weight, self.bias, n, c, h * w, c, self.eps)
             if self.recording:
-                self.recorded = (mean, var)
+                self.recorded = (mean, rstd.pow(-2) - self.eps)             # (N, C) each: mean, biased variance
+            return y
+        mean, var = self.given                                              # (1, C) each
         scale = self.weight * torch.rsqrt(var + self.eps)                   # (N, C)
         shift = self.bias - mean * scale
         return torch.addcmul(shift.to(x.dtype)[:, :, None, None], x, scale.to(x.dtype)[:, :, None, None])
