@@ -1,4 +1,7 @@
-"""Shared test helpers: where the bundled host lives and small generated image sets."""
+"""Shared test helpers: where the bundled host lives and small generated image sets.
+
+Checkpoints shared by the whole run (session fixtures) live in fixtures_checkpoints.py, imported at the end.
+"""
 import os
 import subprocess
 import sys
@@ -75,3 +78,6 @@ def aligned_dataroot(tmp_path):
 def unaligned_dataroot(tmp_path):
     """A dataroot with trainA/ and trainB/ folders of three 64x64 images each."""
     return write_unaligned_set(tmp_path / "unaligned")
+
+
+from fixtures_checkpoints import tiny_checkpoint  # noqa: E402,F401 (session fixtures; imports this module's helpers)

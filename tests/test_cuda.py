@@ -18,7 +18,7 @@ from PIL import Image
 
 from conftest import HOST_DIR, host_env, run_host, write_aligned_set
 from test_host_distributed import torchrun
-from tiny_generator import grey, make_checkpoint, mrff, write_images
+from tiny_generator import grey, mrff, write_images
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(),
@@ -164,16 +164,17 @@ def test_four_attention_maps_come_through_data_parallel_on_the_gpu():
 
 
 @pytest.fixture(scope="module")
-def tiny_checkpoint(tmp_path_factory):
-    return make_checkpoint(tmp_path_factory.mktemp("cuda_generate") / "run")
+def weights(tiny_checkpoint):
+    """tests/tiny_generator.py's checkpoint (the session's shared one)."""
+    return tiny_checkpoint()
 
 
-def test_generate_on_cuda_writes_the_cpu_images_within_one_grey_level(tiny_checkpoint, tmp_path):
+def test_generate_on_cuda_writes_the_cpu_images_within_one_grey_level(weights, tmp_path):
     images = write_images(tmp_path / "in", {"a.png": (64, 64), "b.png": (64, 64), "wide.png": (160, 96)})
     outputs = {}
     for device in ("cpu", "cuda"):
         outputs[device] = tmp_path / device
-        result = mrff("generate", "--checkpoint", tiny_checkpoint, "--input", images, "--output", outputs[device],
+        result = mrff("generate", "--checkpoint", weights, "--input", images, "--output", outputs[device],
                       "--device", device, "--workers", "0", "--quiet")
         assert result.returncode == 0, result.stderr[-3000:]
     for name in ("a.png", "b.png", "wide.png"):
@@ -197,10 +198,10 @@ TILES_LINE = (r"1024x768 images need about (\S+) GB of activations, more than --
               r"in (\d+)x\d+ tiles")
 
 
-def test_generate_tiles_within_a_share_of_the_free_gpu_memory(tiny_checkpoint, tmp_path):
+def test_generate_tiles_within_a_share_of_the_free_gpu_memory(weights, tmp_path):
     from mrff_plugin.generate.tiling import MEMORY_SHARE
     images = write_images(tmp_path / "in", {"photo.png": (1024, 768)})   # ~0.7 GB of activations (ngf 8, fp32)
-    command = ["generate", "--checkpoint", tiny_checkpoint, "--input", images, "--workers", "0", "--quiet"]
+    command = ["generate", "--checkpoint", weights, "--input", images, "--workers", "0", "--quiet"]
     result = run_host("-c", WITH_LITTLE_FREE, "1.5", *command, "--output", tmp_path / "cuda", "--device", "cuda")
     assert result.returncode == 0, result.stderr[-3000:]
     free, budget = map(int, re.search(r"FREE_BYTES (\d+) BUDGET_BYTES (\d+)", result.stdout).groups())

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from tiny_generator import grey, make_checkpoint, mrff, one_at_a_time, plain_network, write_images
+from tiny_generator import grey, mrff, one_at_a_time, plain_network, write_images
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -27,9 +27,9 @@ def smooth_batch(n, height, width, seed=5):
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory):
+def exported(tmp_path_factory, tiny_checkpoint):
     tmp = tmp_path_factory.mktemp("export")
-    weights = make_checkpoint(tmp / "run")
+    weights = tiny_checkpoint()
     result = mrff("export", "--checkpoint", weights, "--out", tmp / "model.onnx")
     assert result.returncode == 0, result.stderr
     return {"weights": weights, "model": tmp / "model.onnx", "stdout": result.stdout, "tmp": tmp,

@@ -1,6 +1,6 @@
 """`mrff generate` refuses what would go wrong, before it writes anything (issue 26, items B-G).
 
-The network is tests/tiny_generator.py's checkpoint (ngf 8), made once for the module; most
+The network is tests/tiny_generator.py's checkpoint (ngf 8), made once for the session (tiny_checkpoint); most
 refusals happen before it is even loaded, so each test takes a few seconds at most.
 """
 import os
@@ -8,14 +8,14 @@ import os
 import numpy as np
 import pytest
 
-from tiny_generator import make_checkpoint, mrff, write_images
+from tiny_generator import mrff, write_images
 from mrff_plugin.generate.files import RUN_RECORD
 from mrff_plugin.generate.tiling import DEFAULT_OVERLAP, check_tile, plan_size
 
 
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    return make_checkpoint(tmp_path_factory.mktemp("reliability") / "run")
+def weights(tiny_checkpoint):
+    return tiny_checkpoint()
 
 
 def files_under(folder):

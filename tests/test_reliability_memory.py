@@ -37,17 +37,17 @@ def test_a_full_container_gives_no_room_rather_than_a_negative_budget(tmp_path):
     assert tiling.cgroup_room(write_cgroup(tmp_path, 2 ** 30, 2 ** 31)) == 0
 
 
-def test_the_attention_pass_is_tiled_within_max_memory_like_the_main_pass(tmp_path, monkeypatch):
+def test_the_attention_pass_is_tiled_within_max_memory_like_the_main_pass(tmp_path, monkeypatch, tiny_checkpoint):
     """`--save_attention`'s second pass used to run untiled whatever --max_memory said (19 GB for a 4000x3000
     photo); now it follows the same plan, and its maps stay close to the untiled ones."""
     import numpy as np
     import torch
     from PIL import Image
-    from tiny_generator import make_checkpoint, write_images
+    from tiny_generator import write_images
     from mrff_plugin.commands.generate import save_attention_maps
     from mrff_plugin.generate import engine, files
     from mrff_plugin.generate.backends import open_backend
-    weights = make_checkpoint(tmp_path / "run", output_gain=1.0)
+    weights = tiny_checkpoint(output_gain=1.0)
     write_images(tmp_path / "in", {"photo.png": (416, 320)})
     torch.set_num_threads(1)
     backend, _ = open_backend("torch", torch.device("cpu"), checkpoint=str(weights))

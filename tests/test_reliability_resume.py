@@ -17,8 +17,8 @@ from mrff_plugin.generate.files import RUN_RECORD, claim_output, finished_png
 
 
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    return make_checkpoint(tmp_path_factory.mktemp("resume") / "run")
+def weights(tiny_checkpoint):
+    return tiny_checkpoint()
 
 
 def generate(weights, source, out, *extra):

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tiny_generator import OUTPUT_GAIN, grey, make_checkpoint, mrff, plain_network, write_images
+from tiny_generator import OUTPUT_GAIN, grey, mrff, plain_network, write_images
 from mrff_plugin.generate.backends import ActivationCost, TorchBackend
 from mrff_plugin.generate.engine import run_network, to_u8_images
 from mrff_plugin.generate.network import prepare_for_inference
@@ -62,10 +62,9 @@ def test_images_over_the_memory_limit_are_tiled_and_smaller_ones_batched_within_
     assert plan_size(4000, 3000, 32, None, 1, batch_size=8)["tile"] is None  # unknown cost: never auto
 
 
-def loaded(tmp, name, norm_stats, output_gain):
-    """{'weights', 'backend', 'rgb', 'untiled', 'input', 'tmp'} for tiny_generator's network prepared with
-    `norm_stats`, and the WIDTH x HEIGHT photo generated untiled."""
-    weights = make_checkpoint(tmp / name, output_gain=output_gain)
+def loaded(tmp, weights, norm_stats):
+    """{'weights', 'backend', 'rgb', 'untiled', 'input', 'tmp'} for tiny_generator's network (`weights`)
+    prepared with `norm_stats`, and the WIDTH x HEIGHT photo generated untiled."""
     backend = TorchBackend(prepare_for_inference(plain_network(weights), "cpu", norm_stats), Precision("none"), 3)
     folder = write_images(tmp / "in", {"photo.png": (WIDTH, HEIGHT)})
     rgb = torch.from_numpy(np.asarray(Image.open(folder / "photo.png").convert("RGB")).copy()).permute(2, 0, 1)[None]
@@ -75,18 +74,18 @@ def loaded(tmp, name, norm_stats, output_gain):
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, tiny_checkpoint):
     """The blending geometry (overlaps, seams) on the eval-mode network: BatchNorm by running statistics, so a
     tile's output depends only on the pixels it sees."""
     torch.set_num_threads(1)
-    return loaded(tmp_path_factory.mktemp("tiling"), "run", "running", OUTPUT_GAIN)
+    return loaded(tmp_path_factory.mktemp("tiling"), tiny_checkpoint(output_gain=OUTPUT_GAIN), "running")
 
 
 @pytest.fixture(scope="module")
-def image_setup(tmp_path_factory):
+def image_setup(tmp_path_factory, tiny_checkpoint):
     """`mrff generate`'s default: each image's own BatchNorm statistics (spread ~16 grey levels at gain 1)."""
     torch.set_num_threads(1)
-    return loaded(tmp_path_factory.mktemp("tiling_image"), "run", "image", 1.0)
+    return loaded(tmp_path_factory.mktemp("tiling_image"), tiny_checkpoint(output_gain=1.0), "image")
 
 
 def tiled(setup, tile, overlap, statistics_scale=1.0, backend=None):
