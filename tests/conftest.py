@@ -12,6 +12,9 @@ import pytest
 from PIL import Image
 
 HOST_DIR = Path(__file__).resolve().parents[1] / "third_party" / "pix2pix_toolkit"
+# the reason of pytest.mark.end_to_end for tests that run the host's scripts (pytest.ini)
+HOST_SCRIPTS = ("the host's train.py/test.py as a user runs them: register() patches the host's top-level modules "
+                "(models, data, util, options), which must not stay in the pytest process")
 
 
 def write_aligned_set(root, phase="train", count=3, size=128, seed=0):
@@ -63,6 +66,15 @@ def run_host(*args, timeout=180):
     """Run `python <args>` in the host folder; return the CompletedProcess (text output)."""
     return subprocess.run([sys.executable, *map(str, args)], cwd=HOST_DIR, env=host_env(),
                           capture_output=True, text=True, timeout=timeout)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every `end_to_end` mark says in one line why its test must run separate processes (pytest.ini)."""
+    for item in items:
+        for mark in item.iter_markers("end_to_end"):
+            reason = mark.kwargs.get("reason", "")
+            if not reason.strip() or "\n" in reason:
+                raise pytest.UsageError(f"{item.nodeid}: pytest.mark.end_to_end needs reason=\"<one line>\"")
 
 
 @pytest.fixture

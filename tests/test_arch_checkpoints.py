@@ -11,7 +11,9 @@ from PIL import Image
 from conftest import HOST_DIR, host_env, inverse_colour_map, run_host
 from mrff_plugin.synth import write_dataset
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.end_to_end(reason="the exit codes and one-line errors of the host's train.py/test.py and "
+                                            "`mrff generate`, as a user sees them")]
 
 TINY = ["--model", "pix2pix", "--netG", "unetpp_fusion", "--dataset_mode", "kaist_aligned", "--load_size", "64",
         "--crop_size", "64", "--gpu_ids", "-1", "--num_threads", "0", "--ndf", "8"]

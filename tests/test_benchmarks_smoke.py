@@ -24,6 +24,7 @@ def run_benchmark(name, *args):
     return result
 
 
+@pytest.mark.end_to_end(reason="the benchmark script's command line end to end, as benchmarks/README.md runs it")
 def test_speed_quick_writes_steps_costs_and_inference(tmp_path):
     out = tmp_path / "speed.json"
     run_benchmark("speed", "--quick", "--threads", "1", "--amp", "none", "--rounds", "1", "--skip", "rss",
@@ -67,6 +68,7 @@ def test_speed_quick_writes_steps_costs_and_inference(tmp_path):
     assert ort["speed_vs_torch_fp32"] == ort["images_per_s"] / runs["mrff generate --amp none"]["images_per_s"]
 
 
+@pytest.mark.end_to_end(reason="the benchmark script's command line end to end, as benchmarks/README.md runs it")
 def test_quality_quick_resumes_scores_three_metrics_and_draws_the_pictures(tmp_path):
     out = tmp_path / "quality.json"
     first = run_benchmark("quality", "--quick", "--threads", "1", "--only", "unet", "--no_figures", "--out", out)
@@ -158,6 +160,7 @@ def test_study_step_follows_the_hosts_linear_learning_rate_policy():
     assert np.allclose(used, [[lr, lr] for lr in expected], rtol=1e-9, atol=0)
 
 
+@pytest.mark.end_to_end(reason="the benchmark script's command line end to end, as benchmarks/README.md runs it")
 def test_gpu_check_quick_on_cpu_runs_every_part_and_reports_the_cuda_tests_skipped(tmp_path):
     """benchmarks/gpu_check.py --device cpu --quick: the lent GPU machine's one command, every part on CPU."""
     result = run_benchmark("gpu_check", "--device", "cpu", "--quick", "--out", tmp_path)

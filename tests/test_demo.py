@@ -10,6 +10,8 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.end_to_end(reason="`mrff demo` as the README runs it: the runner attaches the plugin to a fresh "
+                               "interpreter")
 def test_demo_makes_data_trains_tests_and_reports_scores(tmp_path):
     env = dict(os.environ, MRFF_NO_AUTOLOAD="1")  # the demo attaches through the runner by itself
     proc = subprocess.run(

@@ -20,7 +20,9 @@ from PIL import Image
 from conftest import host_env, run_host
 from mrff_plugin.synth import write_dataset
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.end_to_end(reason="headless Chromium renders the galleries the host's train.py/test.py "
+                                            "write as a user runs them")]
 
 MAPS = ["attention_1", "attention_2", "attention_3", "attention_4", "f1", "f2", "f3", "f4"]
 VISUALS = ["real_A", "fake_B", "real_B"] + MAPS

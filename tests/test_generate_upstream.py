@@ -15,7 +15,9 @@ from PIL import Image
 from conftest import host_env
 from test_registration import CLASSIC_NETWORKS, NEWER_NETWORKS, write_host
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.end_to_end(reason="each fake upstream host is imported in an interpreter of its own (its "
+                                            "models/ and util/ are top-level names)")]
 
 # Runs in the fake host: build netG through its (wrapped) define_G, save the weights and the option printout
 # the upstream toolkit writes beside them.

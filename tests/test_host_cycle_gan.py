@@ -5,9 +5,10 @@ import re
 import pytest
 import torch
 
-from conftest import run_host
+from conftest import HOST_SCRIPTS, run_host
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.end_to_end(reason=HOST_SCRIPTS)]
 
 CYCLE_LOSSES = ["D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"]
 

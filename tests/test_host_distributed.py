@@ -12,7 +12,8 @@ import torch
 
 from conftest import HOST_DIR, host_env, write_aligned_set
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.end_to_end(reason="torchrun starts, and is signalled with, rank processes of its own")]
 
 FLAGS = ["--model", "pix2pix", "--netG", "unet_128", "--ngf", "8", "--ndf", "8", "--load_size", "128",
          "--crop_size", "128", "--gpu_ids", "-1", "--display_id", "0", "--num_threads", "0"]

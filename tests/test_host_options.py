@@ -2,9 +2,10 @@
 import pytest
 import torch
 
-from conftest import run_host
+from conftest import HOST_SCRIPTS, run_host
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.end_to_end(reason=HOST_SCRIPTS)]
 
 SMALL = ["--ngf", "8", "--ndf", "8", "--num_threads", "0", "--display_id", "0", "--n_epochs_decay", "0"]
 

@@ -9,9 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import HOST_DIR, run_host, write_aligned_set
+from conftest import HOST_DIR, HOST_SCRIPTS, run_host, write_aligned_set
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.end_to_end(reason=HOST_SCRIPTS)]
 
 TRAIN_FLAGS = ["--model", "pix2pix", "--netG", "unet_128", "--ngf", "16", "--ndf", "16",
                "--load_size", "128", "--crop_size", "128", "--gpu_ids", "-1", "--num_threads", "0"]

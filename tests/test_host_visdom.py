@@ -6,9 +6,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import run_host
+from conftest import HOST_SCRIPTS, run_host
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.end_to_end(reason=HOST_SCRIPTS)]
 
 FLAGS = ["--model", "pix2pix", "--netG", "unet_128", "--ngf", "8", "--ndf", "8", "--load_size", "128",
          "--crop_size", "128", "--gpu_ids", "-1", "--num_threads", "0", "--n_epochs", "1",

@@ -14,7 +14,9 @@ from PIL import Image
 from conftest import run_host, write_aligned_set
 from tiny_generator import mrff
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.end_to_end(reason="compares the host's own test.py with `mrff generate`, each run as a "
+                                            "user runs it")]
 
 NETWORKS = {
     "fusion paper": ["--netG", "unetpp_fusion", "--mrff_arch", "paper"],

@@ -299,6 +299,8 @@ def dataroot(tmp_path_factory):
     return root
 
 
+@pytest.mark.end_to_end(reason="each way in (runner, autoload, register()) attaches the plugin to a fresh "
+                               "interpreter")
 @pytest.mark.slow
 @pytest.mark.parametrize("way", list(WAYS))
 def test_host_train_and_test_scripts_run_unetpp_fusion(way, dataroot, tmp_path):

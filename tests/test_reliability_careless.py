@@ -10,6 +10,9 @@ from PIL import Image
 
 from conftest import HOST_DIR, host_env, run_host, write_aligned_set
 
+pytestmark = pytest.mark.end_to_end(reason="commands run twice, restarted, or on odd paths: the exit codes and "
+                                           "one-line errors a user sees")
+
 ROOT = HOST_DIR.parents[1]
 NET = ["--model", "pix2pix", "--netG", "resnet_6blocks", "--ngf", "8", "--load_size", "64", "--crop_size", "64",
        "--gpu_ids", "-1"]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_host
+from conftest import HOST_SCRIPTS, run_host
 from mrff_plugin.datasets.frame_split import split_by_frame_number, write_pair_list
 from mrff_plugin.datasets.pairs_layout import list_pairs
 
@@ -34,6 +34,7 @@ def test_roadscene_is_read_as_published():
     assert (len(train), len(test), test[0], test[-1]) == (130, 34, "FLIR_07125", "FLIR_08284")
 
 
+@pytest.mark.end_to_end(reason=HOST_SCRIPTS)
 @pytest.mark.slow
 def test_one_epoch_on_crops_then_whole_images_at_their_own_size(tmp_path):
     selection = list_pairs(ROADSCENE, "train")

@@ -13,6 +13,8 @@ from PIL import Image
 
 from conftest import HOST_DIR, host_env, run_host, write_aligned_set
 
+pytestmark = pytest.mark.end_to_end(reason="Ctrl-C, kills and resumes of train.py need processes of their own")
+
 # Tiny pix2pix on 2 pairs, in order and unflipped, so that runs are reproducible on CPU.
 FLAGS = ["--model", "pix2pix", "--netG", "unet_128", "--ngf", "8", "--ndf", "8", "--load_size", "128",
          "--crop_size", "128", "--gpu_ids", "-1", "--num_threads", "0", "--display_id", "0",

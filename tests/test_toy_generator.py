@@ -15,7 +15,9 @@ import torch
 
 from conftest import HOST_DIR, host_env, write_aligned_set
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.end_to_end(reason="registers a generator of its own, which must not stay in the pytest "
+                                            "process's registry, and runs the unmodified host and `mrff` with it")]
 
 LAUNCHER = textwrap.dedent("""
     import runpy, sys

@@ -19,10 +19,11 @@ import uuid
 import pytest
 from PIL import Image
 
-from conftest import host_env, run_host
+from conftest import HOST_SCRIPTS, host_env, run_host
 from mrff_plugin.synth import write_dataset
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.end_to_end(reason=HOST_SCRIPTS)]
 
 visdom = pytest.importorskip("visdom")
 

@@ -17,7 +17,9 @@ from PIL import Image
 
 from conftest import HOST_DIR, host_env
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow,
+              pytest.mark.end_to_end(reason="installs the built wheel into a fresh virtual environment and runs it "
+                                            "outside the checkout")]
 
 ROOT = HOST_DIR.parents[1]
 NOT_COPIED = {".git", ".venv", "build", "dist", ".pytest_cache", "checkpoints", "results", "datasets"}
