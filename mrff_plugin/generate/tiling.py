@@ -32,8 +32,8 @@ RECEPTIVE_RADIUS_99 = 90      # px, measured (benchmarks/tiling.py, trained ngf-
 DEFAULT_OVERLAP = 96          # RECEPTIVE_RADIUS_99 rounded up to a multiple of 32
 DEFAULT_TILE = 512            # automatic tiling's tile side, shrunk when even that exceeds --max_memory
 MEMORY_SHARE = 0.25           # default --max_memory: this share of available RAM (or of free GPU memory)
-STATISTICS_SHARE = 0.5        # the statistics copy of a too-large image may use this share of --max_memory (the
-                              # rest is the tiles'); its measured cost exceeds the estimate: benchmarks/README.md
+STATISTICS_SHARE = 0.4        # the statistics copy of a too-large image may use this share of --max_memory: torch, the
+                              # network and the kept heap need about 1.4 GB beside it (benchmarks/README.md, 4000x3000)
 TILE_BATCH_PIXELS = 512 * 512  # at most this many tile pixels per pass: one 512x512 pass keeps a CPU's cores busy,
                                # more tiles at once would only add memory
 
