@@ -26,8 +26,12 @@ $(STAMP): setup.py
 demo: setup
 	$(VENV)/bin/mrff demo
 
+# two pytest-xdist workers, one torch thread each; each test file in one worker (its module fixtures are
+# made once), the files in collection order: tests/conftest.py puts the long end-to-end ones first.
+# `make test TEST_WORKERS=0` runs the suite in one process.
+TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # wheels/: what benchmarks/gpu_check.py needs on a GPU machine without a package index
 # (benchmarks/README.md, "GPU check"); installed there with pip install --no-index --no-deps wheels/*.whl

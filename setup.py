@@ -71,7 +71,7 @@ setup(
         "scipy",         # synthetic scenes: filters, interpolation
     ],
     extras_require={
-        "test": ["pytest", "pytest-timeout", "scikit-image", "sewar"],
+        "test": ["pytest", "pytest-timeout", "pytest-xdist", "scikit-image", "sewar"],
         # `mrff export` / `mrff generate --backend onnxruntime` (README "Deploying"): torch.onnx.export's
         # default (torch.export-based) exporter writes through onnxscript and onnx; onnxruntime checks the
         # written file against PyTorch and runs it.

@@ -16,6 +16,14 @@ HOST_DIR = Path(__file__).resolve().parents[1] / "third_party" / "pix2pix_toolki
 HOST_SCRIPTS = ("the host's train.py/test.py as a user runs them: register() patches the host's top-level modules "
                 "(models, data, util, options), which must not stay in the pytest process")
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs two pytest-xdist workers on a 2-core machine: each must use one thread, and so must
+    # every process it starts (two workers of 2 torch threads each oversubscribe the cores, and torch's
+    # spinning threads then slow every test down).
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = "1"
+    import torch
+    torch.set_num_threads(1)
+
 
 def write_aligned_set(root, phase="train", count=3, size=128, seed=0):
     """Write `count` A|B side-by-side PNGs (each half size x size) into root/phase.
@@ -69,12 +77,20 @@ def run_host(*args, timeout=180):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every `end_to_end` mark says in one line why its test must run separate processes (pytest.ini)."""
+    """Every `end_to_end` mark says in one line why its test must run separate processes (pytest.ini).
+
+    Under pytest-xdist (`make test`: whole files per worker, in this order) the files holding end-to-end
+    tests, the long ones, go first, so that the short in-process files fill the end and neither worker is
+    left alone with a long file while the other has nothing to do.
+    """
     for item in items:
         for mark in item.iter_markers("end_to_end"):
             reason = mark.kwargs.get("reason", "")
             if not reason.strip() or "\n" in reason:
                 raise pytest.UsageError(f"{item.nodeid}: pytest.mark.end_to_end needs reason=\"<one line>\"")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        long_files = {item.path for item in items if item.get_closest_marker("end_to_end")}
+        items.sort(key=lambda item: item.path not in long_files)   # stable: the order within each group stays
 
 
 @pytest.fixture
