@@ -27,7 +27,9 @@ from PIL import Image
 from conftest import run_host
 from test_visdom_live import FLAGS, LOSSES, MAPS, NCOLS, PADDING, SIZE, kaist_root, running_server  # noqa: F401
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.visdom]
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.visdom,
+              pytest.mark.end_to_end(reason="a real `python -m visdom.server` and the host's train.py, started as a "
+                                            "user starts them, rendered by headless Chromium")]
 
 
 def chromium():
