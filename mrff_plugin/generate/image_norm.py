@@ -15,9 +15,10 @@ n and channel c,
 
     y = (x - mean_nc) / sqrt(var_nc + eps) * weight_c + bias_c
 
-so a batch of 8 gives each image what a batch of 1 gives it.  Computed as group normalisation with one
-channel per group (the same sums, one fused pass, which also returns the statistics tiles record).  Dropout stays
-off (eval mode): output is deterministic, where `test.py` draws dropout masks.
+so a batch of 8 gives each image what a batch of 1 gives it.  Computed as group
+normalisation with one channel per group (the same sums, in one fused pass that also
+returns the statistics tiles record).  Dropout stays off (eval mode): output is
+deterministic, where `test.py` draws dropout masks.
 
 Tiles.  A tile's statistics are not the image's.  `whole_image_statistics`
 runs the network once over the whole image and records every layer's
@@ -60,7 +61,7 @@ class ImageStatisticsNorm(nn.Module):
                 self.recorded = (mean, rstd.pow(-2) - self.eps)             # (N, C) each: mean, biased variance
             return y
         mean, var = self.given                                              # (1, C) each
-        scale = self.weight * torch.rsqrt(var + self.eps)                   # (N, C)
+        scale = self.weight * torch.rsqrt(var + self.eps)                   # (1, C)
         shift = self.bias - mean * scale
         return torch.addcmul(shift.to(x.dtype)[:, :, None, None], x, scale.to(x.dtype)[:, :, None, None])
 
