@@ -6,8 +6,6 @@ process has its own session, so a checkpoint is made at most once per worker.
 """
 import pytest
 
-from tiny_generator import OUTPUT_GAIN, make_checkpoint
-
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory):
@@ -19,9 +17,11 @@ def tiny_checkpoint(tmp_path_factory):
     test_reliability_resume.py, test_tiling.py, test_reliability_memory.py and test_cuda.py; none of them
     writes into its folder.
     """
+    from tiny_generator import OUTPUT_GAIN, make_checkpoint   # here: tiny_generator imports conftest, which imports us
     made = {}
 
-    def get(mrff_fusion="nested", output_gain=OUTPUT_GAIN):
+    def get(mrff_fusion="nested", output_gain=None):
+        output_gain = OUTPUT_GAIN if output_gain is None else output_gain
         key = (mrff_fusion, float(output_gain))
         if key not in made:
             folder = tmp_path_factory.mktemp(f"tiny_{mrff_fusion}_gain{output_gain:g}") / "run"
