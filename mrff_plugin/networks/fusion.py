@@ -41,6 +41,7 @@ import torch
 import torch.nn as nn
 
 from ..errors import MrffError, host_error
+from .map_conv import conv_of_concatenation
 
 FUSION_MODES = ("nested", "average", "last")  # nested = Fig. 6; the others are ablations
 DEPTH = 4  # deepest level X4,0; the nested nodes fill X0,1..X0,4 (Fig. 4)
@@ -99,8 +100,10 @@ class AttentionFusion(nn.Module):
 
     def forward(self, a, b):
         """(N, C, h, w) twice -> fused (N, C, h, w) and alpha (N, 1, h, w) in [0, 1]."""
-        alpha = torch.sigmoid(self.H(torch.cat([a, b], dim=1)))  # Eq. 3
-        return self.post(a * alpha + b * (1 - alpha)), alpha  # Eq. 4
+        alpha = torch.sigmoid(conv_of_concatenation(self.H, (a, b)))  # Eq. 3: H([a, b]), map_conv.py
+        dtype = torch.promote_types(torch.promote_types(a.dtype, b.dtype), alpha.dtype)
+        # Eq. 4, a * alpha + b * (1 - alpha), as b + alpha * (a - b): one pass over memory instead of three
+        return self.post(torch.lerp(b.to(dtype), a.to(dtype), alpha.to(dtype))), alpha
 
 
 class FusionGenerator(nn.Module):
