@@ -9,7 +9,10 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mrff_plugin.generate.image_norm import ImageStatisticsNorm, whole_image_statistics
+from mrff_plugin.generate.image_norm import GROUP_NORM_MIN_PIXELS, ImageStatisticsNorm, whole_image_statistics
+
+# Both ways ImageStatisticsNorm computes on a CPU: image by image under GROUP_NORM_MIN_PIXELS, group norm above.
+SIZES = [(20, 28), (40, 36)]
 
 
 def trained_norm(channels=6, seed=0):
@@ -34,25 +37,32 @@ def train_mode_one_at_a_time(norm, x):
     return torch.cat(outputs)
 
 
+def test_the_sizes_cover_both_ways():
+    assert [h * w < GROUP_NORM_MIN_PIXELS for h, w in SIZES] == [True, False]
+
+
+@pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
-def test_each_image_of_a_batch_is_normalised_as_test_py_normalises_it_alone(layout):
+def test_each_image_of_a_batch_is_normalised_as_test_py_normalises_it_alone(layout, size):
     norm = trained_norm()
-    x = (torch.randn(3, 6, 20, 28) * torch.tensor([0.5, 2.0, 5.0])[:, None, None, None] + 3.0)
+    x = (torch.randn(3, 6, *size) * torch.tensor([0.5, 2.0, 5.0])[:, None, None, None] + 3.0)
     expected = train_mode_one_at_a_time(norm, x)
     layer = ImageStatisticsNorm(norm)
     with torch.no_grad():
         got = layer(x.contiguous(memory_format=layout))
-    assert torch.allclose(got, expected, atol=1e-4), (got - expected).abs().max()
+    assert torch.allclose(got, expected, rtol=1e-4, atol=1e-4), (got - expected).abs().max()
+    assert got.is_contiguous(memory_format=layout)
     # and not what eval mode (running statistics) would give
     assert not torch.allclose(norm.eval()(x), expected, atol=1e-2)
 
 
+@pytest.mark.parametrize("size", [(33, 17), (33, 41)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_recorded_statistics_are_each_image_s_per_channel_mean_and_biased_variance(dtype):
+def test_recorded_statistics_are_each_image_s_per_channel_mean_and_biased_variance(dtype, size):
     """What tiles are given (whole_image_statistics) against torch.var_mean over H x W in float64."""
     norm = trained_norm(channels=4, seed=1)
     layer = ImageStatisticsNorm(norm)
-    x = (torch.randn(2, 4, 33, 17) * 3 + 1).to(dtype)
+    x = (torch.randn(2, 4, *size) * 3 + 1).to(dtype)
     layer.recording = True
     with torch.no_grad():
         layer(x.contiguous(memory_format=torch.channels_last))
@@ -75,3 +85,15 @@ def test_tiles_within_whole_image_statistics_use_the_whole_image_statistics():
         own = net(image[..., :16])                  # the same tile with its own statistics
     assert torch.allclose(left, whole[..., :16], atol=1e-5)
     assert not torch.allclose(own, whole[..., :16], atol=1e-1)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_bf16_batches_are_normalised_within_bf16_rounding_of_test_py(size):
+    """`mrff generate --amp bf16` feeds bf16 maps: each image against the float32 oracle on the same values."""
+    norm = trained_norm(channels=8, seed=3)
+    x = (torch.randn(4, 8, *size) * 2 + 1).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    expected = train_mode_one_at_a_time(norm, x.float())
+    with torch.no_grad():
+        got = ImageStatisticsNorm(norm)(x)
+    assert got.dtype == torch.bfloat16
+    assert torch.allclose(got.float(), expected, atol=0.05, rtol=0.01), (got.float() - expected).abs().max()

@@ -17,7 +17,8 @@ n and channel c,
 
 so a batch of 8 gives each image what a batch of 1 gives it.  Computed as group
 normalisation with one channel per group (the same sums, in one fused pass that also
-returns the statistics tiles record).  Dropout stays off (eval mode): output is
+returns the statistics tiles record), and on a CPU for maps under 32 x 32 as BatchNorm
+in train mode on each image alone (where torch's group-norm kernel is slow).  Dropout stays off (eval mode): output is
 deterministic, where `test.py` draws dropout masks.
 
 Tiles.  A tile's statistics are not the image's.  `whole_image_statistics`
@@ -29,9 +30,21 @@ fits.  benchmarks/README.md ("Tiled generation") measures each way against
 the untiled output.
 """
 import contextlib
+import sys
 
 import torch
 import torch.nn as nn
+
+# Below this many pixels per channel, torch's group-norm kernel on channels_last memory is 4-30x slower than
+# BatchNorm run on each image alone (e.g. 512 channels at 16 x 16, batch 8, bf16: 14.8 ms against 0.5 ms); from
+# 32 x 32 up it is 1.5-2x faster (benchmarks/README.md, "Inference").
+GROUP_NORM_MIN_PIXELS = 32 * 32
+
+
+def exporting_onnx():
+    """torch.onnx.is_in_onnx_export(), without importing torch.onnx (0.4 s) in a process that never exports."""
+    onnx = sys.modules.get("torch.onnx")
+    return onnx is not None and onnx.is_in_onnx_export()
 
 
 class ImageStatisticsNorm(nn.Module):
@@ -49,14 +62,17 @@ class ImageStatisticsNorm(nn.Module):
         self.given, self.recording, self.recorded = None, False, None
 
     def forward(self, x):                                                   # (N, C, H, W)
-        if torch.onnx.is_in_onnx_export() and self.given is None:   # ONNX's InstanceNormalization: the same sums
+        if self.given is None and exporting_onnx():                 # ONNX's InstanceNormalization: the same sums
             return nn.functional.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
         if self.given is None:
-            # Group normalisation with one channel per group is this very formula, in one fused kernel that reads
-            # channels_last memory directly and returns each image's per-channel mean and 1 / sqrt(var + eps) in
-            # float32 (3-5x faster than var_mean + addcmul, and no temporary copy: benchmarks/README.md)
             n, c, h, w = x.shape
-            y, mean, rstd = torch.native_group_norm(x, self.weight, self.bias, n, c, h * w, c, self.eps)
+            if h * w >= GROUP_NORM_MIN_PIXELS or x.device.type != "cpu":
+                # Group normalisation with one channel per group is this very formula, in one fused kernel that
+                # reads channels_last memory directly and returns each image's per-channel mean and
+                # 1 / sqrt(var + eps) in float32 (3-5x faster than var_mean + addcmul, no temporary copy)
+                y, mean, rstd = torch.native_group_norm(x, self.weight, self.bias, n, c, h * w, c, self.eps)
+            else:
+                y, mean, rstd = self._image_by_image(x)
             if self.recording:
                 self.recorded = (mean, rstd.pow(-2) - self.eps)             # (N, C) each: mean, biased variance
             return y
@@ -64,6 +80,17 @@ class ImageStatisticsNorm(nn.Module):
         scale = self.weight * torch.rsqrt(var + self.eps)                   # (1, C)
         shift = self.bias - mean * scale
         return torch.addcmul(shift.to(x.dtype)[:, :, None, None], x, scale.to(x.dtype)[:, :, None, None])
+
+    def _image_by_image(self, x):
+        """(y, mean, rstd) as native_group_norm gives them, from BatchNorm in train mode on each image alone
+        (batch 1: the same sums), written into one output in x's layout."""
+        n, c = x.shape[:2]
+        y = torch.empty_like(x)
+        mean, rstd = x.new_empty((n, c), dtype=torch.float32), x.new_empty((n, c), dtype=torch.float32)
+        for i in range(n):
+            torch.ops.aten.native_batch_norm.out(x[i:i + 1], self.weight, self.bias, None, None, True, 0.0,
+                                                 self.eps, out=y[i:i + 1], save_mean=mean[i], save_invstd=rstd[i])
+        return y, mean, rstd
 
 
 def use_image_statistics(net):
