@@ -401,7 +401,10 @@ def test_build_without_initialisation_draws_nothing_and_a_checkpoint_fills_it():
     torch.manual_seed(0)
     empty = build("unetpp_fusion", 3, 1, flags, NORMS["batch"], initialise=False)
     assert torch.equal(torch.rand(3), expected_draw)          # no random number was drawn for its weights
-    assert all(p.device.type == "cpu" for p in empty.parameters())
+    assert all(p.device.type == "cpu" and p.requires_grad for p in empty.parameters())
+    assert all(b.device.type == "cpu" for b in empty.buffers())
+    assert {k: (v.shape, v.dtype) for k, v in empty.state_dict().items()} == \
+        {k: (v.shape, v.dtype) for k, v in trained.state_dict().items()}   # the same buffers, persistent as before
     empty.load_state_dict(trained.state_dict())
     x = torch.randn(1, 3, 32, 32)
     torch.testing.assert_close(empty.eval()(x), trained(x), rtol=0, atol=0)
