@@ -243,3 +243,43 @@ def test_an_interrupted_write_leaves_no_partial_image(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         files.write_png(np.zeros((8, 8), np.uint8), str(tmp_path / "x.png"))
     assert list(tmp_path.iterdir()) == []
+
+
+def truncated_jpeg(png, path):
+    """`png` saved as a JPEG, of which only the first half is written."""
+    from PIL import Image
+    import io
+    buffer = io.BytesIO()
+    Image.open(png).convert("RGB").save(buffer, format="JPEG", quality=95)
+    path.write_bytes(buffer.getvalue()[:len(buffer.getvalue()) // 2])
+
+
+def test_a_run_refused_before_its_first_image_leaves_no_record_behind(setup, tmp_path):
+    """A JPEG cut short (an interrupted copy) has a readable header: it is found only when decoded, after the run
+    recorded its options in --output.  Refused, the run takes the record (and the folder it made) back, so the
+    corrected run may use other options."""
+    tree = write_tree(tmp_path / "in", {"good.png": (64, 64)})
+    truncated_jpeg(tree / "good.png", tree / "a_truncated.jpg")          # sorted first: the first batch fails
+    args = ("generate", "--checkpoint", setup["ckpt"], "--input", tree, "--workers", "0", "--quiet",
+            "--batch_size", "1")
+    result = mrff(*args, "--output", tmp_path / "out")
+    assert result.returncode == 2 and "a_truncated.jpg cannot be decoded" in result.stderr
+    assert "--skip_bad" in result.stderr
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "kept").mkdir()                                         # a folder the user made stays
+    assert mrff(*args, "--output", tmp_path / "kept").returncode == 2
+    assert list((tmp_path / "kept").iterdir()) == []
+    result = mrff(*args, "--output", tmp_path / "out", "--skip_bad", "--palette", "inferno")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [RUN_RECORD, "good.png"]
+
+
+def test_a_run_refused_after_writing_keeps_its_record(setup, tmp_path):
+    tree = write_tree(tmp_path / "in", {"good.png": (64, 64)})
+    truncated_jpeg(tree / "good.png", tree / "z_truncated.jpg")          # sorted last: good.png is written first
+    args = ("generate", "--checkpoint", setup["ckpt"], "--input", tree, "--workers", "0", "--quiet",
+            "--batch_size", "1")
+    assert mrff(*args, "--output", tmp_path / "out").returncode == 2
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [RUN_RECORD, "good.png"]
+    result = mrff(*args, "--output", tmp_path / "out", "--skip_bad", "--palette", "inferno")
+    assert result.returncode == 2 and "--palette" in result.stderr        # good.png was made with grey

@@ -14,6 +14,7 @@ files and none is written twice.  See mrff_plugin/generate/ for the machinery.
 Fig. 13-14 as `<name>_attention_1.png` .. `_4.png` (the weight of f1..f4, one fixed
 0..1 colour scale; `save_attention_maps`), in a second forward pass, tiled as the first.
 """
+import os
 import sys
 
 from ..argtypes import process_count
@@ -106,7 +107,7 @@ def choose_device(name):
 
 def run(args):
     """Do the work; return the summary dict.  Cheap checks (checkpoint, input tree) come before torch loads."""
-    from ..generate.files import claim_output, plan_jobs, shard_from_env
+    from ..generate.files import claim_output, plan_jobs, shard_from_env, unclaim_output
     from ..generate.network import checkpoint_files
 
     if args.backend == "torch" and args.checkpoint is not None:
@@ -134,15 +135,21 @@ def run(args):
     workers = args.workers if args.workers is not None else DEFAULT_WORKERS.get(device.type, 2)
     if args.save_attention:
         fusion_net(backend)  # refuse before the main pass, not after it
-    claim_output(args.output, run_options(args, output_nc))  # a resume with other options is refused here
+    output_existed = os.path.isdir(args.output)
+    claimed = claim_output(args.output, run_options(args, output_nc))  # a resume with other options is refused here
     label = f"rank {rank}/{world}" if world > 1 else "generate"
-    with tqdm(total=len(jobs), desc=label, unit="img", disable=args.quiet) as bar:
-        result = generate(backend, jobs, output_nc, args.batch_size, workers, args.size, args.skip_bad,
-                          progress=bar, max_memory=max_memory, tile=args.tile, overlap=args.overlap,
-                          log=lambda line: bar.write(f"mrff generate: {line}", file=sys.stderr),
-                          palette=args.palette, also_grey=args.also_grey)
-    if args.save_attention:
-        save_attention_maps(backend, jobs, args.size, set(result["bad"]), max_memory, args.tile, args.overlap)
+    try:
+        with tqdm(total=len(jobs), desc=label, unit="img", disable=args.quiet) as bar:
+            result = generate(backend, jobs, output_nc, args.batch_size, workers, args.size, args.skip_bad,
+                              progress=bar, max_memory=max_memory, tile=args.tile, overlap=args.overlap,
+                              log=lambda line: bar.write(f"mrff generate: {line}", file=sys.stderr),
+                              palette=args.palette, also_grey=args.also_grey)
+        if args.save_attention:
+            save_attention_maps(backend, jobs, args.size, set(result["bad"]), max_memory, args.tile, args.overlap)
+    except BaseException:   # refused or stopped before the first image: the folder is left as it was found
+        if claimed and world == 1 and not done:
+            unclaim_output(args.output, [job.target for job in jobs], remove_folder=not output_existed)
+        raise
     result.update(skipped_existing=done, bad=bad + result["bad"], rank=rank, world=world)
     return result
 

@@ -18,6 +18,8 @@
   anything else is generated again.  The run's options (network file and its sha256, --palette,
   --size, --norm_stats, --output_nc) are recorded in `<output>/.mrff_generate.json` before the first
   image (`claim_output`); a resume with other options is refused, so one folder never mixes two runs.
+  A run refused before its first image (an undecodable file, an ONNX model of another size) takes its
+  record back (`unclaim_output`; not under torchrun, whose other processes may have written).
   Outputs are written to a
   temporary file in the same folder, fsynced and renamed (`os.replace`, atomic; then the folder is
   fsynced), so an output either does not exist or is complete, even after a power cut; an interrupted
@@ -342,7 +344,7 @@ def claim_output(output_dir, options):
             pass
         else:
             fsync_folder(out_root)
-            return
+            return True
     try:
         with open(record, encoding="utf-8") as handle:
             recorded = json.load(handle)
@@ -356,3 +358,18 @@ def claim_output(output_dir, options):
                                 f"{recorded.get(flag, '(not given)')}, and this run has {flag} "
                                 f"{options.get(flag, '(not given)')}; pass another --output, or delete {out_root} "
                                 f"to start again with these options.")
+    return False
+
+
+def unclaim_output(output_dir, targets, remove_folder):
+    """Undo claim_output for a run refused before it wrote any of `targets`: its RUN_RECORD is removed (a record
+    of options whose images do not exist would refuse the corrected run), and with `remove_folder` (the run
+    made the --output folder) the folder too if nothing else is in it.  Any target on disk: nothing is touched."""
+    if any(os.path.lexists(target) for target in targets):
+        return
+    out_root = os.path.abspath(os.path.expanduser(output_dir))
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(os.path.join(out_root, RUN_RECORD))
+    if remove_folder:
+        with contextlib.suppress(OSError):   # not empty: left as it is
+            os.rmdir(out_root)
