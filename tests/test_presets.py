@@ -63,8 +63,9 @@ def test_host_parsers_accept_every_preset(preset, script, tmp_path):
     stops at the missing data folder -- not at argparse."""
     flags = expand_presets([f"@{preset}"], for_test=script == "test.py")
     missing = tmp_path / "no_data_here"
+    results = ["--results_dir", str(tmp_path / "results")] if script == "test.py" else []   # not in the host's tree
     proc = subprocess.run([sys.executable, "-m", "mrff_plugin", script, *flags, "--dataroot", str(missing),
-                           "--gpu_ids", "-1", "--checkpoints_dir", str(tmp_path)],
+                           "--gpu_ids", "-1", "--checkpoints_dir", str(tmp_path), *results],
                           cwd=HOST_DIR, capture_output=True, text=True, timeout=120)
     assert "unrecognized arguments" not in proc.stderr, proc.stderr[-2000:]
     assert "kaist_time: day" in proc.stdout and "netG: " in proc.stdout     # the printed options
