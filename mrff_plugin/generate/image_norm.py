@@ -18,8 +18,8 @@ n and channel c,
 so a batch of 8 gives each image what a batch of 1 gives it.  Computed as group
 normalisation with one channel per group (the same sums, in one fused pass that also
 returns the statistics tiles record), and on a CPU for maps under 32 x 32 as BatchNorm
-in train mode on each image alone (where torch's group-norm kernel is slow).  Dropout stays off (eval mode): output is
-deterministic, where `test.py` draws dropout masks.
+in train mode on each image alone (where torch's group-norm kernel is slow).  Dropout
+stays off (eval mode): output is deterministic, where `test.py` draws dropout masks.
 
 Tiles.  A tile's statistics are not the image's.  `whole_image_statistics`
 runs the network once over the whole image and records every layer's
