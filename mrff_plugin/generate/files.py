@@ -331,7 +331,8 @@ def claim_output(output_dir, options):
     The first process to get there creates `<output>/RUN_RECORD` complete (written beside it, then
     `os.link`ed, which fails when the name exists), so the torchrun processes that share the folder
     agree on one record; each then compares its own options with it: the same -- resume; other ones --
-    GenerateError naming the option, both values and the fix.
+    GenerateError naming the option, both values and the fix.  Returns True when this call made the
+    record (a run refused before its first image takes it back: unclaim_output), False when it was there.
     """
     out_root = os.path.abspath(os.path.expanduser(output_dir))
     record = os.path.join(out_root, RUN_RECORD)
