@@ -1,0 +1,88 @@
+"""Quality study v2, rerun with the shipped code and more seeds (protocols/quality_v2_rerun.md).
+
+    .venv/bin/python benchmarks/quality_v2_rerun.py            # runs what is not done yet, in protocol order
+    .venv/bin/python benchmarks/quality_v2_rerun.py --list     # the order and what is done
+
+Each run is a child process (quality_v2_rerun_child.py) over a git worktree of its pinned commit,
+made under benchmarks/out/code/ when missing; its record lands in
+results/quality_v2_rerun/<study>/<code>/<model>_seed<k>.json, so the command resumes where it
+stopped, on this machine or a fresh clone.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDS = ROOT / "benchmarks" / "results" / "quality_v2_rerun"
+WEIGHTS = ROOT / "benchmarks" / "out" / "quality_v2_rerun_weights"
+CODE = {"shipped": "26681d62ba67f2ee01f291a79c58beb442d88846",
+        "pre-H": "dfb5cb3ddd950a9b2bed1fe89091a538160b6188"}
+HEADLINE = ("unet", "unet matched", "fusion paper", "paper average")
+
+
+def run_order():
+    """(study, code, model, seed) in the protocol's order."""
+    order = []
+    for seed in range(5):                                                       # 1
+        order += [("roadscene", "pre-H", "fusion paper", seed), ("roadscene", "shipped", "fusion paper", seed)]
+    order.append(("roadscene", "shipped", "fusion released", 0))               # 2
+    order += [("roadscene", "shipped", m, s) for s in range(5, 10) for m in HEADLINE]   # 3
+    order += [("roadscene", "shipped", "fusion released", s) for s in range(1, 5)]     # 4
+    order += [("roadscene", "shipped", m, s) for s in range(5) for m in HEADLINE if m != "fusion paper"]  # 5
+    order += [("synthetic", "shipped", m, s) for s in range(5) for m in HEADLINE]        # 6
+    order += [("synthetic", "shipped", "fusion released", s) for s in range(3)]
+    return order
+
+
+def record_path(study, code, model, seed):
+    return RECORDS / study / code / f"{model.replace(' ', '_')}_seed{seed}.json"
+
+
+def worktree(code):
+    """The worktree of `code`'s commit, made when missing."""
+    path = ROOT / "benchmarks" / "out" / "code" / CODE[code][:12]
+    if not (path / "mrff_plugin").is_dir():
+        subprocess.run(["git", "worktree", "prune"], cwd=ROOT, check=True)
+        subprocess.run(["git", "worktree", "add", "--detach", str(path), CODE[code]], cwd=ROOT, check=True)
+    return path
+
+
+def run(study, code, model, seed, data):
+    tree = worktree(code)
+    name = f"{model.replace(' ', '_')}_seed{seed}"
+    env = dict(os.environ, PYTHONPATH=f"{tree / 'benchmarks'}{os.pathsep}{tree}", OMP_NUM_THREADS="1")
+    cmd = ["nice", "-n", "19", sys.executable, "-P", str(ROOT / "benchmarks" / "quality_v2_rerun_child.py"),
+           "--code", str(tree), "--study", study, "--model", model, "--seed", str(seed),
+           "--record", str(record_path(study, code, model, seed)),
+           "--weights", str(WEIGHTS / study / code / f"{name}.pth")]
+    if data is not None:
+        cmd += ["--data", str(data)]
+    return subprocess.run(cmd, env=env, cwd=tree).returncode
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--list", action="store_true", help="print the order and what is done, run nothing")
+    p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "roadscene")
+    p.add_argument("--max_runs", type=int, default=None)
+    args = p.parse_args(argv)
+    todo = [r for r in run_order() if not record_path(*r).is_file()]
+    if args.list:
+        for r in run_order():
+            print(("done " if record_path(*r).is_file() else "     ") + " / ".join(map(str, r)))
+        return
+    print(f"quality v2 rerun: {len(run_order()) - len(todo)} runs done, {len(todo)} to go", flush=True)
+    for n, (study, code, model, seed) in enumerate(todo[:args.max_runs], 1):
+        start = time.time()
+        print(f"[{n}/{len(todo)}] {study} {code} {model} seed {seed} ({time.strftime('%H:%M')})", flush=True)
+        rc = run(study, code, model, seed, args.data.resolve() if study == "roadscene" else None)
+        if rc != 0:
+            raise SystemExit(f"quality_v2_rerun.py: the run {study}/{code}/{model}/seed {seed} failed (exit {rc}).")
+        print(f"    finished in {(time.time() - start) / 60:.1f} min", flush=True)
+
+
+if __name__ == "__main__":
+    main()
