@@ -14,7 +14,7 @@ Both run through `mrff demo` exactly as a user runs it (same --seed, so the same
 in its own folder under benchmarks/out/demo_schedule/), timed whole.  Both are scored by
 `mrff evaluate` on the same test pairs; the paired per-image difference after - before gets a
 95% BCa bootstrap interval (quality_stats.bootstrap_ci).  Each configuration is written into
-benchmarks/results/demo_schedule.json as it finishes and skipped when the command runs again.
+benchmarks/results/demo-schedule-128px-fp32-avx2-pt2141-20261202.json as it finishes and skipped when the command runs again.
 """
 import argparse
 import json
@@ -33,7 +33,7 @@ from quality_runs import machine  # noqa: E402
 from quality_stats import bootstrap_ci  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "demo_schedule"
-RESULTS = ROOT / "benchmarks" / "results" / "demo_schedule.json"
+RESULTS = ROOT / "benchmarks" / "results" / "demo-schedule-128px-fp32-avx2-pt2141-20261202.json"
 AFTER_ITERATIONS = 400      # options/demo.txt: 1 + 1 epochs over mrff demo's 200 pairs
 BEFORE_WIDTH = 64           # the demo's --ngf/--ndf before the study (the host's default)
 AFTER_WIDTH = 32            # options/demo.txt
