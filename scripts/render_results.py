@@ -1,0 +1,341 @@
+"""Write docs/results.md from the measurements in benchmarks/results/*.json.
+
+    .venv/bin/python scripts/render_results.py           # rewrite docs/results.md
+    .venv/bin/python scripts/render_results.py --check   # exit 1 if docs/results.md is stale
+
+Every figure on that page comes from a results file; nothing is typed in by hand.  Files are
+named `<benchmark>-<what>-<size>-<precision>-<cpu>-pt<torch>-<date>[-<run>].json`
+(benchmarks/results/MANIFEST.md), so the page groups them by name and shows the newest first.
+Standard library only, so the page renders without the project's environment.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+PAGE = ROOT / "docs" / "results.md"
+LINK = "../benchmarks/results/"          # from docs/ to the results folder
+
+CPU_NAMES = {
+    "avx2": "2-core AMD EPYC, AVX2 only (bf16 emulated)",
+    "avx512bf16": "2-core AMD EPYC, AVX-512 with native bf16 (no AMX)",
+    "amx": "2-core Intel Xeon with AMX (bf16 matrix units)",
+}
+
+
+def load(name):
+    return json.loads((RESULTS / name).read_text())
+
+
+def files(prefix):
+    """Result files whose names start with `prefix`, newest first (date, then run number)."""
+    def key(path):
+        parts = path.stem.split("-")
+        dated = [i for i, p in enumerate(parts) if p.isdigit() and len(p) == 8]
+        date = parts[dated[-1]] if dated else ""
+        run = int(parts[-1]) if dated and dated[-1] < len(parts) - 1 else 0
+        return date, run
+    return sorted(RESULTS.glob(prefix + "*.json"), key=key, reverse=True)
+
+
+def cpu_of(name):
+    return next(cpu for cpu in CPU_NAMES if ("-%s-" % cpu) in name)
+
+
+def link(name):
+    return "[`%s`](%s%s)" % (name, LINK, name)
+
+
+def num(x, digits=3):
+    return "-" if x is None else ("%.*f" % (digits, x))
+
+
+def signed(x, digits=3):
+    return "%+.*f" % (digits, x)
+
+
+def table(header, rows):
+    """A Markdown table; a first cell that repeats the row above it is left blank."""
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rows = [[("" if i and row[0] == rows[i - 1][0] else row[0])] + list(row[1:]) for i, row in enumerate(rows)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return out
+
+
+# ---------------------------------------------------------------------------------- quality
+
+def quality_v2(name, title):
+    d = load(name)
+    s, settings = d["summary"], d["settings"]
+    lines = ["### " + title, "",
+             "%s; protocol [`%s`](../%s). %d iterations (linear decay over the last %d), "
+             "%dx%d crops, %d held-out images; machine: %s, torch %s, %d thread(s)." % (
+                 link(name), d["protocol"], d["protocol"], settings["iters"], settings["decay_iters"],
+                 settings["crop"], settings["crop"], len(d["held_out_ids"]),
+                 "AVX-512 BF16" if d["machine"]["avx512_bf16"] else "AVX2", d["machine"]["torch"],
+                 d["machine"]["threads"]), "",
+             "Held-out scores, mean over seeds (± the seeds' standard deviation), scored three ways: "
+             "as `mrff generate` ships (each image's own BatchNorm statistics, no dropout), as the "
+             "host's `test.py` runs, and with the running statistics.", ""]
+    rows = []
+    for model, m in s["models"].items():
+        g = m["generate"]
+        rows.append(["`%s`" % model, "%.2f M" % (m["params"] / 1e6), len(m["seeds"]),
+                     "%.3f ± %.3f" % (g["ssim"]["mean"], g["ssim"]["seed_std"]),
+                     "%.2f ± %.2f" % (g["psnr"]["mean"], g["psnr"]["seed_std"]),
+                     num(m["test.py"]["ssim"]["mean"]), num(m["running"]["ssim"]["mean"]),
+                     num(m["seconds_per_iter"], 3)])
+    lines += table(["model", "params", "seeds", "SSIM (generate)", "PSNR dB (generate)",
+                    "SSIM (test.py)", "SSIM (running)", "s / iteration"], rows)
+    lines += ["", "Paired differences (as `mrff generate` ships), with 95% hierarchical bootstrap "
+              "intervals over seeds and images:", ""]
+    rows = []
+    for pair, c in s["comparisons"].items():
+        ssim, psnr = c["generate/ssim"], c["generate/psnr"]
+        rows.append(["`%s`" % pair, len(ssim["seeds"]),
+                     "%s [%s, %s]" % (signed(ssim["mean"]), signed(ssim["ci95_hierarchical"][0]),
+                                      signed(ssim["ci95_hierarchical"][1])),
+                     "%s [%s, %s]" % (signed(psnr["mean"], 2), signed(psnr["ci95_hierarchical"][0], 2),
+                                      signed(psnr["ci95_hierarchical"][1], 2))])
+    lines += table(["difference", "seeds", "SSIM", "PSNR dB"], rows)
+    stem = name[:-len(".json")]
+    figures = [f for f in ("curves", "samples", "attention") if (RESULTS / ("%s_%s.png" % (stem, f))).exists()]
+    if figures:
+        lines += ["", "Figures: " + ", ".join("[%s](%s%s_%s.png)" % (f, LINK, stem, f) for f in figures) + "."]
+    return lines + [""]
+
+
+def quality_v1():
+    name = "quality.json"
+    d = load(name)
+    st, s = d["study"], d["summary"]
+    lines = ["### Version 1: synthetic scenes, five models", "",
+             "%s; %d iterations (linear decay over the last %d), %dx%d, ngf %d, %d training and %d "
+             "held-out pairs, seeds %s, scored as the host's `test.py` runs; machine: %s, torch %s. "
+             "Its intervals are over images only, and its baseline has a fraction of fusion's "
+             "compute: version 2 above replaces it." % (
+                 link(name), st["iters"], st["decay_iters"], st["size"], st["size"], st["ngf"],
+                 st["train_pairs"], st["test_pairs"], st["seeds"],
+                 "AVX-512 BF16" if d["machine"]["avx512_bf16"] else "AVX2", d["machine"]["torch"]), ""]
+    rows = []
+    for model, m in s["models"].items():
+        f = m["final"]
+        rows.append(["`%s`" % model, "%.2f M" % (m["params"] / 1e6),
+                     "%.3f ± %.3f" % (f["ssim_mean"], f["ssim_std"]),
+                     "%.2f ± %.2f" % (f["psnr_mean"], f["psnr_std"]), num(f["scc_mean"]),
+                     num(m["seconds_per_iter"])])
+    lines += table(["model", "params", "SSIM", "PSNR dB", "SCC", "s / iteration"], rows)
+    lines += ["", "Differences from `%s`, 95%% bootstrap intervals over images:" % d["baseline"], ""]
+    rows = []
+    for model, c in s["vs_baseline"].items():
+        rows.append(["`%s`" % model] + ["%s [%s, %s]" % (signed(c[k]["mean"], digits), signed(c[k]["ci95"][0], digits),
+                                                          signed(c[k]["ci95"][1], digits))
+                                        for k, digits in (("ssim", 3), ("psnr", 2), ("scc", 3))])
+    lines += table(["model", "SSIM", "PSNR dB", "SCC"], rows)
+    lines += ["", "Ceiling (the scene maker's own LWIR without its random parts): " + "; ".join(
+        "%s SSIM %.3f" % (k, v["ssim_mean"]) for k, v in d["ceiling"].items()) + "."]
+    lines += ["", "Figures: [curves](%squality_curves.png), [samples](%squality_samples.png), "
+              "[attention](%squality_attention.png)." % (LINK, LINK, LINK)]
+    for path in files("quality-v1-"):
+        lines += ["", "The same study with a constant learning rate: %s." % link(path.name)]
+    return lines + [""]
+
+
+# ------------------------------------------------------------------------------------- demo
+
+def demo():
+    lines = ["## `mrff demo`", ""]
+    for path in files("demo-schedule-"):
+        d = load(path.name)
+        after, before = d["configurations"]["after"], d["configurations"]["before"]
+        diff = d["after_minus_before"]
+        lines += ["%s (`benchmarks/demo_schedule.py`; %s, torch %s):" % (
+            link(path.name), CPU_NAMES[cpu_of(path.name)], d["machine"]["torch"]), ""]
+        lines += table(["configuration", "whole `mrff demo`", "SSIM", "PSNR dB"],
+                       [[c["what"], "%.1f min" % (c["seconds"] / 60), "%.3f ± %.3f" % (c["ssim_mean"], c["ssim_std"]),
+                         "%.2f" % c["psnr_mean"]] for c in (after, before)])
+        lines += ["", "The demo as shipped minus the wider network at the same training time, over %d "
+                  "held-out pairs: SSIM %s [95%% CI %s, %s], PSNR %s dB [%s, %s]; one pix2pix step "
+                  "%.2f s at ngf 32, %.2f s at ngf 64." % (
+                      diff["ssim"]["pairs"], signed(diff["ssim"]["mean"]), signed(diff["ssim"]["ci95"][0]),
+                      signed(diff["ssim"]["ci95"][1]), signed(diff["psnr"]["mean"], 2),
+                      signed(diff["psnr"]["ci95"][0], 2), signed(diff["psnr"]["ci95"][1], 2),
+                      d["step_seconds"]["32"], d["step_seconds"]["64"]), ""]
+    return lines
+
+
+def norm_paths():
+    found = files("normpaths-")
+    lines = ["## Normalisation paths on `mrff demo`'s held-out pairs", "",
+             "`benchmarks/norm_paths.py`: `mrff demo`, then `mrff generate` both ways on the gallery's "
+             "`real_A` images, everything scored against `real_B`. Newest first.", ""]
+    rows = []
+    for path in found:
+        d = load(path.name)
+        for what, p in d["paths"].items():
+            rows.append([link(path.name), "`%s`" % what, p["n"], "%.4f" % p["ssim_mean"], "%.2f" % p["psnr_mean"]])
+    lines += table(["file", "path", "images", "SSIM", "PSNR dB"], rows)
+    return lines + [""]
+
+
+# ------------------------------------------------------------------------------------ speed
+
+GENERATE_COLUMNS = [
+    ("host test.py", "`test.py`"),
+    ("mrff generate --amp none", "generate fp32"),
+    ("mrff generate --amp bf16", "generate bf16"),
+    ("mrff generate --amp none --norm_stats running", "fp32, running stats"),
+    ("mrff generate --amp bf16 --norm_stats running", "bf16, running stats"),
+    ("mrff generate --backend onnxruntime", "ONNX Runtime"),
+]
+
+
+def speed_generate():
+    lines = ["## Inference speed: `mrff generate` against the host's `test.py`", "",
+             "`benchmarks/speed.py --images N --skip train,rss` (whole commands on the same images and "
+             "checkpoint: 256x256, ngf 64, fusion `paper`). Images per second; in brackets the share of "
+             "the command's own bare forward pass. Files from before per-image statistics became "
+             "`mrff generate`'s default (2026-12-04) ran with the running statistics. Newest first.", ""]
+    rows = []
+    for path in files("speed-generate-"):
+        d = load(path.name)
+        inf, runs = d["inference"], d["inference"]["runs"]
+        row = [link(path.name), cpu_of(path.name), inf["images"], inf["batch_size"],
+               "%.0f / %.0f" % (d["matmul_peak_gflops"]["fp32"], d["matmul_peak_gflops"]["bf16"])]
+        for key, _ in GENERATE_COLUMNS:
+            r = runs.get(key)
+            row.append("-" if r is None else "%.2f (%.0f%%)" % (r["images_per_s"], 100 * r["vs_own_forward_only"]))
+        rows.append(row)
+    lines += table(["file", "CPU", "images", "batch", "matmul peak fp32 / bf16 GFLOP/s"]
+                   + [title for _, title in GENERATE_COLUMNS], rows)
+    lines += ["", "CPUs: " + "; ".join("`%s` %s" % item for item in CPU_NAMES.items()) + "."]
+    png = [(p.name, load(p.name)["png_encoding"]) for p in files("speed-generate-") if "png_encoding" in load(p.name)]
+    if png:
+        name, e = png[0]
+        lines += ["", "PNG encoding (%s, %d images of %dx%d): Pillow's default %.2f ms and %.1f kB per image, "
+                  "`mrff generate`'s %.2f ms and %.1f kB (%.1fx as fast)." % (
+                      link(name), e["images"], e["size"], e["size"], e["pillow default"]["encode_ms_per_image"],
+                      e["pillow default"]["kilobytes_per_image"], e["mrff generate"]["encode_ms_per_image"],
+                      e["mrff generate"]["kilobytes_per_image"], e["encode_speedup"])]
+    return lines + [""]
+
+
+def speed_train():
+    lines = ["## Training step and generator costs", "",
+             "`benchmarks/speed.py --skip rss,png,inference --sizes 256 --batches 1 --layouts channels_last`: "
+             "the pix2pix G + D step (Adam fused), median of 5 alternated rounds, with the counted FLOPs "
+             "as a share of the matching matmul peak. Newest first; runs of one day alternate the code "
+             "before and after a change (MANIFEST.md says which).", ""]
+    rows = []
+    for path in files("speed-trainstep-"):
+        d = load(path.name)
+        for s in d["training_steps"]:
+            rows.append([link(path.name), cpu_of(path.name), "`%s`" % s["netG"], s["size"], s["batch"],
+                         "fp32" if s["amp"] == "none" else s["amp"], s["layout"],
+                         "%.3f s" % s["seconds_per_step"], "%.0f" % s["gflop_per_step"],
+                         "%.0f%%" % (100 * s["fraction_of_peak"])])
+    lines += table(["file", "CPU", "netG", "size", "batch", "precision", "layout", "s / step",
+                    "GFLOP / step", "of peak"], rows)
+    newest = files("speed-generate-")[0]
+    gens = load(newest.name)["generators"]
+    lines += ["", "Generators (%s, counted with `torch.utils.flop_counter`):" % link(newest.name), ""]
+    lines += table(["netG", "size", "parameters", "MACs / image"],
+                   [["`%s`" % g, size, "{:,}".format(v["params"]), "%.2f G" % (v["macs_per_image"] / 1e9)]
+                    for size, by_name in gens.items() for g, v in by_name.items()])
+    return lines + [""]
+
+
+# ----------------------------------------------------------------------------------- tiling
+
+def tiling():
+    lines = ["## Tiled generation", ""]
+    for path in files("tiling-receptivefield-"):
+        d = load(path.name)
+        lines += ["Receptive field of one output pixel (%s, `benchmarks/tiling.py --skip rss`):" % link(path.name), ""]
+        lines += table(["network", "support (px)", "radius of 90% / 95% / 99% / 99.9%"],
+                       [[k, "x".join(map(str, v["support_px"])),
+                         " / ".join(str(v["radius_px"][q]) for q in ("0.9", "0.95", "0.99", "0.999"))]
+                        for k, v in d["receptive_field"].items()])
+        lines += [""]
+    for path in files("tiling-normstats-"):
+        d = load(path.name)
+        t = d["tiled_vs_untiled"]
+        lines += ["Tiled against untiled, %dx%d, trained ngf-%d network, per-image statistics "
+                  "(%s, `benchmarks/tiling.py --skip rf,memory,rss`); `statistics` is the size of the "
+                  "copy whose statistics the tiles use (1.0: the whole image; `own`: each tile its own). "
+                  "Grey levels of 255; the untiled image's standard deviation is %.1f." % (
+                      t["size"][0], t["size"][1], d["trained_network"]["ngf"], link(path.name),
+                      t["untiled_std_grey_levels"]), ""]
+        rows = []
+        for key in ("tiled_vs_untiled", "tiled_vs_untiled_running_statistics"):
+            for r in d[key]["runs"]:
+                rows.append([d[key]["norm_stats"], r["tile"], r["overlap"], r["statistics"], r["refinements"],
+                             "%.2f" % r["mean_abs_diff"], "%.2f" % r["mean_abs_diff_away_from_borders"],
+                             r["max_abs_diff"], "%.2f" % r["seam_worst_border_step"],
+                             "%.2f" % r["seam_untiled_same_lines"]])
+        lines += table(["norm stats", "tile", "overlap", "statistics", "refinements", "mean abs diff",
+                        "away from borders", "max", "border step", "untiled there"], rows)
+        lines += [""]
+    memory = [p for p in files("tiling-rss-") if "activation_memory_256" in load(p.name)]
+    if memory:
+        d = load(memory[0].name)
+        lines += ["Activation memory per pixel, ngf 64, 256x256 (%s): " % link(memory[0].name) + "; ".join(
+            "%s estimate %.0f bytes, exact peak %.0f (%.2fx)" % (
+                "fp32" if amp == "none" else amp, v["estimate_bytes_per_pixel"], v["exact_peak_bytes_per_pixel"],
+                v["estimate_over_exact"]) for amp, v in d["activation_memory_256"].items()) + ".", ""]
+    lines += ["A 4000x3000 photo through `mrff generate` at the default `--max_memory`, tiled automatically "
+              "(`benchmarks/tiling.py --skip rf,memory,tiles`). Newest first:", ""]
+    rows = []
+    for path in files("tiling-rss-"):
+        d = load(path.name)
+        for b in d["big_photo"]:
+            rows.append([link(path.name), cpu_of(path.name), d["threads"], "%.1f" % d["load_average"][0],
+                         "fp32" if b["amp"] == "none" else b["amp"], "%.0f s" % b["wall_seconds"],
+                         "%.0f MB" % b["peak_rss_mb_main"], "%.0f MB" % b["peak_pss_mb_with_workers"]])
+    lines += table(["file", "CPU", "threads", "load at start", "precision", "wall", "peak RSS",
+                    "peak PSS with workers"], rows)
+    return lines + [""]
+
+
+# ------------------------------------------------------------------------------------- page
+
+def render():
+    lines = ["# Results", "",
+             "<!-- Generated by scripts/render_results.py from benchmarks/results/*.json: do not edit; "
+             "run `python scripts/render_results.py` after adding a results file. -->", "",
+             "Every figure below is read from a file in [`benchmarks/results/`](../benchmarks/results/); "
+             "[MANIFEST.md](../benchmarks/results/MANIFEST.md) says what each file holds. How each "
+             "benchmark is run: [development.md](development.md) and "
+             "[benchmarks/README.md](../benchmarks/README.md).", "",
+             "## Quality: does fusion beat pix2pix?", ""]
+    lines += quality_v2("quality_v2_roadscene.json", "Version 2: real LWIR (RoadScene)")
+    lines += quality_v2("quality_v2_synthetic.json", "Version 2: synthetic scenes")
+    lines += quality_v1()
+    lines += demo()
+    lines += norm_paths()
+    lines += speed_generate()
+    lines += speed_train()
+    lines += tiling()
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if docs/results.md differs from what the JSON gives")
+    args = parser.parse_args(argv)
+    text = render()
+    if args.check:
+        if not PAGE.exists() or PAGE.read_text() != text:
+            print("docs/results.md is stale; run: python scripts/render_results.py", file=sys.stderr)
+            return 1
+        return 0
+    PAGE.parent.mkdir(exist_ok=True)
+    PAGE.write_text(text)
+    print("wrote %s" % PAGE.relative_to(ROOT))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
