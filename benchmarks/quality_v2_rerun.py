@@ -53,7 +53,8 @@ def worktree(code):
 def run(study, code, model, seed, data):
     tree = worktree(code)
     name = f"{model.replace(' ', '_')}_seed{seed}"
-    env = dict(os.environ, PYTHONPATH=f"{tree / 'benchmarks'}{os.pathsep}{tree}", OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=f"{tree / 'benchmarks'}{os.pathsep}{tree}", OMP_NUM_THREADS="1",
+               MRFF_HOST=str(tree / "third_party" / "pix2pix_toolkit"))   # the commit's own host
     cmd = ["nice", "-n", "19", sys.executable, "-P", str(ROOT / "benchmarks" / "quality_v2_rerun_child.py"),
            "--code", str(tree), "--study", study, "--model", model, "--seed", str(seed),
            "--record", str(record_path(study, code, model, seed)),
