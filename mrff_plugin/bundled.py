@@ -18,7 +18,7 @@ from pathlib import Path
 
 DISTRIBUTION = "mrff-plugin"            # setup.py's name
 PACKAGED = Path(__file__).resolve().parent / "_bundled"
-HOST = "third_party/pix2pix_toolkit"    # the project's compatible host (host-contract.md)
+HOST = "third_party/pix2pix_toolkit"    # the project's compatible host (docs/architecture.md, "The host contract")
 PRESETS = "options"                     # experiment presets (argument files)
 BENCHMARKS = "benchmarks"               # benchmark scripts: checkout only
 

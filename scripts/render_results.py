@@ -1,7 +1,7 @@
 """Write docs/results.md from the measurements in benchmarks/results/*.json.
 
-    .venv/bin/python scripts/render_results.py           # rewrite docs/results.md
-    .venv/bin/python scripts/render_results.py --check   # exit 1 if docs/results.md is stale
+    .venv/bin/python scripts/render_results.py           # rewrite docs/results.md and README's results table
+    .venv/bin/python scripts/render_results.py --check   # exit 1 if either is stale
 
 Every figure on that page comes from a results file; nothing is typed in by hand.  Files are
 named `<benchmark>-<what>-<size>-<precision>-<cpu>-pt<torch>-<date>[-<run>].json`
@@ -16,6 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 PAGE = ROOT / "docs" / "results.md"
+README = ROOT / "README.md"
+BEGIN, END = "<!-- results:begin", "<!-- results:end -->"   # README's headline block, between these lines
 LINK = "../benchmarks/results/"          # from docs/ to the results folder
 
 CPU_NAMES = {
@@ -299,6 +301,54 @@ def tiling():
     return lines + [""]
 
 
+# ---------------------------------------------------------------------------------- README
+
+def ci(c, digits=3):
+    return "%s [%s, %s]" % (signed(c["mean"], digits), signed(c["ci95_hierarchical"][0], digits),
+                            signed(c["ci95_hierarchical"][1], digits))
+
+
+def headline():
+    """README's table: the few figures a newcomer asks for first, each linking its section."""
+    road = load("quality_v2_roadscene.json")["summary"]["comparisons"]
+    synth = load("quality_v2_synthetic.json")["summary"]["comparisons"]
+    rows = []
+    for label, c, seeds in (
+            ("RoadScene (real LWIR): fusion `paper` minus pix2pix `unet_128`", road["fusion paper - unet"], None),
+            ("RoadScene: fusion `paper` minus a U-Net of the same compute", road["fusion paper - unet matched"], None),
+            ("RoadScene: nested attention minus plain averaging of the branches", road["fusion paper - paper average"], None),
+            ("RoadScene: the authors' released network minus `unet_128`", road["fusion released - unet"], True),
+            ("synthetic scenes: fusion `paper` minus a U-Net of the same compute", synth["fusion paper - unet matched"], None)):
+        n = len(c["generate/ssim"]["seeds"])
+        rows.append([label, "SSIM %s, PSNR %s dB" % (ci(c["generate/ssim"]), ci(c["generate/psnr"], 2)),
+                     "%d seeds, 95%% interval over seeds and images" % n, "[quality](docs/results.md#quality-does-fusion-beat-pix2pix)"])
+    demo_file = files("demo-schedule-")[0].name
+    after = load(demo_file)["configurations"]["after"]
+    rows.append(["`mrff demo`", "SSIM %.3f, PSNR %.2f dB in %.1f min" % (after["ssim_mean"], after["psnr_mean"], after["seconds"] / 60),
+                 CPU_NAMES[cpu_of(demo_file)], "[demo](docs/results.md#mrff-demo)"])
+    full = [p for p in files("speed-generate-") if "mrff generate --amp none" in load(p.name)["inference"]["runs"]][0]
+    runs = load(full.name)["inference"]["runs"]
+    rows.append(["`mrff generate`, 256x256, ngf 64", "%.2f images/s fp32, %.2f bf16; `test.py` %.2f" % (
+        runs["mrff generate --amp none"]["images_per_s"], runs["mrff generate --amp bf16"]["images_per_s"],
+        runs["host test.py"]["images_per_s"]), CPU_NAMES[cpu_of(full.name)],
+        "[speed](docs/results.md#inference-speed-mrff-generate-against-the-hosts-testpy)"])
+    big = files("tiling-rss-")[0]
+    peaks = {b["amp"]: b["peak_rss_mb_main"] for b in load(big.name)["big_photo"]}
+    rows.append(["a 4000x3000 photo through `mrff generate` (tiled)", "peak RSS %.2f GB fp32, %.2f GB bf16" % (
+        peaks["none"] / 1000, peaks["bf16"] / 1000), CPU_NAMES[cpu_of(big.name)], "[tiling](docs/results.md#tiled-generation)"])
+    return table(["what", "figure", "measured with", "more"], rows)
+
+
+def readme(text):
+    """README.md's text with its headline block rewritten."""
+    head, found, rest = text.partition(BEGIN)
+    if not found or END not in rest:
+        raise SystemExit("README.md has no %s ... %s block" % (BEGIN, END))
+    first_line, _, _ = rest.partition("\n")
+    tail = rest.split(END, 1)[1]
+    return head + BEGIN + first_line + "\n" + "\n".join(headline()) + "\n" + END + tail
+
+
 # ------------------------------------------------------------------------------------- page
 
 def render():
@@ -325,15 +375,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if docs/results.md differs from what the JSON gives")
     args = parser.parse_args(argv)
-    text = render()
+    pages = {PAGE: render(), README: readme(README.read_text())}
+    stale = [path for path, text in pages.items() if not path.exists() or path.read_text() != text]
     if args.check:
-        if not PAGE.exists() or PAGE.read_text() != text:
-            print("docs/results.md is stale; run: python scripts/render_results.py", file=sys.stderr)
-            return 1
-        return 0
+        for path in stale:
+            print("%s is stale; run: python scripts/render_results.py" % path.relative_to(ROOT), file=sys.stderr)
+        return 1 if stale else 0
     PAGE.parent.mkdir(exist_ok=True)
-    PAGE.write_text(text)
-    print("wrote %s" % PAGE.relative_to(ROOT))
+    for path in stale:
+        path.write_text(pages[path])
+        print("wrote %s" % path.relative_to(ROOT))
     return 0
 
 

@@ -210,7 +210,7 @@ def test_bf16_training_runs_and_fp16_is_refused(kaist_root, tmp_path):
 # ---------------------------------------------------------------- upstream hosts (static)
 
 # What the plugin's host-side modules may import from the host unguarded: names that both eras of the
-# upstream toolkit have (../shared/docs/host-contract.md). Anything else must sit in `try/except ImportError`.
+# upstream toolkit have (docs/architecture.md, "The host contract"). Anything else must sit in `try/except ImportError`.
 CONTRACT_IMPORTS = {"data": {"find_dataset_using_name"}, "models.pix2pix_model": {"Pix2PixModel"},
                     "data.base_dataset": {"BaseDataset", "get_params", "get_transform"}}
 HOST_PACKAGES = ("data", "models", "options", "util")

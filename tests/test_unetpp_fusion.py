@@ -140,7 +140,7 @@ def test_parameter_count_matches_the_table_1_derivation(ngf, output_nc, norm):
 # ------------------------------------------------------------------ --mrff_arch released: the authors' network
 
 def released_parameter_count(input_nc, output_nc, C=32):
-    """Parameters of the released network derived by hand from released-network.md.
+    """Parameters of the released network derived by hand from docs/architecture.md, "The released network".
 
     Every layer has a bias.  A k x k (transposed) convolution in -> out has
     k*k*in*out + out parameters.  ch = 64, 128, 256, 512, 512.

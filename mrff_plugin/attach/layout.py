@@ -9,12 +9,12 @@ imports nothing beyond `os` and `sys` at import.  The autoload, the runner
 import os
 import sys
 
-# Files that make a folder a pix2pix/CycleGAN-style checkout (host-contract.md, "Layout").
+# Files that make a folder a pix2pix/CycleGAN-style checkout (docs/architecture.md, "The host contract").
 HOST_LAYOUT = ("models/networks.py", "models/base_model.py", "data/base_dataset.py", "options/base_options.py")
 HOST_ENV = "MRFF_HOST"   # the host the `mrff` commands use when --host is not given
 
 
-# What the patches rely on beyond the layout (host-contract.md), read from the source without importing it:
+# What the patches rely on beyond the layout (docs/architecture.md), read from the source without importing it:
 # file -> (class or '' for the module, function or '' for the class alone, leading parameters by name or count).
 CONTRACT = (
     ("options/base_options.py", "BaseOptions", "initialize", 2),   # initialize(self, parser)

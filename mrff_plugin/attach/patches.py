@@ -20,7 +20,7 @@ ALIASES = {
     "data.kaist_aligned_dataset": "mrff_plugin.datasets.kaist_aligned",
     "models.mrff_pix2pix_model": "mrff_plugin.training.mrff_pix2pix",
 }
-# Generator names of the upstream toolkit (host-contract.md, "Generators"), for hosts without a table.
+# Generator names of the upstream toolkit (docs/architecture.md, "The host contract"), for hosts without a table.
 CONTRACT_GENERATORS = ("resnet_9blocks", "resnet_6blocks", "unet_256", "unet_128")
 
 

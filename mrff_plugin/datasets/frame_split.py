@@ -8,7 +8,7 @@ list and the rest, lowest first, in the train list; `gap` frame numbers just
 below the test block are left out of both, so no training frame sits right
 next to a test frame. Torch-free.
 
-    python -m mrff_plugin.datasets.frame_split --dataroot ../shared/data/roadscene --test_count 34 --out lists
+    python -m mrff_plugin.datasets.frame_split --dataroot /data/RoadScene --test_count 34 --out lists
     # -> lists/train.txt (the 134 lowest frame numbers), lists/test.txt (the 34 highest)
 
 then `train.py ... --dataset_mode kaist_aligned --kaist_list lists/train.txt` and

@@ -31,7 +31,7 @@ PAD = "pad"
 MODES = (SHORTSIDE, PAD)
 
 # Input sides the host's generators need: 2 ** (stride-2 convolutions) -- a U-Net of 8 (unet_256) or 7
-# (unet_128) halvings, a ResNet generator of 2 (host-contract.md, "Generators"). The plugin's generators
+# (unet_128) halvings, a ResNet generator of 2 (docs/architecture.md, "The host contract"). The plugin's generators
 # (unetpp_fusion: five stride-2 stages) and any other name get PLUGIN_MULTIPLE.
 HOST_MULTIPLES = {"unet_256": 256, "unet_128": 128, "resnet_9blocks": 4, "resnet_6blocks": 4}
 PLUGIN_MULTIPLE = 32

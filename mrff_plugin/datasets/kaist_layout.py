@@ -18,7 +18,7 @@ without the modality folder and extension: `set00/V000/I01225` in the KAIST tree
 flat folder.
 
 Selection (KAIST tree): phase and time of day pick the paper's sets (table below,
-KAIST facts in host-contract.md), or `sets` names them; `stride` keeps every
+KAIST facts in docs/architecture.md), or `sets` names them; `stride` keeps every
 N-th frame of each video (KAIST is 20 fps, neighbours are near duplicates); a
 list file of pair ids replaces all of that and reproduces a published split
 exactly. Anything that would drop pairs silently -- a frame without its partner,
@@ -38,7 +38,7 @@ from ..errors import MrffError
 from .images import IMAGE_EXTENSIONS
 
 # KAIST multispectral pedestrian benchmark: which sets belong to which split and
-# time of day (host-contract.md, "The KAIST multispectral pedestrian data").
+# time of day (docs/architecture.md, "The host contract").
 KAIST_SETS = {
     ("train", "day"): (0, 1, 2),
     ("train", "night"): (3, 4, 5),

@@ -48,7 +48,7 @@ table's input/output columns give):
   "(512,...)") but their output columns agree: DB i.j maps ch[i] -> ch[i-1]
   and doubles the size, i.e. a 4x4 stride-2 padding-1 transposed convolution.
   Hence X_i,j sees (j+1)*ch[i] channels (CCB0.4: 320), as the table's input
-  column says; design.md's `j*ch[i] + ch[i+1]` would give 384 for X0,4 and
+  column says; a count of `j*ch[i] + ch[i+1]` would give 384 for X0,4 and
   contradicts the table.
 - Branch layers and fusion resolution.  The text has "four convolutional layers
   to downscale the features" of X0,1..X0,4 and then fuses "four features of the
@@ -58,7 +58,7 @@ table's input/output columns give):
   channels, the fused 32 channels go straight into the 3x3 output convolution,
   and the fusion must already be at H x W: the branch layers are 4x4 stride-2
   transposed convolutions (the kernel of Table 1's up-sampling DBs).  The
-  authors' released code does the same (docs: released-network.md).  Earlier
+  authors' released code does the same (docs/architecture.md, "The released network").  Earlier
   versions fused at H/2 after 1x1 reductions and needed a transposed convolution
   in the head that neither the text nor the release has; their checkpoints are
   refused with one sentence (`legacy_message`).

@@ -2,7 +2,7 @@
 
 The authors' training code (a fork of the pix2pix toolkit) builds a fusion
 generator that departs from the paper's Table 1 in about ten places; this is
-that network, written from its description (docs: released-network.md), so that
+that network, written from its description (docs/architecture.md, "The released network"), so that
 the network behind the paper's Table 3 can be trained and compared.  Wiring,
 fusion and the four maps are shared with `--mrff_arch paper` (`fusion.py`).
 
