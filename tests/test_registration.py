@@ -189,11 +189,14 @@ def test_options_gain_the_plugin_flags_and_the_generator_is_built_with_them(clea
     model = create_model(opt)   # the host's model calls define_G(3, 3, 4, opt.netG, opt.norm): flags ride with netG
     assert model.netG.config["mrff_fusion"] == "last" and model.netG.config["mrff_channels"] == 6
     assert list(model.netG.branches) == ["f4"] and model.netG_name_type == "GeneratorChoice"
-    assert type(opt.netG) is str and opt.netG == "unetpp_fusion"   # plain again: the host saves its options next
+    assert opt.netG == "unetpp_fusion"
     defaults = BaseOptions().parse([])
     assert (defaults.mrff_fusion, defaults.mrff_channels) == ("nested", 32)
-    # nothing is left over from the parse or the model: a direct call builds with the generator's defaults
+    # the flags stay with the options they were parsed into, not with the process: a direct call with this
+    # opt.netG builds them, a plain name the generator's defaults
     net = networks.define_G(3, 3, 4, opt.netG, opt.norm)
+    assert (net.config["mrff_fusion"], net.config["mrff_channels"]) == ("last", 6)
+    net = networks.define_G(3, 3, 4, "unetpp_fusion", opt.norm)
     assert (net.config["mrff_fusion"], net.config["mrff_channels"]) == ("nested", 32)
 
 

@@ -8,10 +8,14 @@ wrapped again (the replacement carries `_mrff_original`).  The wrappers call
 the original for everything that is not the plugin's, and know no generator by
 name: they ask the registry (`mrff_plugin.networks`).
 """
+import codecs
+import copy
 import functools
 import inspect
 from dataclasses import dataclass
 from typing import Callable
+
+import _codecs
 
 from ..errors import MrffError, host_error
 
@@ -50,35 +54,56 @@ class UnknownGeneratorError(MrffError, NotImplementedError):
 # ------------------------------------------------------------------ models.create_model, models.networks.define_G
 
 class GeneratorChoice(str):
-    """`--netG NAME` carrying NAME's own flags (`.flags`, `networks.generator_flags`): the `netG` argument of the
-    host's `define_G` call while `create_model` builds the model.
+    """`--netG NAME` that builds NAME with the generator flags of the options it was parsed into (`.flags`,
+    `networks.generator_flags` of `options`, read when the network is built).
 
-    The host's models call `define_G(opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.norm, ...)` with
-    positional values only; no argument can hold `--toy_width` or `--mrff_arch` except `netG` itself.  So
-    the flags ride in that argument, on the one options object being built from, and nowhere else.  It sits
-    in `opt.netG` only during `create_model`: the host saves its options with the checkpoint afterwards
-    (`torch.save`), and `torch.load(weights_only=True)` reads back only plain str.
+    The host's models -- and users' own scripts -- call `define_G(opt.input_nc, opt.output_nc, opt.ngf,
+    opt.netG, opt.norm, ...)` with positional values only; no argument can hold `--toy_width` or
+    `--mrff_arch` except `netG` itself.  So the flags ride in that argument, on the options object they
+    belong to, for its whole life: set by the host's `parse` (and `create_model`, for options made by
+    hand), read from that object at each build, so a value changed after parsing is built as it now is.
+
+    Pickled (the host's `torch.save` of its options, a data-loader worker's copy) it is the plain name:
+    `_codecs.encode(<name in rot13>, "rot13")`, the one reducer that returns text both plain pickle and
+    `torch.load(weights_only=True)` accept.  A deep copy of the options keeps it, bound to the copy.
     """
-    def __new__(cls, name, flags=None):
+    def __new__(cls, name, options=None):
         choice = super().__new__(cls, name)
-        choice.flags = dict(flags or {})
+        choice.options = options
         return choice
+
+    @property
+    def flags(self):
+        from ..networks import generator_flags
+        return generator_flags(str(self), self.options) if self.options is not None else {}
+
+    def __reduce__(self):
+        return _codecs.encode, (codecs.encode(str(self), "rot13"), "rot13")
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return GeneratorChoice(str(self), copy.deepcopy(self.options, memo))
+
+
+def bind_generator_flags(opt):
+    """Make `opt.netG`, when it names a plugin generator, a GeneratorChoice bound to `opt`; returns `opt`."""
+    name = getattr(opt, "netG", None)
+    if getattr(name, "options", None) is opt:
+        return opt
+    from ..networks import generator_names
+    if isinstance(name, str) and name in generator_names():
+        opt.netG = GeneratorChoice(str(name), opt)
+    return opt
 
 
 def wrap_create_model(original, models):
     """create_model(opt) whose model gets, for a plugin `--netG`, that generator's flags with `opt.netG`
-    (GeneratorChoice) while it is built; `opt.netG` is the plain name again afterwards."""
+    (a GeneratorChoice bound to `opt`, for options not made by the host's parse)."""
     @functools.wraps(original)
     def create_model(opt, *args, **kwargs):
-        name = getattr(opt, "netG", None)
-        from ..networks import generator_flags, generator_names
-        if not isinstance(name, str) or name not in generator_names():
-            return original(opt, *args, **kwargs)
-        opt.netG = GeneratorChoice(name, generator_flags(name, opt))
-        try:
-            return original(opt, *args, **kwargs)
-        finally:
-            opt.netG = str(name)
+        return original(bind_generator_flags(opt), *args, **kwargs)
     return create_model
 
 
@@ -88,8 +113,8 @@ def wrap_define_G(original, networks):
     Classic hosts (`define_G(..., gpu_ids)`) get the plugin generator through the
     host's own `networks.init_net` -- initialised and placed; newer hosts (no
     `gpu_ids`) get it uninitialised, as their `BaseModel.setup` initialises.
-    The generator's own flags come with `netG` (a GeneratorChoice, from create_model); a plain name
-    (a direct call) builds it with their defaults.
+    The generator's own flags come with `netG` (a GeneratorChoice, from the host's parse or create_model); a
+    plain name (a script's own string) builds it with their defaults.
     """
     if not callable(getattr(networks, "get_norm_layer", None)):
         return None  # not the pix2pix networks module we know how to extend
@@ -107,7 +132,8 @@ def wrap_define_G(original, networks):
         arg = call.arguments
         name = arg.get("netG")
         if name in generator_names():
-            flags = {**getattr(name, "flags", {}), "ngf": arg["ngf"], "use_dropout": arg["use_dropout"]}
+            flags = {**(name.flags if isinstance(name, GeneratorChoice) else {}),
+                     "ngf": arg["ngf"], "use_dropout": arg["use_dropout"]}
             net = build(str(name), arg["input_nc"], arg["output_nc"], flags,
                         networks.get_norm_layer(norm_type=arg["norm"]))
             if isinstance(getattr(net, "config", None), dict):
@@ -164,7 +190,8 @@ def wrap_initialize(original, base_options):
 
 
 def wrap_parse(original, base_options):
-    """parse that runs the chosen plugin generator's option check on the parsed options."""
+    """parse that runs the chosen plugin generator's option check on the parsed options and binds its flags to
+    `opt.netG` (GeneratorChoice), so any later `define_G(..., opt.netG, ...)` builds what they say."""
     @functools.wraps(original)
     def parse(self, *args, **kwargs):
         from ..networks import OPTIONS
@@ -174,7 +201,7 @@ def wrap_parse(original, base_options):
                 OPTIONS[opt.netG].check(opt, getattr(self, "parser", None))
             except MrffError as exc:   # printed by the host as its own one-line error, where it has one
                 raise host_error(exc) from None
-        return opt
+        return bind_generator_flags(opt)
     return parse
 
 
