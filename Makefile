@@ -14,13 +14,14 @@ setup: $(STAMP)
 # Visdom quirk: its sdist's setup.py imports pkg_resources, which setuptools>=81
 # removed, so it is built without isolation against setuptools<81; then the
 # plugin itself (editable, so `mrff` finds third_party/ and the autoload hook
-# points at this checkout) with its test extras and the onnx extra (export tests).
+# points at this checkout) with its test extras, the onnx extra (export tests) and the flir extra
+# (radiometric JPEG tests).
 $(STAMP): setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install "torch==2.14.1" "torchvision==0.29.1"
 	$(PIP) install "setuptools<81" wheel
 	$(PIP) install --no-build-isolation "visdom==0.2.4"
-	$(PIP) install --no-build-isolation -e ".[test,onnx]"
+	$(PIP) install --no-build-isolation -e ".[test,onnx,flir]"
 	touch $(STAMP)
 
 demo: setup

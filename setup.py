@@ -69,6 +69,7 @@ setup(
         "torchmetrics",  # SSIM / PSNR (paper Table 3 protocol)
         "matplotlib",    # loss/metric curve PNGs
         "scipy",         # synthetic scenes: filters, interpolation
+        "tifffile",      # radiometric LWIR: 16-bit and float32 TIFFs Pillow cannot read or tag (docs/radiometric.md)
     ],
     extras_require={
         "test": ["pytest", "pytest-timeout", "pytest-xdist", "scikit-image", "sewar"],
@@ -76,6 +77,9 @@ setup(
         # default (torch.export-based) exporter writes through onnxscript and onnx; onnxruntime checks the
         # written file against PyTorch and runs it.
         "onnx": ["onnx", "onnxscript", "onnxruntime"],
+        # FLIR radiometric JPEGs (raw counts, Planck constants, embedded photo; docs/radiometric.md): flyr,
+        # EUPL-1.2, pure Python; pinned as its raw-count attribute is read (radiometric/flir_jpeg.py)
+        "flir": ["flyr==5.1.0"],
     },
     entry_points={"console_scripts": ["mrff = mrff_plugin.cli:console"]},
     cmdclass={"build_py": build_py_with_autoload},

@@ -43,10 +43,11 @@ import copy
 import torch
 from data.base_dataset import BaseDataset, get_params, get_transform   # the host's, on sys.path
 
-from ..errors import in_host_family
+from ..errors import MrffError, in_host_family
 from .framing import MODES, PAD, SHORTSIDE, frame_shortside, generator_multiple, pad_to_multiple, shortside_params
 from .images import UnreadableImageError, load_image
 from .kaist_layout import TIMES, KaistLayoutError, shared_file_names
+from .lwir_values import add_option as add_lwir_range_option, load_values, run_range, values_to_tensor
 from .pairs_layout import LAYOUTS, list_pairs
 
 # A KAIST layout/selection/file problem, in the host's user-error family when it has one (made at import,
@@ -101,6 +102,7 @@ class KaistAlignedDataset(BaseDataset):
         parser.add_argument("--skip_bad_images", action="store_true",
                             help="read every selected image once at start-up and leave out the pairs with a "
                                  "truncated or corrupt file (printing how many) instead of stopping at the first")
+        add_lwir_range_option(parser)   # radiometric LWIR at full depth (lwir_values.py)
         return parser
 
     def __init__(self, opt):
@@ -129,6 +131,10 @@ class KaistAlignedDataset(BaseDataset):
         self.lwir_nc = opt.input_nc if btoa else opt.output_nc
         self.visible_mode = _mode(self.visible_nc, "output_nc" if btoa else "input_nc")
         self.lwir_mode = _mode(self.lwir_nc, "input_nc" if btoa else "output_nc")
+        try:   # None: 8-bit pictures; else the LwirRange mapping float values to [-1, 1] (lwir_values.py)
+            self.lwir_range = run_range(opt, [pair.lwir for pair in self.pairs])
+        except MrffError as exc:
+            raise KaistDatasetError(str(exc)) from None
         self._init_framing(opt)
 
     def _init_framing(self, opt):
@@ -178,15 +184,15 @@ class KaistAlignedDataset(BaseDataset):
 
     def _load(self, pair, path, mode):
         try:
-            return load_image(path, mode)
-        except UnreadableImageError as exc:
+            return load_values(path) if mode == "F" else load_image(path, mode)
+        except MrffError as exc:
             raise KaistDatasetError(f"{exc}; 1 pair affected ({pair.pair_id}): replace the file, or leave "
                                     f"the pair out with --kaist_list or --skip_bad_images.") from None
 
     def __getitem__(self, index):
         pair = self.pairs[index]
         visible = self._load(pair, pair.visible, self.visible_mode)
-        lwir = self._load(pair, pair.lwir, self.lwir_mode)
+        lwir = self._load(pair, pair.lwir, self.lwir_mode if self.lwir_range is None else "F")
         if visible.size != lwir.size:
             raise KaistDatasetError(
                 f"pair {pair.pair_id}: {pair.visible} is {visible.size[0]}x{visible.size[1]} but {pair.lwir} is "
@@ -203,7 +209,10 @@ class KaistAlignedDataset(BaseDataset):
         else:
             params = get_params(opt, visible.size)   # one crop position and flip for both images
         A = get_transform(opt, params, grayscale=self.visible_nc == 1)(visible)   # (C_A, H, W)
-        B = get_transform(opt, params, grayscale=self.lwir_nc == 1)(lwir)         # (C_B, H, W)
+        if self.lwir_range is None:
+            B = get_transform(opt, params, grayscale=self.lwir_nc == 1)(lwir)     # (C_B, H, W)
+        else:   # float values framed as the visible image, then mapped at full depth
+            B = values_to_tensor(get_transform(opt, params, convert=False)(lwir), self.lwir_range, self.lwir_nc)
         unpadded = (height, width) if self.framing == PAD else tuple(A.shape[-2:])
         return {"A": A, "B": B, "A_paths": pair.visible, "B_paths": pair.lwir, "pair_id": pair.pair_id,
                 "unpadded_size": torch.tensor(unpadded)}

@@ -1,0 +1,69 @@
+"""FLIR radiometric JPEGs: raw counts, Planck constants, temperatures and the embedded photo, through `flyr`.
+
+A FLIR camera's JPEG holds, in its FLIR APP1 segment, the raw 14/16-bit sensor counts, the
+calibration constants R1, R2, B, F, O, the emissivity and the reflected/atmospheric settings, and on
+some models a visible photo.  `flyr` (EUPL-1.2, pure Python, the `[flir]` extra: `pip install
+mrff-plugin[flir]`) parses them; its temperatures include the camera's emissivity and atmosphere
+corrections, as FLIR Tools shows them.  flyr keeps the raw counts private (its `kelvin` is computed from
+them); they are read from the thermogram's own attribute, the one flyr's conversions use.
+"""
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import RadiometricError
+from .calibration import Calibration, from_record
+
+FLYR_PLANCK = {"R1": "planck_r1", "R2": "planck_r2", "B": "planck_b", "F": "planck_f", "O": "planck_o"}
+
+
+@dataclass
+class FlirFrame:
+    counts: np.ndarray            # (H, W) float32 raw sensor counts
+    kelvin: np.ndarray            # (H, W) float64 temperatures as flyr (FLIR Tools) computes them
+    calibration: Calibration      # the Planck constants (emissivity 1: calibration.py)
+    photo: object                 # (H', W', 3) uint8 embedded visible photo, or None
+    metadata: dict                # flyr's camera settings (emissivity, reflected temperature, ...)
+
+
+def _flyr():
+    try:
+        import flyr
+    except ImportError:
+        raise RadiometricError("reading FLIR radiometric JPEGs needs flyr; install it with "
+                               "pip install 'mrff-plugin[flir]' (or pip install flyr==5.1.0).") from None
+    return flyr
+
+
+def read_flir_jpeg(path):
+    """The FlirFrame of a FLIR radiometric JPEG; RadiometricError naming the file when it holds no raw data."""
+    path = os.fspath(path)
+    flyr = _flyr()
+    try:
+        thermogram = flyr.unpack(path)
+        counts = np.asarray(thermogram._FlyrThermogram__thermal, np.float32)
+        kelvin = np.asarray(thermogram.kelvin, np.float64)
+        metadata = dict(thermogram.metadata)
+        photo = thermogram.optical
+    except FileNotFoundError:
+        raise RadiometricError(f"{path} does not exist; pass a FLIR radiometric JPEG.") from None
+    except Exception as exc:   # flyr raises ValueError/KeyError/struct.error for JPEGs without its records
+        raise RadiometricError(f"{path} holds no FLIR raw thermal data ({exc}); pass the camera's radiometric "
+                               f"JPEG, not an exported or edited picture.") from None
+    if counts.ndim != 2 or counts.size == 0:
+        raise RadiometricError(f"{path} holds no FLIR raw thermal data (its raw record is {counts.shape}); pass the "
+                               f"camera's radiometric JPEG.")
+    record = {"kind": "planck", **{name: float(metadata[key]) for name, key in FLYR_PLANCK.items()}}
+    return FlirFrame(counts, kelvin, from_record(record, path), photo, metadata)
+
+
+def is_flir_jpeg(path):
+    """True when `path` is a JPEG with a FLIR APP1 segment (the marker 'FLIR\\0' in its first 64 KiB)."""
+    if not os.fspath(path).lower().endswith((".jpg", ".jpeg")):
+        return False
+    try:
+        with open(path, "rb") as handle:
+            return b"FLIR\x00" in handle.read(1 << 16)
+    except OSError:
+        return False
