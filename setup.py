@@ -72,7 +72,9 @@ setup(
         "tifffile",      # radiometric LWIR: 16-bit and float32 TIFFs Pillow cannot read or tag (docs/radiometric.md)
     ],
     extras_require={
-        "test": ["pytest", "pytest-timeout", "pytest-xdist", "scikit-image", "sewar"],
+        # pytorch-fid: its Python FID Inception classes (built without weights) are the oracle the tests check
+        # mrff's TorchScript Inception against (docs/metrics.md)
+        "test": ["pytest", "pytest-timeout", "pytest-xdist", "scikit-image", "sewar", "pytorch-fid==0.3.0"],
         # `mrff export` / `mrff generate --backend onnxruntime` (README "Deploying"): torch.onnx.export's
         # default (torch.export-based) exporter writes through onnxscript and onnx; onnxruntime checks the
         # written file against PyTorch and runs it.
