@@ -1,5 +1,5 @@
 """What a user ships against what was measured: test.py's gallery, `mrff generate` (each image's own BatchNorm
-statistics, the default) and `mrff generate --norm_stats running`, scored on the same pairs (issue 24).
+statistics, the default) and `mrff generate --norm_stats running`, scored on the same pairs.
 
     .venv/bin/python benchmarks/norm_paths.py            # runs `mrff demo` into benchmarks/out/norm_paths/, then scores
     .venv/bin/python benchmarks/norm_paths.py --run_dir checkpoints/mrff_demo --gallery results/mrff_demo/test_latest

@@ -1,4 +1,4 @@
-"""What is renamed into place survives a power cut, and has the permissions the user's umask asks for (issue 26).
+"""What is renamed into place survives a power cut, and has the permissions the user's umask asks for.
 
 A rename is durable only once the folder holding it is fsynced, and the renamed file's data only if the file
 was fsynced before; a file made by mkstemp is mode 0600 whatever the umask.  os.fsync is replaced by a recorder

@@ -1,4 +1,4 @@
-"""`mrff generate` refuses what would go wrong, before it writes anything (issue 26, items B-G).
+"""`mrff generate` refuses what would go wrong, before it writes anything.
 
 The network is tests/tiny_generator.py's checkpoint (ngf 8), made once for the session (tiny_checkpoint); most
 refusals happen before it is even loaded, so each test takes a few seconds at most.

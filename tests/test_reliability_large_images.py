@@ -1,5 +1,5 @@
 """An image with more pixels than Pillow's decompression-bomb limit is one sentence naming the file and the fix
-(issue 26), not Pillow's DecompressionBombError traceback.  The file is a hand-made PNG header that claims
+not Pillow's DecompressionBombError traceback.  The file is a hand-made PNG header that claims
 14000x14000 pixels (more than twice Image.MAX_IMAGE_PIXELS): Pillow refuses it from the header alone."""
 import struct
 import zlib

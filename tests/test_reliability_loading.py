@@ -1,4 +1,4 @@
-"""Checkpoints are only ever unpickled safely (issue 26): torch.load(weights_only=True) everywhere, on a torch
+"""Checkpoints are only ever unpickled safely: torch.load(weights_only=True) everywhere, on a torch
 where that is safe -- before torch 2.6 weights_only=True could still run code (CVE-2025-32434)."""
 import ast
 import re

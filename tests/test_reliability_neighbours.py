@@ -1,4 +1,4 @@
-"""The autoload next to other projects that share the toolkit's folder layout (issue 26, item A).
+"""The autoload next to other projects that share the toolkit's folder layout.
 
 Two fixture checkouts are written here (our own code, shaped only by what their
 users see):

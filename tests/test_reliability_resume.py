@@ -1,4 +1,4 @@
-"""Resuming `mrff generate` completes what an interruption left, and never mixes two runs in one folder (issue 26).
+"""Resuming `mrff generate` completes what an interruption left, and never mixes two runs in one folder.
 
 A crash of another tool (or a full disk, a copy that stopped) can leave an empty or cut PNG under an output's
 name; --save_attention's maps are written in a second pass that an interruption can miss; and a resume with

@@ -1,4 +1,4 @@
-"""The run lock: `mrff demo` deletes nothing of a run that holds it, and the host never writes through a link (issue 26).
+"""The run lock: `mrff demo` deletes nothing of a run that holds it, and the host never writes through a link.
 
 A training run holds an exclusive flock on `<run folder>/.train.lock` (host util/run_lock.py).  `mrff demo`
 used to delete its run folder's checkpoints before its train.py asked for that lock, so a second demo wiped

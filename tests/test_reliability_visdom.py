@@ -1,4 +1,4 @@
-"""Every Visdom server command the project prints or documents listens on the local machine only (issue 26).
+"""Every Visdom server command the project prints or documents listens on the local machine only.
 
 Visdom 0.2.4 listens on every interface unless started with `-bind_local` (visdom/server/run_server.py:
 `app.listen(port, address="127.0.0.1")` only then; `--hostname` changes nothing but the printed URL), and

@@ -1,6 +1,6 @@
 """The synthetic visible/LWIR generator (`mrff_plugin.synth`, `mrff synth`).
 
-Properties from issue 5: same seed -> same bytes; pixel-aligned pairs; LWIR not
+Properties required of the scene maker: same seed -> same bytes; pixel-aligned pairs; LWIR not
 a function of the visible colour (R^2 of an RGB -> LWIR regression < 0.8) while
 people and running engines are warm by day and by night; no sun at night; the
 KAIST layout on disk, readable by `kaist_layout`; the command line.

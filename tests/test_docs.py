@@ -1,0 +1,160 @@
+"""The documentation: links resolve, named files exist, generated pages are current, no history words.
+
+README.md is the front door and docs/ holds one topic a page; docs/results.md (and README's
+results table) are written by scripts/render_results.py from benchmarks/results/*.json, and
+docs/cli/*-help.txt by scripts/cli_help.py from `mrff`'s own parser.
+"""
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SKIP_DIRS = {".git", ".venv", "third_party", "build", "wheels", "node_modules", "__pycache__", ".pytest_cache"}
+SKIP_PATHS = {ROOT / "benchmarks" / "out"}          # scratch output, worktrees of other commits
+HISTORY_WORDS = re.compile(r"session [0-9]|issue [0-9]+", re.IGNORECASE)
+OUTSIDE_DOCS = re.compile(r"host-contract\.md|released-network\.md|\bdesign\.md")
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+HOST = ROOT / "third_party" / "pix2pix_toolkit"
+REPO_ROOTS = ("mrff_plugin/", "benchmarks/", "tests/", "scripts/", "docs/", "options/", "third_party/", ".ci/")
+
+
+def project_files(*suffixes):
+    """The project's own files with these suffixes (not .venv, third_party/, build output or scratch)."""
+    found = []
+    stack = [ROOT]
+    while stack:
+        folder = stack.pop()
+        for entry in sorted(folder.iterdir()):
+            if entry.is_dir():
+                if entry.name not in SKIP_DIRS and not entry.name.endswith(".egg-info") and entry not in SKIP_PATHS:
+                    stack.append(entry)
+            elif entry.suffix in suffixes:
+                found.append(entry)
+    return found
+
+
+def run_script(name, *args):
+    return subprocess.run([sys.executable, str(ROOT / "scripts" / name), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def slug(heading):
+    """The anchor GitHub gives a Markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def anchors(markdown_file):
+    return {slug(line.lstrip("#")) for line in markdown_file.read_text().splitlines() if line.startswith("#")}
+
+
+def test_no_session_or_issue_numbers_in_the_projects_words_or_file_names():
+    hits = [f"{path.relative_to(ROOT)}:{n}: {line.strip()[:80]}"
+            for path in project_files(".md", ".py")
+            for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1) if HISTORY_WORDS.search(line)]
+    assert not hits, "history words (say what the project does, not how it was worked on):\n" + "\n".join(hits)
+    prose = [ROOT / "README.md", ROOT / "benchmarks" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    sessions = [f"{p.relative_to(ROOT)}:{n}" for p in prose
+                for n, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"\bsessions?\b", line, re.I)]
+    assert not sessions, sessions
+    named = [p.name for p in (ROOT / "benchmarks" / "results").iterdir() if re.search(r"session|issue", p.name, re.I)]
+    assert not named, named
+
+
+def test_every_relative_link_in_the_markdown_resolves():
+    broken = []
+    for page in project_files(".md"):
+        for target in LINK.findall(page.read_text()):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                if target.startswith("#") and slug(target[1:].replace("-", " ")).replace(" ", "-") not in anchors(page):
+                    broken.append(f"{page.relative_to(ROOT)}: {target}")
+                continue
+            path, _, anchor = target.partition("#")
+            resolved = (page.parent / path).resolve()
+            if not resolved.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+            elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
+                broken.append(f"{page.relative_to(ROOT)}: {target} (no such heading)")
+    assert not broken, "links that do not resolve inside the repository:\n" + "\n".join(broken)
+
+
+def test_files_the_pages_and_the_code_name_exist_in_the_repository():
+    missing = []
+    pages = [ROOT / "README.md", ROOT / "benchmarks" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        for token in re.findall(r"`([^`\s]+)`", page.read_text()):
+            token = token.rstrip(".,;:")
+            if (token.startswith(REPO_ROOTS) and not re.search(r"[<*{]|\.\.\.|_bundled", token)
+                    and not (ROOT / token).exists() and not (HOST / token).exists()):   # host files: options/...
+                missing.append(f"{page.relative_to(ROOT)}: {token}")
+    for source in project_files(".py", ".md"):
+        text = source.read_text(errors="replace")
+        if OUTSIDE_DOCS.search(text):
+            missing.append(f"{source.relative_to(ROOT)}: names a design note outside the repository")
+        for cited in re.findall(r"\bdocs/[\w/.-]+\.(?:md|txt)\b", text):
+            if not (ROOT / cited).exists():
+                missing.append(f"{source.relative_to(ROOT)}: {cited}")
+    assert not missing, "\n".join(missing)
+
+
+def test_readme_is_a_short_front_door_with_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 200
+    assert "make demo" in readme and "make test" in readme
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    for page in ("install", "attaching", "architecture", "datasets", "training", "generate", "evaluation",
+                 "troubleshooting", "development", "results"):
+        assert f"docs/{page}.md" in readme, page
+
+
+def test_results_page_and_readme_table_are_current():
+    result = run_script("render_results.py", "--check")
+    assert result.returncode == 0, result.stderr
+
+
+def load_renderer(tmp_path):
+    """scripts/render_results.py working on a copy of the results, the page and the README in tmp_path."""
+    spec = importlib.util.spec_from_file_location("render_results_copy", ROOT / "scripts" / "render_results.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shutil.copytree(ROOT / "benchmarks" / "results", tmp_path / "results")
+    (tmp_path / "docs").mkdir()
+    shutil.copy(ROOT / "docs" / "results.md", tmp_path / "docs" / "results.md")
+    shutil.copy(ROOT / "README.md", tmp_path / "README.md")
+    module.ROOT, module.RESULTS = tmp_path, tmp_path / "results"
+    module.PAGE, module.README = tmp_path / "docs" / "results.md", tmp_path / "README.md"
+    return module
+
+
+def test_the_results_check_fails_when_a_measurement_changes(tmp_path, capsys):
+    render = load_renderer(tmp_path)
+    assert render.main(["--check"]) == 0
+    demo = next((tmp_path / "results").glob("demo-schedule-*.json"))
+    record = json.loads(demo.read_text())
+    record["configurations"]["after"]["ssim_mean"] = 0.123456
+    demo.write_text(json.dumps(record))
+    assert render.main(["--check"]) == 1
+    assert "docs/results.md is stale" in capsys.readouterr().err
+    assert render.main([]) == 0
+    assert "SSIM 0.123, PSNR" in (tmp_path / "README.md").read_text()
+    assert "0.123 ± " in (tmp_path / "docs" / "results.md").read_text()
+    assert render.main(["--check"]) == 0
+
+
+@pytest.mark.parametrize("words", ["sess" + "ion 9", "Iss" + "ue 24"])
+def test_the_history_pattern_catches_the_words(words):
+    assert HISTORY_WORDS.search(f"measured in {words} on this host")
+
+
+def test_cli_help_pages_are_current():
+    result = run_script("cli_help.py", "--check")
+    assert result.returncode == 0, result.stderr
+    assert (ROOT / "docs" / "cli" / "generate-help.txt").read_text().startswith("usage: mrff generate")
