@@ -17,3 +17,14 @@ def process_count(text):
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text} is not a number of processes (0 or more; 0 decodes in this process)")
     return value
+
+
+def positive_count(text):
+    """argparse type: a count of things, an integer >= 1 (mrff generate's --batch_size)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive count (1 or more)")
+    return value

@@ -17,7 +17,7 @@ Fig. 13-14 as `<name>_attention_1.png` .. `_4.png` (the weight of f1..f4, one fi
 import os
 import sys
 
-from ..argtypes import process_count
+from ..argtypes import positive_count, process_count
 from ..generate import NORM_STATS
 from ..generate.network import add_network_flags
 from ..palettes import PALETTES
@@ -47,7 +47,7 @@ def add_arguments(parser):
     parser.add_argument("--size", type=_size, default=None, metavar="WxH",
                         help="resize inputs to WxH (default: keep each image's size; padded to the network's "
                              "multiple and cropped back)")
-    parser.add_argument("--batch_size", type=int, default=8, help="images per forward pass (same-size images)")
+    parser.add_argument("--batch_size", type=positive_count, default=8, help="images per forward pass (same-size images)")
     parser.add_argument("--workers", type=process_count, default=None,
                         help="loader processes decoding images while the network runs (0: decode and encode in "
                              "this process's threads between forward passes); default 0 on CPU, where the "
