@@ -73,7 +73,7 @@ def console():
     After a successful run of a command whose module sets SKIP_TEARDOWN (`generate`: every file it wrote is
     closed and renamed, its threads and loader processes have finished), the process leaves through
     `os._exit` once stdout and stderr are flushed: the interpreter's teardown of torch takes a measurable share of a short run
-    (benchmarks/README.md, "Inference"), which such a run has no use for.
+    (docs/performance.md, "Inference"), which such a run has no use for.
     """
     code, module = dispatch()
     if code == 0 and getattr(module, "SKIP_TEARDOWN", False):

@@ -4,7 +4,7 @@ The `mrff_plugin_autoload.pth` file that `setup.py` installs into site-packages
 runs `mrff_plugin.attach.autoload.install()` at every interpreter start.  That
 only puts `AutoloadFinder` at the front of `sys.meta_path`: importing this
 module and installing the finder import nothing beyond `os` and `sys` (torch and
-the rest of the plugin are not touched; see README for the measured cost).
+the rest of the plugin are not touched; see docs/attaching.md for the measured cost).
 
 When a top-level `models` or `data` package is about to be imported, the
 finder looks (on the file system, without importing anything) whether the

@@ -23,7 +23,7 @@ from ..generate.network import add_network_flags
 from ..palettes import PALETTES
 
 ATTENTION_SUFFIX = "_attention_{}.png"   # <name>_attention_1.png .. _4.png: w1..w4 of Fig. 13-14
-DEFAULT_WORKERS = {"cpu": 0, "cuda": 2}  # --workers by device type (benchmarks/README.md, "Inference")
+DEFAULT_WORKERS = {"cpu": 0, "cuda": 2}  # --workers by device type (docs/performance.md, "Inference")
 ACCEPTS_EXTRA = True  # a generator's own network flags (--mrff_arch, ...): generate.network.network_overrides
 SKIP_TEARDOWN = True  # the `mrff` executable exits without the interpreter's teardown after a run (cli.console)
 
@@ -51,11 +51,11 @@ def add_arguments(parser):
     parser.add_argument("--workers", type=process_count, default=None,
                         help="loader processes decoding images while the network runs (0: decode and encode in "
                              "this process's threads between forward passes); default 0 on CPU, where the "
-                             "network's threads already use every core, 2 on GPU (benchmarks/README.md, "
+                             "network's threads already use every core, 2 on GPU (docs/performance.md, "
                              "'Inference')")
     parser.add_argument("--amp", choices=("none", "bf16", "fp16"), default="none",
                         help="autocast precision: bf16 (GPU, or a CPU with AVX-512 BF16 or AMX, where it is "
-                             "faster than fp32; emulated and slow on older CPUs: benchmarks/README.md, "
+                             "faster than fp32; emulated and slow on older CPUs: docs/performance.md, "
                              "'Inference') or fp16 (GPU)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="auto: CUDA when available (cuda:LOCAL_RANK under torchrun)")
@@ -80,7 +80,7 @@ def add_arguments(parser):
                              "only images whose activations exceed --max_memory are tiled, in 512x512 tiles")
     parser.add_argument("--overlap", type=int, default=None, metavar="M",
                         help="tile overlap in pixels, a multiple of 32 (default 96, from the measured receptive "
-                             "field: see README 'Deploying')")
+                             "field: see docs/generate.md, 'Deploying')")
     parser.add_argument("--max_memory", default=None, metavar="SIZE",
                         help="activation memory one forward pass may use, e.g. 4G or 512M (default: a quarter of "
                              "the available RAM, or of the free GPU memory); larger images are tiled")

@@ -9,7 +9,7 @@ concatenations of up to 80 MiB (the input of X0,4) in fp32, so each forward pass
 maps many of them anew and the kernel zero-fills every page on first touch: on
 CPU the pass spent a large and erratic share of its time in page faults instead
 of convolutions.  Raising the mmap and trim thresholds (`mallopt`, <malloc.h>)
-keeps those blocks on the heap for the next batch.  benchmarks/README.md
+keeps those blocks on the heap for the next batch.  docs/performance.md
 ("Inference") has the figures: the bare forward pass with and without this.
 
 The cost is that the heap keeps its high-water mark until the process exits,
@@ -50,8 +50,8 @@ def returning_freed_memory():
     """Within: glibc's own thresholds (blocks above 128 KiB mapped alone and unmapped when freed); after:
     keep_freed_memory's again, where it was applied.  For a one-off pass larger than the passes after it
     (the statistics copy of a tiled image, image_norm.whole_image_statistics): kept on the heap, its
-    freed blocks fragment it and raise the peak far above the activations' (benchmarks/README.md, "Tiled
-    generation")."""
+    freed blocks fragment it and raise the peak far above the activations' (docs/performance.md,
+    "Inference")."""
     if not KEPT:
         yield
         return

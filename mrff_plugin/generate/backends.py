@@ -62,7 +62,7 @@ def measure_activation_cost(run, net, input_nc, multiple, device="cpu"):
     (leaf module) -- activations, the concatenations that feed layers, the output -- in the dtype the
     pass uses (bf16 under autocast); each is followed until its memory is freed.  Temporaries inside a
     layer are not seen: benchmarks/tiling.py compares this with the exact peak of all live tensors
-    (benchmarks/README.md, "Tiled generation").  Forward hooks, not a TorchDispatchMode, whose first use
+    (docs/results.md, "Tiled generation").  Forward hooks, not a TorchDispatchMode, whose first use
     imports torch._dynamo (seconds of start-up).
     """
     live, state = {}, {"current": 0, "peak": 0}

@@ -8,7 +8,7 @@ anything beside them slows them down more than it saves: between two forward
 passes, a pool of as many threads as torch uses encodes the last batch's PNGs
 and decodes the next batch, and the next pass starts when both are done.  On GPU
 (`--workers N`), N loader processes decode ahead and N threads encode while the
-network runs.  benchmarks/README.md ("Inference") has the measurements.
+network runs.  docs/performance.md ("Inference") has the measurements.
 
 Images are batched only with images of the same size (`group_by_size`).  The
 network needs sides that are a multiple of `backend.multiple` (2 ** its number

@@ -46,7 +46,7 @@ RUN_RECORD = ".mrff_generate.json"   # in --output: the options its images were 
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"   # a PNG's last chunk (empty IEND and its CRC): the file is whole
 # zlib's run-length strategy for the PNGs (as OpenCV's imwrite by default): on synthetic LWIR images it encoded
 # 3.5x as fast as Pillow's default (zlib's default strategy at level 6) and its files were 1% smaller
-# (benchmarks/README.md, "Inference"); on a CPU the encoding takes its time from the network.
+# (docs/performance.md, "Inference"); on a CPU the encoding takes its time from the network.
 PNG_OPTIONS = {"compress_type": zlib.Z_RLE}
 
 

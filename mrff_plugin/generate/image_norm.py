@@ -26,7 +26,7 @@ runs the network once over the whole image and records every layer's
 per-channel statistics; within it, the tiles are normalised with those
 recorded statistics instead of their own.  An image too large for one pass
 (tiling.plan_size) gives its statistics from the largest downscaled copy that
-fits.  benchmarks/README.md ("Tiled generation") measures each way against
+fits.  docs/results.md ("Tiled generation") has each way against
 the untiled output.
 """
 import contextlib
@@ -37,7 +37,7 @@ import torch.nn as nn
 
 # Below this many pixels per channel, torch's group-norm kernel on channels_last memory is 4-30x slower than
 # BatchNorm run on each image alone (e.g. 512 channels at 16 x 16, batch 8, bf16: 14.8 ms against 0.5 ms); from
-# 32 x 32 up it is 1.5-2x faster (benchmarks/README.md, "Inference").
+# 32 x 32 up it is 1.5-2x faster (docs/performance.md, "Inference").
 GROUP_NORM_MIN_PIXELS = 32 * 32
 
 

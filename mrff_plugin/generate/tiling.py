@@ -2,7 +2,7 @@
 
 Why: a fully convolutional generator's activations grow with the image.
 `unetpp_fusion` at ngf 64 holds well over a kilobyte per input pixel at its peak in
-float32 (benchmarks/README.md, "Tiled generation"), so a 4000x3000 photo would not fit at once.
+float32 (docs/results.md, "Tiled generation"), so a 4000x3000 photo would not fit at once.
 
 Layout along one axis of length L (tile T, overlap O, both multiples of 32):
 tiles start at 0, T-O, 2(T-O), ... and the last one ends at L (it may overlap
@@ -21,7 +21,7 @@ RECEPTIVE_RADIUS_99 pixels of the pixel.  The overlap is that radius rounded up 
 multiple of 32, so where two tiles hand over (O/2 from each edge) each still sees
 most of what influences the pixel; the 512 tile keeps the overlap's extra work,
 (T / (T - O))^2 of the untiled image's, small.  How far tiled and untiled outputs
-differ for each tile/overlap, seams included: benchmarks/README.md, "Tiled generation".
+differ for each tile/overlap, seams included: docs/results.md, "Tiled generation".
 """
 import math
 
@@ -33,7 +33,7 @@ DEFAULT_OVERLAP = 96          # RECEPTIVE_RADIUS_99 rounded up to a multiple of 
 DEFAULT_TILE = 512            # automatic tiling's tile side, shrunk when even that exceeds --max_memory
 MEMORY_SHARE = 0.25           # default --max_memory: this share of available RAM (or of free GPU memory)
 STATISTICS_SHARE = 0.4        # the statistics copy of a too-large image may use this share of --max_memory: torch, the
-                              # network and the kept heap need about 1.4 GB beside it (benchmarks/README.md, 4000x3000)
+                              # network and the kept heap need about 1.4 GB beside it (docs/performance.md, "Inference")
 TILE_BATCH_PIXELS = 512 * 512  # at most this many tile pixels per pass: one 512x512 pass keeps a CPU's cores busy,
                                # more tiles at once would only add memory
 

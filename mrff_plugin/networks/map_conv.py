@@ -4,7 +4,7 @@ The paper's H is one k x k convolution (stride 1, zero 'same' padding) from
 the 2C channels of [a, b] to one map (unetpp_fusion.py).  Computed literally it
 costs twice what its arithmetic needs on a CPU: the concatenation copies both
 features once more, and oneDNN pads a convolution's output channels to a block
-of 16, so a one-map convolution does the work of sixteen (benchmarks/README.md,
+of 16, so a one-map convolution does the work of sixteen (docs/performance.md,
 "Inference"; at 256 x 256, batch 8, bf16: 47 ms -> 14 ms per H).  The same sum,
 tap by tap: a convolution is linear in its input channels and its taps, so with
 W = [W_a, W_b] split along the input channels and W_ij the (C_in -> 1) weights of

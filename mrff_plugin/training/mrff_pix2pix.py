@@ -28,7 +28,7 @@ networks) and adds:
 * the host's two Adam optimizers rebuilt with PyTorch's fused kernel
   (`mrff_plugin.training.optim.fused_adam`: same update, same checkpoints, faster step),
   and G and D in channels_last (NHWC) memory layout, which oneDNN and cuDNN
-  convolve faster (benchmarks/README.md, "Training step"); the weights and
+  convolve faster (docs/performance.md, "Training step"); the weights and
   checkpoints are the same numbers either way.
 
 The host calls only set_input / optimize_parameters / compute_visuals /

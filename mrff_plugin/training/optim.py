@@ -5,7 +5,7 @@ The host's pix2pix builds `torch.optim.Adam(params, lr=opt.lr, betas=(opt.beta1,
 over all 35 M generator parameters.  `fused_adam` rebuilds such an optimizer, before
 its first step, with `fused=True` (same parameter groups, same hyper-parameters, same
 state-dict format, so checkpoints and resumption are unchanged).  Measured side by
-side in benchmarks/README.md ("Training step").
+side in docs/performance.md ("Training step").
 """
 import torch
 
