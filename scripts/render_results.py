@@ -313,12 +313,12 @@ def headline():
     road = load("quality_v2_roadscene.json")["summary"]["comparisons"]
     synth = load("quality_v2_synthetic.json")["summary"]["comparisons"]
     rows = []
-    for label, c, seeds in (
-            ("RoadScene (real LWIR): fusion `paper` minus pix2pix `unet_128`", road["fusion paper - unet"], None),
-            ("RoadScene: fusion `paper` minus a U-Net of the same compute", road["fusion paper - unet matched"], None),
-            ("RoadScene: nested attention minus plain averaging of the branches", road["fusion paper - paper average"], None),
-            ("RoadScene: the authors' released network minus `unet_128`", road["fusion released - unet"], True),
-            ("synthetic scenes: fusion `paper` minus a U-Net of the same compute", synth["fusion paper - unet matched"], None)):
+    for label, c in (
+            ("RoadScene (real LWIR): fusion `paper` minus pix2pix `unet_128`", road["fusion paper - unet"]),
+            ("RoadScene: fusion `paper` minus a U-Net of the same compute", road["fusion paper - unet matched"]),
+            ("RoadScene: nested attention minus plain averaging of the branches", road["fusion paper - paper average"]),
+            ("RoadScene: the authors' released network minus `unet_128`", road["fusion released - unet"]),
+            ("synthetic scenes: fusion `paper` minus a U-Net of the same compute", synth["fusion paper - unet matched"])):
         n = len(c["generate/ssim"]["seeds"])
         rows.append([label, "SSIM %s, PSNR %s dB" % (ci(c["generate/ssim"]), ci(c["generate/psnr"], 2)),
                      "%d seeds, 95%% interval over seeds and images" % n, "[quality](docs/results.md#quality-does-fusion-beat-pix2pix)"])
