@@ -25,18 +25,17 @@ REPO_ROOTS = ("mrff_plugin/", "benchmarks/", "tests/", "scripts/", "docs/", "opt
 
 
 def project_files(*suffixes):
-    """The project's own files with these suffixes (not .venv, third_party/, build output or scratch)."""
-    found = []
-    stack = [ROOT]
-    while stack:
-        folder = stack.pop()
-        for entry in sorted(folder.iterdir()):
-            if entry.is_dir():
-                if entry.name not in SKIP_DIRS and not entry.name.endswith(".egg-info") and entry not in SKIP_PATHS:
-                    stack.append(entry)
-            elif entry.suffix in suffixes:
-                found.append(entry)
-    return found
+    """The project's own files with these suffixes: what git tracks or would track (not .venv,
+    third_party/, build output or scratch); every file below the checkout where git is absent."""
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, text=True)
+    if listed.returncode == 0:
+        paths = [ROOT / line for line in listed.stdout.splitlines()]
+    else:
+        paths = [p for p in ROOT.rglob("*") if not (set(p.relative_to(ROOT).parts) & SKIP_DIRS)]
+    return sorted(p for p in paths if p.suffix in suffixes and p.is_file()
+                  and not (set(p.relative_to(ROOT).parts) & SKIP_DIRS)
+                  and not any(parent in SKIP_PATHS for parent in p.parents))
 
 
 def run_script(name, *args):
