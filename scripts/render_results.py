@@ -229,7 +229,7 @@ def speed_train():
              "`benchmarks/speed.py --skip rss,png,inference --sizes 256 --batches 1 --layouts channels_last`: "
              "the pix2pix G + D step (Adam fused), median of 5 alternated rounds, with the counted FLOPs "
              "as a share of the matching matmul peak. Newest first; runs of one day alternate the code "
-             "before and after a change (MANIFEST.md says which).", ""]
+             "before and after a change ([MANIFEST.md](../benchmarks/results/MANIFEST.md) says which).", ""]
     rows = []
     for path in files("speed-trainstep-"):
         d = load(path.name)
