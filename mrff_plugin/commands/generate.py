@@ -20,6 +20,7 @@ import sys
 from ..argtypes import positive_count, process_count
 from ..generate import NORM_STATS
 from ..generate.network import add_network_flags
+from ..generate.radiometric_out import add_arguments as add_radiometric_arguments
 from ..palettes import PALETTES
 
 ATTENTION_SUFFIX = "_attention_{}.png"   # <name>_attention_1.png .. _4.png: w1..w4 of Fig. 13-14
@@ -91,6 +92,7 @@ def add_arguments(parser):
     parser.add_argument("--host", default=None, help="pix2pix/CycleGAN checkout (default: $MRFF_HOST or bundled)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_network_flags(parser)
+    add_radiometric_arguments(parser)   # --lwir_out, --calibration (generate/radiometric_out.py)
 
 
 def choose_device(name):
@@ -109,9 +111,11 @@ def run(args):
     """Do the work; return the summary dict.  Cheap checks (checkpoint, input tree) come before torch loads."""
     from ..generate.files import claim_output, plan_jobs, shard_from_env, unclaim_output
     from ..generate.network import checkpoint_files
+    from ..generate.radiometric_out import radiometric_output, run_folder
 
     if args.backend == "torch" and args.checkpoint is not None:
         checkpoint_files(args.checkpoint, args.epoch)
+    args.radiometric = radiometric_output(args, run_folder(args))   # None unless --lwir_out
     rank, world = shard_from_env()
     jobs, done, bad = plan_jobs(args.input, args.output, rank, world, args.skip_bad, extra_outputs(args))
 
@@ -143,7 +147,7 @@ def run(args):
             result = generate(backend, jobs, output_nc, args.batch_size, workers, args.size, args.skip_bad,
                               progress=bar, max_memory=max_memory, tile=args.tile, overlap=args.overlap,
                               log=lambda line: bar.write(f"mrff generate: {line}", file=sys.stderr),
-                              palette=args.palette, also_grey=args.also_grey)
+                              palette=args.palette, also_grey=args.also_grey, radiometric=args.radiometric)
         if args.save_attention:
             save_attention_maps(backend, jobs, args.size, set(result["bad"]), max_memory, args.tile, args.overlap)
     except BaseException:   # refused or stopped before the first image: the folder is left as it was found
@@ -168,8 +172,10 @@ def run_options(args, output_nc):
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     size = "each image's own" if args.size is None else "{}x{}".format(*args.size)
+    radiometric = getattr(args, "radiometric", None)
     return {flag: f"{os.path.realpath(path)} (sha256 {digest.hexdigest()[:16]})", "--palette": args.palette,
-            "--size": size, "--norm_stats": args.norm_stats, "--output_nc": output_nc}
+            "--size": size, "--norm_stats": args.norm_stats, "--output_nc": output_nc,
+            **(radiometric.record() if radiometric else {})}
 
 
 def attention_paths(target):
@@ -184,7 +190,9 @@ def extra_outputs(args):
 
     def extra(target):
         grey = [(grey_path(target), "--also_grey")] if args.also_grey and args.palette != "grey" else []
-        return grey + [(path, "--save_attention") for path in (attention_paths(target) if args.save_attention else ())]
+        radiometric = getattr(args, "radiometric", None)
+        return (grey + [(path, "--save_attention") for path in (attention_paths(target) if args.save_attention else ())]
+                + (radiometric.beside(target) if radiometric else []))
     return extra
 
 

@@ -4,7 +4,8 @@
 
 writes DIR/images/setNN/V000/{visible,lwir}/I00000.jpg (training pairs in the
 KAIST training sets of that time of day, test pairs in the test sets) and
-DIR/synth.json.  See mrff_plugin/synth/ for the physics.
+DIR/synth.json; with --lwir_bits 16 also DIR/radiometric/ (the camera's counts
+before AGC, synth/radiometric_pairs.py).  See mrff_plugin/synth/ for the physics.
 """
 import sys
 
@@ -37,6 +38,11 @@ def add_arguments(parser):
     parser.add_argument("--jobs", type=int, default=1, metavar="J", help="worker processes (default 1)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a set previously written by mrff synth in --out")
+    parser.add_argument("--lwir_bits", type=int, choices=(8, 16), default=8,
+                        help="16: also write the LWIR camera's 14-bit counts before its AGC as 16-bit PNGs, the "
+                             "scene temperature (K) as float TIFFs and the counts' calibration.json, in "
+                             "DIR/radiometric/{train,test}/ (train with --dataroot DIR/radiometric --lwir_range "
+                             "auto; docs/radiometric.md)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -47,7 +53,8 @@ def main(args):
         if args.jobs < 1:
             raise SynthError(f"--jobs must be at least 1, not {args.jobs}.")
         summary = write_dataset(args.out, args.pairs, args.time, size, args.seed, args.test_pairs,
-                                jobs=args.jobs, overwrite=args.overwrite, progress=not args.quiet)
+                                jobs=args.jobs, overwrite=args.overwrite, progress=not args.quiet,
+                                lwir_bits=args.lwir_bits)
     except (SynthError, ValueError) as exc:
         print(f"mrff synth: {exc}", file=sys.stderr)
         return 2
@@ -59,4 +66,7 @@ def main(args):
           f"({summary['time']}, {size[0]}x{size[1]}, seed {summary['seed']}) to "
           f"{summary['out']}/images ({sets}) in {summary['seconds']:.1f} s "
           f"({summary['pairs_per_second']:.1f} pairs/s).")
+    if args.lwir_bits == 16:
+        print(f"mrff synth: 16-bit counts, scene temperatures and calibration.json in {summary['out']}/radiometric "
+              f"(train with --dataroot {summary['out']}/radiometric --lwir_range auto).")
     return 0

@@ -7,6 +7,10 @@ The dataset's side of radiometric/lwir_range.py.  When the dataset is made:
   (`<checkpoints_dir>/<name>/lwir_range.json`); `--continue_train` keeps the saved one;
 * testing (`test.py`): the run's saved range is used (a fixed --lwir_range given must agree).
 
+The counts' calibration, when the files carry one (FLIR JPEGs) or `--dataroot` holds a
+`calibration.json` (as `mrff synth --lwir_bits 16` writes), is saved with the range, so `mrff generate
+--lwir_out kelvin` needs no --calibration.
+
 8-bit pictures without `--lwir_range` (or with `display`) keep the 8-bit path (images.load_image) and
 nothing is saved.  A set of 16-bit or float files without `--lwir_range` is refused in one sentence,
 as is a set that mixes kinds of file (found from the files' headers, without decoding them).
@@ -21,9 +25,11 @@ from PIL import Image
 
 from ..radiometric import RadiometricError
 from ..radiometric import lwir_range as ranges
+from ..radiometric.calibration_source import load_calibration
 from ..radiometric.flir_jpeg import is_flir_jpeg
 from ..radiometric.reading import TIFF_SUFFIXES, read_lwir
 
+CALIBRATION_FILE = "calibration.json"   # in --dataroot: the counts' calibration, saved with the range
 GREY_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr")
 
 
@@ -96,6 +102,9 @@ def run_range(opt, lwir_paths):
         raise RadiometricError(f"--lwir_range auto is computed when training starts, but {folder} holds no "
                                f"{ranges.RANGE_FILE}; test the run that was trained with it, or pass LOW HIGH.")
     unit, bits, samples, calibration = ranges.survey(lwir_paths, read_lwir)
+    beside = os.path.join(str(opt.dataroot), CALIBRATION_FILE)   # e.g. mrff synth --lwir_bits 16's
+    if calibration is None and unit == "counts" and os.path.isfile(beside):
+        calibration = load_calibration(beside).record()
     chosen = ranges.choose(flag, unit, bits, samples, calibration, where)
     if opt.isTrain and folder:
         ranges.save(chosen, folder)

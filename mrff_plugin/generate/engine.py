@@ -188,7 +188,7 @@ def decoded_in_workers(dataset, batches, workers, pin_memory):
 
 
 def generate(backend, jobs, output_nc, batch_size=8, workers=2, size=None, skip_bad=False, progress=None,
-             max_memory=None, tile=None, overlap=None, log=None, palette="grey", also_grey=False):
+             max_memory=None, tile=None, overlap=None, log=None, palette="grey", also_grey=False, radiometric=None):
     """Write one PNG per job; return {'written', 'bad', 'seconds'}.
 
     backend: backends.TorchBackend or OnnxRuntimeBackend (its input_nc decides grey or RGB reading).
@@ -199,6 +199,7 @@ def generate(backend, jobs, output_nc, batch_size=8, workers=2, size=None, skip_
     max_memory: bytes of activations one forward pass may use (None: no limit); tile/overlap: force tiling.
     progress: a tqdm-like object with update(n), or None; log: a function taking one line, or None.
     palette, also_grey: thermal palette of the PNGs and whether the grey one is kept too (palettes.py).
+    radiometric: a radiometric_out.RadiometricOutput (--lwir_out: counts, temperatures), or None for 8-bit PNGs.
     """
     device = backend.device
     plans = plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log, output_nc)
@@ -232,7 +233,9 @@ def generate(backend, jobs, output_nc, batch_size=8, workers=2, size=None, skip_
             plan = plans[tuple(size) if size else jobs[indices[0]].size]
             y = run_network(backend, batch.to(device, non_blocking=True), plan["tile"], plan["overlap"],
                             plan["batch"], plan["statistics_scale"])
-            for index, image in zip(indices, to_u8_images(y, output_nc)):
-                pending.append(pool.submit(write_png, image, jobs[index].target, palette, also_grey))
+            images, write = (to_u8_images(y, output_nc), write_png) if radiometric is None else \
+                (radiometric.images(y), radiometric.write)
+            for index, image in zip(indices, images):
+                pending.append(pool.submit(write, image, jobs[index].target, palette, also_grey))
         finish(0)
     return {"written": written, "bad": bad, "seconds": time.perf_counter() - start}

@@ -52,6 +52,12 @@ def band_radiance_slope(temperature):
     return float((band_radiance(temperature + 0.5) - band_radiance(temperature - 0.5)))
 
 
+def brightness_temperature(radiance):
+    """The temperature (K) of a blackbody with in-band radiance `radiance` (the inverse of band_radiance over its
+    table, 150-450 K): what a radiometric camera reports at emissivity 1."""
+    return np.interp(np.asarray(radiance, np.float64), _L_GRID, _T_GRID)
+
+
 def sky_emissivity(zenith_emissivity, cos_zenith):
     """In-band emissivity of the sky along a ray at zenith angle acos(cos_zenith)."""
     cos_zenith = np.clip(cos_zenith, 1e-3, 1.0)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .conditions import draw_conditions
 from .geometry import rasterise
-from .radiometry import sky_radiance, surface_radiance
+from .radiometry import brightness_temperature, sky_radiance, surface_radiance
 from .scene import PERSON, make_scene
 from .sensor import NETD_K, lwir_sensor, visible_sensor
 from .sun import direct_irradiance, sunlight, sunset_hour
@@ -105,7 +105,9 @@ def render_pair(seed, size=(256, 256), time="day", drop=()):
     material ids (materials.MATERIALS), "person" and "engine" (H, W) bool masks,
     "temperature" (H, W) K (surfaces; sky: NaN), "shadow" and "shadow_before"
     (H, W) bool cast shadows now and an hour earlier, "depth" (H, W) m, and the
-    scalars "time", "hour", "sun_elevation_deg", "air_k".
+    scalars "time", "hour", "sun_elevation_deg", "air_k"; "lwir_counts" (H, W) uint16 the camera's counts before
+    its AGC (sensor.py's count model), "agc_counts" the (low, high) counts the AGC stretched to 0 and 255, and
+    "scene_kelvin" (H, W) the brightness temperature of the radiance reaching the camera (before its optics).
     """
     unknown = set(drop) - set(UNOBSERVABLE)
     if unknown:
@@ -129,7 +131,7 @@ def render_pair(seed, size=(256, 256), time="day", drop=()):
         vis_radiance = night_radiance(surf, g, scene.lamps)
 
     visible = visible_sensor(vis_radiance, noise_rng)
-    lwir = lwir_sensor(lwir_radiance, noise_rng, 0.0 if "noise" in drop else NETD_K)
+    lwir, counts, agc = lwir_sensor(lwir_radiance, noise_rng, 0.0 if "noise" in drop else NETD_K, counts=True)
     extras = {
         "label": surf.label, "material": surf.material,
         "person": surf.label == PERSON, "engine": surf.engine,
@@ -137,5 +139,6 @@ def render_pair(seed, size=(256, 256), time="day", drop=()):
         "shadow": shadow, "shadow_before": shadow_before, "depth": g.depth,
         "time": cond.time, "hour": cond.hour, "sun_elevation_deg": float(np.rad2deg(sun.elevation)),
         "air_k": float(air),
+        "lwir_counts": counts, "agc_counts": agc, "scene_kelvin": brightness_temperature(lwir_radiance),
     }
     return visible, lwir, extras

@@ -3,7 +3,15 @@
 LWIR (KAIST's FLIR A35-class microbolometer): optics blur, temporal noise at
 the camera's NETD, residual fixed-pattern noise after non-uniformity
 correction (column and row offsets, per-pixel gain), and automatic gain
-control: a percentile stretch to 8 bits.
+control: a percentile stretch to 8 bits.  Before that stretch the camera has
+its radiometric counts (`mrff synth --lwir_bits 16`), 14-bit numbers linear in
+the in-band radiance at the detector:
+
+    S = COUNTS_AT_ZERO + COUNTS_PER_RADIANCE * L      (L in W m^-2 sr^-1, 7.5-13 um)
+
+which FLIR's Planck form S = R1 / (R2 (exp(B / T) - F)) - O gives to within
+0.04 K over 230-380 K with PLANCK_CONSTANTS (fitted by `fit_planck_constants`
+to the exact band integral; tests/test_radiometric_synth.py checks both).
 
 Visible: optics blur, auto exposure (a high percentile of luminance to near
 white, with a gain limit so nights stay dark), shot and read noise, sRGB-like
@@ -16,7 +24,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .radiometry import band_radiance_slope
+from .radiometry import _band_radiance_exact, band_radiance_slope
 
 REFERENCE_WIDTH = 256
 # LWIR
@@ -29,6 +37,13 @@ AGC_PERCENTILES = (0.5, 99.5)  # automatic gain: these percentiles map to 0 and 
 STATS_STRIDE = 2              # AGC / exposure statistics from every 2nd pixel in each direction
 CAMERA_SEED = 20211015        # the fixed pattern belongs to the camera: the same for every frame
 NOISE_REFERENCE_K = 300.0     # scene temperature at which NETD is converted to radiance
+# LWIR radiometric counts (before AGC): 14-bit, 33 counts per kelvin at 300 K (0.03 K a count, under NETD)
+COUNTS_PER_RADIANCE = 40.0    # counts per W m^-2 sr^-1
+COUNTS_AT_ZERO = 6000.0       # the detector's offset: counts of no in-band radiance
+COUNT_BITS = 14
+# FLIR's Planck constants for these counts (R2 = 1), least squares in kelvin over PLANCK_FIT_KELVIN
+PLANCK_CONSTANTS = {"R1": 245202.275, "R2": 1.0, "B": 1442.44644, "F": 2.28407674, "O": -6019.90219}
+PLANCK_FIT_KELVIN = (230.0, 380.0)
 # visible
 VIS_BLUR_PX = 0.5             # Gaussian sigma of the visible optics ...
 VIS_BLUR_TRUNCATE = 2.0       # ... cut at 2 sigma: three taps (0.107, 0.787, 0.107) at 256 px
@@ -92,9 +107,30 @@ def fixed_pattern(height, width):
     return offset.astype(np.float32), gain.astype(np.float32)
 
 
-def lwir_sensor(radiance, rng, netd_k=NETD_K):
+def to_counts(signal):
+    """In-band radiance at the detector (W m^-2 sr^-1) -> the camera's counts, uint16 within COUNT_BITS."""
+    return np.clip(np.rint(COUNTS_AT_ZERO + COUNTS_PER_RADIANCE * np.asarray(signal, np.float64)),
+                   0, 2 ** COUNT_BITS - 1).astype(np.uint16)
+
+
+def fit_planck_constants(kelvin=PLANCK_FIT_KELVIN, samples=400):
+    """(R1, B, F, O) of S = R1 / (exp(B / T) - F) - O fitted to the count model over `kelvin` by least squares in
+    temperature (scipy), from PLANCK_CONSTANTS as the start: how those constants were made."""
+    from scipy.optimize import curve_fit
+    t = np.linspace(*kelvin, samples)
+    counts = COUNTS_AT_ZERO + COUNTS_PER_RADIANCE * _band_radiance_exact(t)
+
+    def temperature(_, r1, b, f, o):
+        return b / np.log(r1 / (counts + o) + f)
+    c = PLANCK_CONSTANTS
+    fitted, _ = curve_fit(temperature, t, t, p0=(c["R1"], c["B"], c["F"], c["O"]), maxfev=20000)
+    return tuple(float(v) for v in fitted)
+
+
+def lwir_sensor(radiance, rng, netd_k=NETD_K, counts=False):
     """(H, W) in-band radiance (W m^-2 sr^-1) -> (H, W) uint8 LWIR image; `netd_k` is the
-    temporal noise (0: none; the noise is drawn all the same)."""
+    temporal noise (0: none; the noise is drawn all the same).  counts=True: (image, (H, W) uint16 counts
+    before the AGC, (low, high) counts the AGC stretched to 0 and 255)."""
     H, W = radiance.shape
     k = band_radiance_slope(NOISE_REFERENCE_K)           # radiance per kelvin
     offset_k, gain = fixed_pattern(H, W)
@@ -102,7 +138,11 @@ def lwir_sensor(radiance, rng, netd_k=NETD_K):
     signal *= gain
     signal += k * (offset_k + netd_k * rng.standard_normal((H, W), np.float32))
     lo, hi = percentiles(signal, AGC_PERCENTILES)
-    return to_uint8((signal - lo) / max(hi - lo, 1e-6))
+    image = to_uint8((signal - lo) / max(hi - lo, 1e-6))
+    if not counts:
+        return image
+    return image, to_counts(signal), (COUNTS_AT_ZERO + COUNTS_PER_RADIANCE * float(lo),
+                                      COUNTS_AT_ZERO + COUNTS_PER_RADIANCE * float(max(hi, lo + 1e-6)))
 
 
 def visible_sensor(radiance, rng):

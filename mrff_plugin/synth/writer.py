@@ -4,6 +4,7 @@
     DIR/images/setNN/V000/lwir/I00000.jpg      grey stored as 3 channels, as KAIST
     DIR/synth.json                             what was written and how (no timings);
                                                "complete": false until the last pair is written
+    DIR/radiometric/...                        lwir_bits=16: the counts before AGC (radiometric_pairs.py)
 
 Training pairs go to KAIST's training sets of their time of day (day set00-02,
 night set03-05), test pairs to the test sets (day set06-08, night set09-11),
@@ -31,6 +32,7 @@ from PIL import Image
 
 from ..errors import MrffError
 from ..datasets.kaist_layout import KAIST_SETS, MODALITIES, set_name
+from .radiometric_pairs import LWIR_BITS, prepare, refusal, write_agc, write_counts
 from .render import render_pair
 
 JPEG_QUALITY = 90
@@ -73,16 +75,18 @@ def _save_jpeg(array, path):
     os.replace(tmp, path)
 
 
-def write_pair(out, folder, name, tod, key, size):
-    """Render one pair and write its visible and LWIR JPEGs."""
-    visible, lwir, _ = render_pair(key, size, tod)
+def write_pair(out, folder, name, tod, key, size, lwir_bits=8):
+    """Render one pair and write its visible and LWIR JPEGs (lwir_bits 16: and its counts, radiometric_pairs.py;
+    returns (pair id, AGC counts) then)."""
+    visible, lwir, extras = render_pair(key, size, tod)
     base = Path(out) / folder
     _save_jpeg(visible, base / "visible" / name)
     _save_jpeg(np.repeat(lwir[..., None], 3, axis=2), base / "lwir" / name)
+    return write_counts(out, folder, name, extras) if lwir_bits == 16 else None
 
 
 def _write_pair_args(args):
-    write_pair(*args)
+    return write_pair(*args)
 
 
 def _check_args(pairs, time, size, seed, test_pairs):
@@ -126,18 +130,20 @@ def _prepare_output(out, overwrite):
 
 
 def write_dataset(out, pairs, time="day", size=(256, 256), seed=0, test_pairs=None, jobs=1,
-                  overwrite=False, progress=False):
+                  overwrite=False, progress=False, lwir_bits=8):
     """Render `pairs` training and `test_pairs` test pairs (default: one per five
     training pairs) of `size` (width, height) and write them under `out` in the
     KAIST layout.  Returns a summary dict: out, generator, complete, train_pairs,
     test_pairs, time, size, seed, sets ({set name: pairs}), jpeg_quality,
-    seconds, pairs_per_second."""
+    seconds, pairs_per_second.  lwir_bits=16 also writes the counts (radiometric_pairs.py)."""
     test_pairs = default_test_pairs(pairs) if test_pairs is None else test_pairs
     size = tuple(int(v) for v in size)
     _check_args(pairs, time, size, seed, test_pairs)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SynthError(f"--out {out} is a file, not a folder.")
+    if lwir_bits not in LWIR_BITS or refusal(out, overwrite):
+        raise SynthError(refusal(out, overwrite) or f"--lwir_bits must be 8 or 16, not {lwir_bits!r}.")
     _prepare_output(out, overwrite)
 
     work = plan(pairs, time, test_pairs, seed)
@@ -147,20 +153,24 @@ def write_dataset(out, pairs, time="day", size=(256, 256), seed=0, test_pairs=No
         sets[name] = sets.get(name, 0) + 1
     record = {"generator": "mrff_plugin.synth", "complete": False, "train_pairs": pairs,
               "test_pairs": test_pairs, "time": time, "size": list(size), "seed": seed, "sets": sets,
-              "jpeg_quality": JPEG_QUALITY}
+              "jpeg_quality": JPEG_QUALITY, "lwir_bits": lwir_bits}
     out.mkdir(parents=True, exist_ok=True)
     _write_manifest(out, record)          # first: an interrupted run can still be replaced with --overwrite
     for folder in sorted({folder for folder, *_ in work}):
         for modality in MODALITIES:
             (out / folder / modality).mkdir(parents=True, exist_ok=True)
+    if lwir_bits == 16:
+        prepare(out)
 
-    args = [(str(out), folder, name, tod, key, size) for folder, name, tod, key in work]
+    args = [(str(out), folder, name, tod, key, size, lwir_bits) for folder, name, tod, key in work]
     start = _time.perf_counter()
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            _drain(pool.map(_write_pair_args, args, chunksize=4), len(args), progress)
+            agc = _drain(pool.map(_write_pair_args, args, chunksize=4), len(args), progress)
     else:
-        _drain(map(_write_pair_args, args), len(args), progress)
+        agc = _drain(map(_write_pair_args, args), len(args), progress)
+    if lwir_bits == 16:
+        write_agc(out, agc)
     seconds = _time.perf_counter() - start
     record["complete"] = True
     _write_manifest(out, record)
@@ -175,9 +185,8 @@ def _write_manifest(out, record):
 
 
 def _drain(results, total, progress):
-    """Consume the per-pair results, with a progress bar if asked."""
+    """Consume the per-pair results, with a progress bar if asked; returns those that are not None."""
     if progress:
         from tqdm import tqdm
         results = tqdm(results, total=total, unit="pair", desc="mrff synth")
-    for _ in results:
-        pass
+    return [result for result in results if result is not None]
