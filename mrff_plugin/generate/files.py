@@ -29,19 +29,20 @@ import contextlib
 import json
 import os
 import stat
-import tempfile
 import zlib
 from dataclasses import dataclass
 
 from PIL import Image
 
 from ..datasets.images import IMAGE_EXTENSIONS, shown_size
+# the temporary files of durable.py; _seal / _temporary_beside are its seal / temporary_beside
+from ..durable import TEMP_PREFIX, atomic_write, current_umask, fsync_folder  # noqa: F401 (current_umask: users)
+from ..durable import seal as _seal, temporary_beside as _temporary_beside
 from ..palettes import outputs
 from . import GenerateError
 
 OUTPUT_SUFFIX = ".png"
 NAME_MAX = 255   # bytes of one file name where the file system does not say (os.pathconf): ext4, XFS, btrfs
-TEMP_PREFIX = ".mrff_tmp_"
 RUN_RECORD = ".mrff_generate.json"   # in --output: the options its images were generated with
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"   # a PNG's last chunk (empty IEND and its CRC): the file is whole
 # zlib's run-length strategy for the PNGs (as OpenCV's imwrite by default): on synthetic LWIR images it encoded
@@ -79,8 +80,14 @@ def _inside(real, real_root):
     return real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep)
 
 
+def earlier_output(folder):
+    """True for the --output folder of an `mrff generate` run (it holds RUN_RECORD): its images are results."""
+    return os.path.isfile(os.path.join(folder, RUN_RECORD))
+
+
 def walk(root):
     """Paths of the files under the folder `root`, each real folder walked once and each real file listed once.
+    A folder below `root` that is an earlier run's --output (`earlier_output`) is left out with all it holds.
 
     First the tree itself (links not followed), so that every file found there keeps its own path; then
     each link to a folder outside the tree, once per real folder, following links below it too.  A link
@@ -98,12 +105,15 @@ def walk(root):
         return True
 
     for folder, dirs, names in os.walk(root):
-        dirs.sort()
+        dirs[:] = sorted(d for d in dirs if not earlier_output(os.path.join(folder, d)))
         links += [os.path.join(folder, d) for d in dirs if os.path.islink(os.path.join(folder, d))]
         found += [os.path.join(folder, n) for n in names]
     for link in filter(follow, links):
+        if earlier_output(link):
+            continue
         for folder, dirs, names in os.walk(link, followlinks=True):
-            dirs[:] = [d for d in sorted(dirs) if follow(os.path.join(folder, d))]
+            dirs[:] = [d for d in sorted(dirs) if not earlier_output(os.path.join(folder, d))
+                       and follow(os.path.join(folder, d))]
             found += [os.path.join(folder, n) for n in names]
     paths, real_files = [], set()
     for path in sorted(found, key=lambda p: (os.path.islink(p), p)):   # real names before links to them
@@ -209,6 +219,18 @@ def check_output_names(sources, targets, out_root, extra_outputs=None):
             owners[path] = (source, flag)
 
 
+def check_not_read(targets, extra_outputs, read):
+    """GenerateError (one sentence) when an output or a file written beside it (`extra_outputs`) is, by real path
+    (links and `..` seen through), one of the files `read`: an input image, the network file."""
+    real_read = {os.path.realpath(path): path for path in read}
+    for target in targets:
+        for path in [target] + [p for p, _ in (extra_outputs(target) if extra_outputs else ())]:
+            if os.path.realpath(path) in real_read:
+                raise GenerateError(f"the output {path} would be written over {real_read[os.path.realpath(path)]}, "
+                                    f"which this run reads (through a link); pass an --output outside the folders "
+                                    f"it reads.")
+
+
 def finished_png(path):
     """True when `path` is a regular file that ends with a PNG's IEND chunk: not empty, not cut short (a crash
     of another tool, a disk that filled, a copy that stopped); cheap -- the last 12 bytes are read."""
@@ -223,8 +245,11 @@ def finished_png(path):
         return False
 
 
-def plan_jobs(input_dir, output_dir, rank=0, world=1, skip_bad=False, extra_outputs=None):
+def plan_jobs(input_dir, output_dir, rank=0, world=1, skip_bad=False, extra_outputs=None, reads=()):
     """(jobs to do, number already done, unreadable paths) for this process's shard.
+
+    No output may be written over an input image or a file of `reads` (the network's), compared by real paths
+    (`check_not_read`).
 
     Two inputs that map to one output (`a.jpg`, `a.png`), or to a file another one's flag writes beside its
     output (`extra_outputs`, see check_output_names), are refused by name, as are names too long.
@@ -238,6 +263,7 @@ def plan_jobs(input_dir, output_dir, rank=0, world=1, skip_bad=False, extra_outp
     sources = [s for s in list_images(input_dir) if not _inside(os.path.realpath(s), real_out)]
     targets = [output_path(s, input_dir, output_dir) for s in sources]
     check_output_names(sources, targets, out_root, extra_outputs)
+    check_not_read(targets, extra_outputs, [*sources, *reads])
     jobs, done, bad = [], 0, []
     for i, (source, target) in enumerate(zip(sources, targets)):
         if i % world != rank:
@@ -272,57 +298,22 @@ def write_png(array, path, palette="grey", also_grey=False):
         _write_atomic(image, target)
 
 
-def current_umask():
-    """The process's umask, read where Linux shows it (/proc/self/status) -- setting it to read it back would
-    race with the threads that write PNGs -- else set and restored."""
+def same_file(path, other):
+    """True when `path` and `other` name one file: the same real path (links and `..` seen through) or, where
+    both exist, one file under two names (a hard link)."""
+    if os.path.realpath(path) == os.path.realpath(other):
+        return True
     try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            return next(int(line.split()[1], 8) for line in status if line.startswith("Umask:"))
-    except (OSError, StopIteration, ValueError):
-        mask = os.umask(0o022)
-        os.umask(mask)
-        return mask
-
-
-def fsync_folder(folder):
-    """Make the renames in `folder` durable (a rename lives in the folder's entries, not in the file)."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def _temporary_beside(folder, suffix):
-    """(binary handle, path) of a new hidden file in `folder`; on leaving, its data is fsynced with the umask's
-    mode (mkstemp makes 0600).  The caller moves it into place inside the block; whatever is left is removed."""
-    os.makedirs(folder, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle, temp
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
-
-
-def _seal(handle):
-    """Flush, chmod to the umask's mode and fsync an open temporary file: ready to be renamed into place."""
-    handle.flush()
-    os.fchmod(handle.fileno(), 0o666 & ~current_umask())
-    os.fsync(handle.fileno())
+        return os.path.samefile(path, other)
+    except OSError:
+        return False
 
 
 def _write_atomic(array, path):
-    """Write to a temporary file beside `path`, fsync it, rename it over `path`, fsync the folder: after a crash
-    or power cut `path` is the old file or the whole new one."""
-    folder = os.path.dirname(path)
-    with _temporary_beside(folder, OUTPUT_SUFFIX) as (handle, temp):
+    """Write the PNG through `durable.atomic_write`: after a crash or power cut `path` is the old file or the
+    whole new one."""
+    with atomic_write(path) as handle:
         Image.fromarray(array).save(handle, format="PNG", **PNG_OPTIONS)
-        _seal(handle)
-        os.replace(temp, path)
-    fsync_folder(folder)
 
 
 def claim_output(output_dir, options):

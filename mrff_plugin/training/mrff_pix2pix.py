@@ -15,10 +15,15 @@ networks) and adds:
   DataParallel; f1..f4 are read off the module and are left out when DataParallel
   runs replicas.  A generator without them (`--netG unet_256`) shows only what it has.
 * validation every `--val_freq` iterations (0 = off) on the first `--val_size`
-  pairs of `--val_dataroot` (default: --dataroot) / `--val_phase`, loaded once:
-  mean SSIM and PSNR (Table 3 protocol, `mrff_plugin.metrics`) go to Visdom
-  (`mrff_plugin.training.monitor`), the history to `val_log.txt`, and the best SSIM so
-  far to `best_net_G.pth` (the host's own atomic saving).  Rank 0 only.
+  pairs of `--val_dataroot` (default: --dataroot) / `--val_phase`, loaded once and
+  whole, and scored as `test.py` and `mrff generate` run the generator (each image
+  normalised by its own statistics; `mrff_plugin.training.validation`): mean SSIM
+  and PSNR (Table 3 protocol, `mrff_plugin.metrics`) go to Visdom
+  (`mrff_plugin.training.monitor`), the history to `val_log.txt`, and the generator
+  of the best SSIM so far to `best_net_G.pth` (written atomically,
+  `mrff_plugin.durable`; `--epoch best` picks it).  With `--continue_train` the
+  `best_net_G.pth` already there is scored first, so only a better generator
+  replaces it.  Rank 0 only.
 * `curves.png` next to `loss_log.txt`: loss and validation curves, refreshed at
   every validation and every `save_networks` (so it exists when training ends).
 * `--amp none|bf16`: forward passes and losses under `mrff_plugin.training.precision`.
@@ -34,7 +39,6 @@ networks) and adds:
 The host calls only set_input / optimize_parameters / compute_visuals /
 get_current_* / save_networks, so the iteration count lives here.
 """
-import copy
 import os
 
 import torch
@@ -42,12 +46,13 @@ import torch
 from data import find_dataset_using_name             # the host's, on sys.path (host contract)
 from models.pix2pix_model import Pix2PixModel         # the host's, on sys.path (host contract)
 
+from ..durable import atomic_write
 from ..errors import MrffError, OptionError, in_host_family
-from ..metrics import tensor_scores
 from ..networks.fusion import FusionGenerator
 from .monitor import MetricMonitor
 from .optim import fused_adam
 from .precision import Precision, PrecisionError
+from .validation import held_out_options, inference_copy, score_pairs
 from .visuals import branch_map, colour_map, plot_curves, read_loss_log
 
 UserError = in_host_family(OptionError)   # bundled host: printed as one line, exit 2
@@ -56,7 +61,7 @@ ATTENTION_NAMES = ("attention_1", "attention_2", "attention_3", "attention_4")  
 BRANCH_NAMES = ("f1", "f2", "f3", "f4")               # Fig. 6: the branches of X0,1 .. X0,4
 CURVES_FILE = "curves.png"
 VAL_LOG_FILE = "val_log.txt"
-BEST_LABEL = "best"                                   # -> best_net_G.pth
+BEST_FILE = "best_net_G.pth"                          # `--epoch best` (test.py, mrff generate)
 # fp16 needs its losses scaled before backward, and the host's backward_D/G call backward themselves.
 TRAIN_AMP_MODES = ("none", "bf16")
 
@@ -91,8 +96,8 @@ class MrffPix2PixModel(Pix2PixModel):
         self.iterations = 0
         self.feature_weights = None    # (N, 4, H, W) w1..w4 of the last forward, detached
         self.history = []              # (iteration, mean SSIM, mean PSNR) per validation
-        self.best_ssim = float("-inf")
-        self.val_batch = None
+        self.best_ssim = None          # SSIM of best_net_G.pth; None until the first validation
+        self.val_pairs = None          # the held-out dataset items, loaded once
         if not self.isTrain:
             return
         self.optimizer_G, self.optimizer_D = fused_adam(self.optimizer_G), fused_adam(self.optimizer_D)
@@ -107,7 +112,7 @@ class MrffPix2PixModel(Pix2PixModel):
         self.main = is_main_process()
         self.monitor = MetricMonitor(opt, active=self.main and opt.val_freq > 0)
         if opt.val_freq > 0 and self.main:
-            self.val_batch = self._load_validation_pairs()
+            self.val_pairs = self._load_validation_pairs()
 
     # ------------------------------------------------------------------ visuals
 
@@ -181,19 +186,14 @@ class MrffPix2PixModel(Pix2PixModel):
         self.precision.step(self.optimizer_G)
         self.precision.update()
         self.iterations += 1
-        if self.val_batch is not None and self.iterations % self.opt.val_freq == 0:
+        if self.val_pairs is not None and self.iterations % self.opt.val_freq == 0:
             self.validate()
 
     # ------------------------------------------------------------------ validation
 
     def _load_validation_pairs(self):
-        """The first --val_size held-out pairs as one batch {'A': (N, C, H, W), 'B': ...}, loaded once."""
-        opt = copy.copy(self.opt)
-        opt.dataroot = self.opt.val_dataroot or self.opt.dataroot
-        opt.phase = self.opt.val_phase
-        opt.max_dataset_size = self.opt.val_size
-        opt.no_flip = True
-        opt.isTrain = False
+        """The first --val_size held-out pairs, whole (validation.held_out_options): a list of dataset items."""
+        opt = held_out_options(self.opt)
         if self.opt.val_size < 1:
             raise UserError(f"--val_size {self.opt.val_size} selects no pairs; pass --val_size 1 or more.")
         try:
@@ -204,44 +204,61 @@ class MrffPix2PixModel(Pix2PixModel):
         if len(dataset) == 0:
             raise UserError(f"--val_freq {self.opt.val_freq}: no held-out pairs in {opt.dataroot} (phase "
                             f"'{opt.phase}'); pass --val_dataroot/--val_phase with pairs, or --val_freq 0.")
-        items = [dataset[i] for i in range(min(len(dataset), self.opt.val_size))]
-        return {key: torch.stack([item[key] for item in items]) for key in ("A", "B")}
+        return [dataset[i] for i in range(min(len(dataset), self.opt.val_size))]
 
-    def validate(self):
-        """Score G on the held-out batch (eval mode, no gradients); log, plot, keep the best G."""
-        AtoB = self.opt.direction == "AtoB"
-        real_A = self.val_batch["A" if AtoB else "B"].to(self.device)
-        real_B = self.val_batch["B" if AtoB else "A"].to(self.device)
-        generator = self._generator()
-        was_training = generator.training
-        generator.eval()   # BatchNorm running statistics are read, not updated
-        try:
-            with torch.no_grad(), self.precision.autocast():
-                fake_B = generator(real_A).float()
-        finally:
-            generator.train(was_training)
-        ssim, psnr = tensor_scores(fake_B, real_B)
-        scores = {"SSIM": float(ssim.mean()), "PSNR": float(psnr.mean())}
-        self.history.append((self.iterations, scores["SSIM"], scores["PSNR"]))
-        line = (f"(iters: {self.iterations}) validation on {len(ssim)} pairs: "
-                f"SSIM {scores['SSIM']:.4f} PSNR {scores['PSNR']:.2f} dB")
+    def _score(self, state_dict=None):
+        """{'SSIM', 'PSNR'} means and the pair count of the generator (or of `state_dict` loaded into a copy of
+        it) on the held-out pairs, run as test.py / mrff generate run it (validation.py)."""
+        net = inference_copy(self._generator(), self.device, state_dict)
+        ssim, psnr = score_pairs(net, self.val_pairs, self.opt.netG, self.opt.direction, self.precision.autocast)
+        return {"SSIM": float(ssim.mean()), "PSNR": float(psnr.mean())}, len(ssim)
+
+    def _log(self, line):
         print(line, flush=True)
         with open(os.path.join(self.save_dir, VAL_LOG_FILE), "a") as log_file:
             log_file.write(line + "\n")
+
+    def _restore_best(self):
+        """The SSIM of the best_net_G.pth a resumed run finds (scored now, on the same held-out pairs), else -inf."""
+        path = os.path.join(self.save_dir, BEST_FILE)
+        if not (self.opt.continue_train and os.path.isfile(path)):
+            return float("-inf")
+        try:
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            scores, count = self._score(saved)
+        except Exception as exc:   # unreadable, or another network's: the first validation replaces it
+            self._log(f"resumed: {path} cannot be scored ({type(exc).__name__}); the next validation replaces it")
+            return float("-inf")
+        self._log(f"(iters: {self.iterations}) resumed: {BEST_FILE} scores SSIM {scores['SSIM']:.4f} PSNR "
+                  f"{scores['PSNR']:.2f} dB on the {count} held-out pairs; only a higher SSIM replaces it")
+        return scores["SSIM"]
+
+    def validate(self):
+        """Score G on the held-out pairs as users run it; log, plot, keep the best G."""
+        if self.best_ssim is None:
+            self.best_ssim = self._restore_best()
+        scores, count = self._score()
+        self.history.append((self.iterations, scores["SSIM"], scores["PSNR"]))
+        better = scores["SSIM"] > self.best_ssim
+        self._log(f"(iters: {self.iterations}) validation on {count} pairs: SSIM {scores['SSIM']:.4f} PSNR "
+                  f"{scores['PSNR']:.2f} dB" + (f" -> {BEST_FILE}" if better else ""))
         self.monitor.plot(self.iterations, scores)
-        if scores["SSIM"] > self.best_ssim:
+        if better:
             self.best_ssim = scores["SSIM"]
-            self._save_generator(BEST_LABEL)
+            self._save_best()
         self.write_curves()
         return scores
 
-    def _save_generator(self, label):
-        """`<label>_net_G.pth` only, through the host's save_networks."""
-        names, self.model_names = self.model_names, ["G"]
-        try:
-            Pix2PixModel.save_networks(self, label)
+    def _save_best(self):
+        """`best_net_G.pth`: the generator's weights on the CPU, as the host saves them, written atomically."""
+        names, self.model_names = self.model_names, []
+        try:   # the host's own first-save duties (the bundled host sets an earlier run's files aside), no file
+            Pix2PixModel.save_networks(self, "best")
         finally:
             self.model_names = names
+        weights = {key: value.detach().cpu() for key, value in self._generator().state_dict().items()}
+        with atomic_write(os.path.join(self.save_dir, BEST_FILE)) as handle:
+            torch.save(weights, handle)
 
     # ------------------------------------------------------------------ curves
 
