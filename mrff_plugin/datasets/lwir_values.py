@@ -34,8 +34,8 @@ GREY_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr")
 
 
 def add_option(parser):
-    parser.add_argument("--lwir_range", nargs="+", default=None, metavar="LOW HIGH | auto | display",
-                        help="map LWIR values to the network's range at full depth: LOW HIGH in counts (16-bit "
+    parser.add_argument("--lwir_range", nargs="+", default=None, metavar="VALUE",
+                        help="LOW HIGH, auto or display: map LWIR values to the network's range at full depth: LOW HIGH in counts (16-bit "
                              "files) or kelvin (float TIFFs), or auto (the 0.1/99.9 percentiles of all training "
                              "frames); saved in the run folder for test.py, mrff generate and mrff export. "
                              "display (the default for 8-bit files): 8-bit pictures as they are. "

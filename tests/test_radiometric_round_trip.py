@@ -1,0 +1,112 @@
+"""The radiometric round trip as a user runs it: `mrff synth --lwir_bits 16` -> host train.py with `--lwir_range
+auto` -> `mrff generate --lwir_out counts counts_tiff kelvin`, and the bad inputs refused with nothing written.
+
+Checked against independent oracles: the counts are the synthetic camera's documented model (14-bit, about
+7,000-10,000 counts in these scenes), the kelvin TIFF is FLIR's Planck formula evaluated here by hand on the counts PNG, and
+the map recorded in each file is the run's lwir_range.json.
+"""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from conftest import HOST_SCRIPTS, host_env, run_host
+
+pytestmark = [pytest.mark.slow, pytest.mark.end_to_end(reason=HOST_SCRIPTS)]
+
+TRAIN = ["--model", "pix2pix", "--netG", "unet_128", "--ngf", "8", "--ndf", "8", "--dataset_mode", "kaist_aligned",
+         "--input_nc", "3", "--output_nc", "1", "--load_size", "128", "--crop_size", "128", "--gpu_ids", "-1",
+         "--num_threads", "0"]
+TRAIN_ONLY = ["--display_id", "0", "--n_epochs", "2", "--n_epochs_decay", "0"]
+
+
+def mrff(*args, timeout=180):
+    return subprocess.run([sys.executable, "-m", "mrff_plugin.cli", *map(str, args)], env=host_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def trip(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("radiometric")
+    synth = mrff("synth", "--out", tmp / "synth", "--pairs", "6", "--test-pairs", "2", "--size", "128x128",
+                 "--lwir_bits", "16", "--quiet")
+    assert synth.returncode == 0, synth.stderr
+    data = tmp / "synth" / "radiometric"
+    common = ["--dataroot", data, "--name", "r16", "--checkpoints_dir", tmp / "checkpoints"] + TRAIN
+    train = run_host("train.py", *common, *TRAIN_ONLY, "--lwir_range", "auto")
+    assert train.returncode == 0, train.stderr
+    out = tmp / "generated"
+    generate = mrff("generate", "--checkpoint", tmp / "checkpoints" / "r16", "--input", data / "test" / "visible",
+                    "--output", out, "--lwir_out", "counts", "counts_tiff", "kelvin", "--quiet")
+    assert generate.returncode == 0, generate.stderr
+    return {"tmp": tmp, "data": data, "run": tmp / "checkpoints" / "r16", "out": out, "train": train.stdout,
+            "common": common}
+
+
+def test_synth_writes_counts_scene_temperatures_and_calibration(trip):
+    data = trip["data"]
+    counts = [np.asarray(Image.open(p)) for p in sorted((data / "train" / "lwir").rglob("*.png"))]
+    assert len(counts) == 6 and all(c.dtype == np.uint16 for c in counts)
+    every = np.concatenate([c.ravel() for c in counts])
+    assert 6000 < every.min() and every.max() < 2 ** 14 and every.std() > 100   # 14-bit, 6000 = no radiance
+    calibration = json.loads((data / "calibration.json").read_text())
+    c = {k: calibration[k] for k in ("R1", "R2", "B", "F", "O")}
+    for path in sorted((data / "train" / "lwir").rglob("*.png"))[:2]:
+        kelvin = tifffile.imread(data / "train" / "kelvin" / path.parent.name / (path.stem + ".tiff"))
+        raw = np.asarray(Image.open(path), np.float64)
+        apparent = c["B"] / np.log(c["R1"] / (c["R2"] * (raw + c["O"])) + c["F"])
+        # counts and scene temperature agree up to what the camera adds: blur, NETD, fixed pattern (< 1 K median)
+        assert np.median(np.abs(apparent - kelvin)) < 1.0
+
+
+def test_training_saves_the_auto_range_and_generate_writes_counts_and_kelvin(trip):
+    saved = json.loads((trip["run"] / "lwir_range.json").read_text())
+    assert saved["how"] == "auto" and saved["unit"] == "counts" and saved["calibration"]["kind"] == "planck"
+    assert f"--lwir_range {saved['low']:g} {saved['high']:g} (16-bit counts, auto)" in trip["train"]
+    pngs = sorted(trip["out"].rglob("*.png"))
+    assert len(pngs) == 2
+    c = saved["calibration"]
+    for png in pngs:
+        with Image.open(png) as image:
+            assert image.mode.startswith("I;16")
+            assert json.loads(image.text["mrff:lwir_range"])["low"] == saved["low"]
+            counts = np.asarray(image, np.float64)
+        # a trained output in the data's counts, not a constant image (a 16-bit target read as 8 bit was ~black)
+        assert saved["low"] <= counts.min() and counts.max() <= saved["high"]
+        assert counts.std() > 0.01 * (saved["high"] - saved["low"])
+        with tifffile.TiffFile(png.with_suffix(".tiff")) as tiff:
+            np.testing.assert_array_equal(tiff.asarray(), counts.astype(np.uint16))
+            assert json.loads(tiff.pages[0].description)["high"] == saved["high"]
+        kelvin = tifffile.imread(png.with_name(png.stem + "_kelvin.tiff"))
+        assert kelvin.dtype == np.float32
+        by_hand = c["B"] / np.log(c["R1"] / (c["R2"] * (counts + c["O"])) + c["F"])
+        np.testing.assert_allclose(kelvin, by_hand, atol=0.03)    # the TIFF is made from unrounded counts
+    record = json.loads((trip["out"] / ".mrff_generate.json").read_text())
+    assert record["--lwir_out"] == "counts counts_tiff kelvin" and "auto" in record["--lwir_range"]
+
+
+def test_test_py_uses_the_runs_map(trip):
+    test = run_host("test.py", *trip["common"], "--results_dir", trip["tmp"] / "results")
+    assert test.returncode == 0, test.stderr
+    saved = json.loads((trip["run"] / "lwir_range.json").read_text())
+    assert f"--lwir_range {saved['low']:g} {saved['high']:g} (auto, counts) from" in test.stdout
+
+
+def test_bad_calibrations_are_refused_with_nothing_written(trip):
+    tmp, run, visible = trip["tmp"], trip["run"], trip["data"] / "test" / "visible"
+    missing = tmp / "missing.json"
+    missing.write_text(json.dumps({"kind": "planck", "R1": 1.0, "R2": 1.0, "B": 1400.0, "F": 1.0}))
+    narrow = tmp / "narrow.json"
+    saved = json.loads((run / "lwir_range.json").read_text())
+    narrow.write_text(json.dumps({**saved["calibration"], "valid_kelvin": [290.0, 300.0]}))
+    for calibration, message in ((missing, "missing.json: the planck calibration lacks O"),
+                                 (narrow, "outside the range of calibration")):
+        out = tmp / f"refused_{calibration.stem}"
+        result = mrff("generate", "--checkpoint", run, "--input", visible, "--output", out, "--lwir_out", "kelvin",
+                      "--calibration", calibration, "--quiet")
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
