@@ -16,7 +16,7 @@ COMMANDS = {
     "synth": "write physics-based synthetic visible/LWIR pairs in the KAIST layout",
     "train": "run the host's train.py with the plugin attached",
     "test": "run the host's test.py with the plugin attached",
-    "evaluate": "SSIM/PSNR table (paper Table 3 protocol) of test.py result folders",
+    "evaluate": "SSIM/PSNR (paper Table 3 protocol), FID/KID and LPIPS/DISTS of test.py result folders or --fake/--real folders",
     "generate": "batch visible -> LWIR generation from a checkpoint",
     "export": "checkpoint -> ONNX file, checked against PyTorch with ONNX Runtime",
     "bench": "run a benchmark from benchmarks/",

