@@ -12,7 +12,7 @@ import sys
 
 # name -> one-line help; the module is mrff_plugin.commands.<name> ('-' written '_')
 COMMANDS = {
-    "demo": "make a small synthetic set, train the fusion model briefly, test, print gallery and SSIM/PSNR",
+    "demo": "make a small synthetic set, train the fusion model briefly, test, print gallery, SSIM/PSNR and FID/KID",
     "synth": "write physics-based synthetic visible/LWIR pairs in the KAIST layout",
     "train": "run the host's train.py with the plugin attached",
     "test": "run the host's test.py with the plugin attached",

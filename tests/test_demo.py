@@ -54,6 +54,8 @@ def test_demo_makes_data_trains_tests_and_reports_scores(tmp_path):
     assert summary["n"] == 2
     assert 0.0 < summary["ssim_mean"] <= 1.0 and summary["psnr_mean"] > 0
     assert f"{summary['ssim_mean']:.4f}" in out
+    if summary["fid"] is not None:   # FID and KID beside them, when the Inception file is installed (make setup)
+        assert f"{summary['fid']:.2f}" in out and f"{summary['kid_mean']:.5f}" in out
 
 
 def test_demo_rewrites_an_interrupted_synthetic_set_and_reuses_a_finished_one(tmp_path, capsys):

@@ -6,7 +6,7 @@
    visuals + validation) + `--netG unetpp_fusion` +
    `--dataset_mode kaist_aligned`, 128x128), on the GPU when there is one;
 3. run the host's `test.py` on the held-out pairs;
-4. print the HTML gallery's path and the test SSIM/PSNR (`mrff evaluate`).
+4. print the HTML gallery's path and the test SSIM/PSNR, FID and KID (`mrff evaluate`).
 
 Visdom is used when a server answers at --display_server:--display_port,
 otherwise skipped with one line.
