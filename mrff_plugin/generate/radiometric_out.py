@@ -163,3 +163,29 @@ def radiometric_output(args, run_folder):
     except RadiometricError as exc:
         raise GenerateError(str(exc)) from None
     return RadiometricOutput(lwir_range, outputs, calibration, range_file)
+
+
+def range_for_export(checkpoint, epoch, out):
+    """`mrff export`: a function copying the run's lwir_range.json beside the ONNX file `out` (where `mrff generate
+    --backend onnxruntime --lwir_out` reads it), or one doing nothing for a run without one; GenerateError, before
+    anything is written, when that folder already holds another run's map."""
+    from .network import checkpoint_files
+    source = os.path.join(checkpoint_files(checkpoint, epoch)[2], ranges.RANGE_FILE)
+    target = os.path.join(os.path.dirname(os.path.abspath(os.path.expanduser(out))), ranges.RANGE_FILE)
+    if not os.path.isfile(source):
+        return lambda: None
+    with open(source, "rb") as handle:
+        data = handle.read()
+    if os.path.isfile(target) and not os.path.samefile(source, target):
+        with open(target, "rb") as handle:
+            if handle.read() != data:
+                raise GenerateError(f"--out {out}: {target} holds another run's LWIR map, and this run's ({source}) "
+                                    f"must go beside the ONNX file; export into a folder of its own.")
+
+    def copy():
+        if not os.path.isfile(target):
+            with _temporary_beside(os.path.dirname(target), ".json") as (handle, temp):
+                handle.write(data)
+                _seal(handle)
+                os.replace(temp, target)
+    return copy
