@@ -39,7 +39,7 @@ test: setup
 # wheels/: what benchmarks/gpu_check.py needs on a GPU machine without a package index
 # (benchmarks/README.md, "GPU check"); installed there with pip install --no-index --no-deps wheels/*.whl
 wheels: setup
-	$(PY) benchmarks/gpu_wheels.py
+	$(PY) -m benchmarks.gpu_wheels
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,7 +1,7 @@
 """`mrff demo` before and after the quality study: held-out SSIM at the same wall time, on this CPU.
 
-    .venv/bin/python benchmarks/demo_schedule.py            # both configurations (resumable), the comparison
-    .venv/bin/python benchmarks/demo_schedule.py --quick    # the machinery in a minute (figures mean nothing)
+    python -m benchmarks.demo_schedule            # both configurations (resumable), the comparison
+    python -m benchmarks.demo_schedule --quick    # the machinery in a minute (figures mean nothing)
 
 after:  `mrff demo` as committed (options/demo.txt: fusion at ngf/ndf 32, the quality study's width;
         200 pairs, 1 + 1 epochs = 400 iterations with the host's linear decay).
@@ -13,7 +13,7 @@ before: the demo's network before the study (ngf/ndf 64; its preset of 60 pairs 
 Both run through `mrff demo` exactly as a user runs it (same --seed, so the same test pairs; each
 in its own folder under benchmarks/out/demo_schedule/), timed whole.  Both are scored by
 `mrff evaluate` on the same test pairs; the paired per-image difference after - before gets a
-95% BCa bootstrap interval (quality_stats.bootstrap_ci).  Each configuration is written into
+95% BCa bootstrap interval (quality.stats.bootstrap_ci).  Each configuration is written into
 benchmarks/results/demo-schedule-128px-fp32-avx2-pt2141-20261202.json as it finishes and skipped when the command runs again.
 """
 import argparse
@@ -26,14 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from quality import write_json  # noqa: E402
-from quality_runs import machine  # noqa: E402
-from quality_stats import bootstrap_ci  # noqa: E402
+from benchmarks.common import OUT as OUT_DIR
+from benchmarks.common import RESULTS as RESULTS_DIR
+from benchmarks.common import ROOT, machine, write_json
+from benchmarks.quality.stats import bootstrap_ci
 
-OUT = ROOT / "benchmarks" / "out" / "demo_schedule"
-RESULTS = ROOT / "benchmarks" / "results" / "demo-schedule-128px-fp32-avx2-pt2141-20261202.json"
+OUT = OUT_DIR / "demo_schedule"
+RESULTS = RESULTS_DIR / "demo-schedule-128px-fp32-avx2-pt2141-20261202.json"
 AFTER_ITERATIONS = 400      # options/demo.txt: 1 + 1 epochs over mrff demo's 200 pairs
 BEFORE_WIDTH = 64           # the demo's --ngf/--ndf before the study (the host's default)
 AFTER_WIDTH = 32            # options/demo.txt
@@ -45,7 +44,8 @@ QUICK = ["--pairs", "2", "--test_pairs", "2", "--n_epochs", "1", "--n_epochs_dec
 def step_seconds(width, steps=STEP_TIMING, size=128):
     """Seconds of one fusion pix2pix step (G and D at `width`, batch 1, fp32) on this machine."""
     import torch
-    from pix2pix_step import Pix2PixStep
+
+    from benchmarks.pix2pix_step import Pix2PixStep
     step = Pix2PixStep("unetpp_fusion", ngf=width, ndf=width, seed=0)
     a, b = torch.rand(1, 3, size, size) * 2 - 1, torch.rand(1, 1, size, size) * 2 - 1
     warm, timed = steps

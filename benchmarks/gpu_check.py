@@ -1,15 +1,16 @@
 """One command for a lent CUDA machine: environment, the CUDA tests, speed, a short run at the paper's scale.
 
-    python benchmarks/gpu_check.py --out DIR                       # on the GPU machine: under 8 minutes
-    python benchmarks/gpu_check.py --out DIR --device cpu --quick  # the same machinery on CPU, tiny sizes
+    python -m benchmarks.gpu_check --out DIR                       # on the GPU machine: under 8 minutes
+    python -m benchmarks.gpu_check --out DIR --device cpu --quick  # the same machinery on CPU, tiny sizes
 
 Writes DIR/gpu_check.json (rewritten after every part, so a run killed half-way keeps what finished)
 and DIR/gpu_check.log (everything the parts printed).  Each part runs in a child process of its own and
 is stopped at its own time budget (`--budget part=seconds`); what it finished by then is kept (each
 part writes DIR/parts/<part>.json after every row) and the part is marked as stopped.
 
-1. env: GPU name, memory, driver, CUDA, cuDNN, torch/torchvision and the other packages' versions, and
-   the matmul peak (speed.py's `matmul_peak`) in fp32, TF32 and bf16.
+1. env: the machine record (benchmarks/common.py), GPU name, memory, driver, CUDA, cuDNN,
+   torch/torchvision and the other packages' versions, and the matmul peak (speed.py's `matmul_peak`)
+   in fp32, TF32 and bf16.
 2. tests: `pytest -m cuda tests/test_cuda.py` in-process, each test's outcome, duration and message (or
    skip reason) recorded as it finishes; also DIR/cuda_tests.xml (JUnit).  With --device cpu the tests
    see no CUDA device (CUDA_VISIBLE_DEVICES=''), so they report themselves skipped.
@@ -19,7 +20,7 @@ part writes DIR/parts/<part>.json after every row) and the part is marked as sto
    the host's test.py on the same images (256x256 and 640x512), and against its own bare forward pass
    (timed in this process, peak memory beside it); and the bare pass replayed as a CUDA graph (fixed size).
 4. quality: `fusion paper` against the U-Net at 256x256, ngf 64, on synthetic pairs, through
-   quality_runs.train_run (the quality study's run), as many iterations as the budget allows (the same
+   quality.train.train_run_v1 (the quality study's run), as many iterations as the budget allows (the same
    for both); held-out SSIM/PSNR and iterations/s.
 
 It installs nothing.  A package it needs that is missing is named in one sentence (benchmarks/README.md,
@@ -39,7 +40,8 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.common import ROOT, child, machine, write_json
+
 PARTS = ("env", "tests", "speed", "quality")
 # seconds per part: 450 s of budgets, plus the children's start-up, stays under 8 minutes
 BUDGETS = {"env": 20, "tests": 150, "speed": 110, "quality": 170}
@@ -77,30 +79,22 @@ def parse_budgets(items, quick):
     return budgets
 
 
-def write_json(path, report):
-    """`report` as JSON at `path` through a temporary file and a rename (a kill never leaves half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=1, default=str))
-    os.replace(tmp, path)
-
-
 def run_part(part, args, budget, log):
     """Run one part in a child process (its own session), its output to stdout and the log, killed with its
     process group at `budget` seconds; return its record: status, seconds, and what the part wrote."""
-    argv = [sys.executable, str(Path(__file__).resolve()), "--part", part, "--out", str(args.out),
-            "--device", args.device, "--budget_s", str(budget)] + (["--quick"] if args.quick else [])
+    argv = child("gpu_check", "--part", part, "--out", args.out, "--device", args.device, "--budget_s", budget,
+                 *(["--quick"] if args.quick else []))
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if part == "tests" and args.device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""   # the CUDA tests skip themselves, as on a machine without a GPU
     result_file = args.out / "parts" / f"{part}.json"
     result_file.unlink(missing_ok=True)
     start = time.perf_counter()
-    child = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             start_new_session=True)
+    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
 
     def pump():
-        for line in child.stdout:
+        for line in process.stdout:
             sys.stdout.write(f"[{part}] {line}")
             sys.stdout.flush()
             log.write(f"[{part}] {line}")
@@ -108,11 +102,11 @@ def run_part(part, args, budget, log):
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
-        code = child.wait(timeout=budget)
+        code = process.wait(timeout=budget)
         status = "finished" if code == 0 else f"failed (exit {code})"
     except subprocess.TimeoutExpired:
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
         status = f"stopped at its budget of {budget:g} s"
     reader.join(timeout=5)
     record = json.loads(result_file.read_text()) if result_file.is_file() else {}
@@ -218,8 +212,6 @@ class Part:
 
 
 def run_child(args):
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    sys.path.insert(0, str(ROOT))
     part = Part(args)
     {"env": part_env, "tests": part_tests, "speed": part_speed, "quality": part_quality}[args.part](args, part)
     return 0
@@ -268,16 +260,16 @@ def nvidia_smi():
 
 def part_env(args, part):
     import torch
-    from speed import matmul_peak
+
+    from benchmarks.speed import matmul_peak
     versions = {}
     for dist in sorted(set(REQUIRED.values()) | set(OPTIONAL.values())):
         try:
             versions[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
             versions[dist] = None
-    info = {"python": platform.python_version(), "platform": platform.platform(), "cpu_count": os.cpu_count(),
-            "torch": torch.__version__, "torch_cuda": torch.version.cuda, "versions": versions,
-            "cuda_available": torch.cuda.is_available()}
+    info = {"python": platform.python_version(), "platform": platform.platform(), "machine": machine(),
+            "torch_cuda": torch.version.cuda, "versions": versions, "cuda_available": torch.cuda.is_available()}
     if args.device == "cuda":
         props = torch.cuda.get_device_properties(0)
         info.update(device_name=props.name, device_count=torch.cuda.device_count(),
@@ -285,7 +277,7 @@ def part_env(args, part):
                     capability=f"{props.major}.{props.minor}", cudnn=torch.backends.cudnn.version(),
                     bf16_supported=torch.cuda.is_bf16_supported(), **nvidia_smi())
     else:
-        info.update(device_name=platform.processor() or platform.machine(), threads=torch.get_num_threads())
+        info.update(device_name=info["machine"]["cpu"] or platform.machine())
     part.save(**info)
     n, seconds = (256, 0.3) if args.quick else ((8192, 2.0) if args.device == "cuda" else (2048, 3.0))
     peaks = {}
@@ -359,8 +351,9 @@ def precisions(device):
 def training_rows(args, settings, peaks):
     """The G+D step of fusion and the host's U-Net at each batch and precision, channels_last, alternated."""
     import torch
-    from pix2pix_step import Pix2PixStep
-    from speed import BASELINE, FUSION, count_flops
+
+    from benchmarks.pix2pix_step import Pix2PixStep
+    from benchmarks.speed import BASELINE, FUSION, count_flops
     device, size = args.device, settings["size"]
     steps, runs = {}, []
     for netG in (FUSION, BASELINE[size]):
@@ -427,22 +420,16 @@ def write_visible_images(folder, count, width, height, unique=8):
 
 def bare_forward(checkpoint_path, device, amp, batch, width, height, passes):
     """{'images_per_s' (median pass), 'best', 'peak_memory_mb'}: the generator's forward pass as `mrff generate`
-    prepares it (generate.backends.open_backend), on one fixed batch, waiting for the device after each pass;
-    and the backend itself (for the CUDA-graph row)."""
+    prepares it (generate.backends.open_backend), on one fixed batch, waiting for the device after each pass
+    (forward_pass.time_passes); and the backend itself (for the CUDA-graph row)."""
     import torch
+
+    from benchmarks.children.forward_pass import time_passes
     from mrff_plugin.generate.backends import open_backend
-    from mrff_plugin.generate.engine import run_network
     backend = open_backend("torch", torch.device(device), amp, str(checkpoint_path))[0]
     images = torch.randint(0, 256, (batch, 3, height, width), dtype=torch.uint8, device=device)
-    run_network(backend, images)
-    sync(device)
-    reset_peak_memory(device)
-    times = []
-    for _ in range(passes):
-        start = time.perf_counter()
-        run_network(backend, images)
-        sync(device)
-        times.append(time.perf_counter() - start)
+    times = time_passes(backend, images, passes, sync=lambda: sync(device),
+                        after_warm_up=lambda: reset_peak_memory(device))
     return {"images_per_s": batch / statistics.median(times), "best": batch / min(times),
             "peak_memory_mb": peak_memory_mb(device)}, backend
 
@@ -450,8 +437,8 @@ def bare_forward(checkpoint_path, device, amp, batch, width, height, passes):
 def generate_rows(args, settings, tmp, checkpoint):
     """`mrff generate` (fp32, bf16) and the host's test.py on the same images, per image size, with the bare
     forward pass of each; the ratios to test.py and to the command's own bare pass."""
+    from benchmarks.speed import FUSION, run_measured
     from mrff_plugin.commands._host_script import host_command
-    from speed import FUSION, run_measured
     results = {}
     count, ngf = settings["images"], settings["ngf"]
     for width, height in settings["image_sizes"]:
@@ -524,7 +511,8 @@ def part_speed(args, part):
     import tempfile
 
     import torch
-    from speed import FUSION, matmul_peak, save_checkpoint
+
+    from benchmarks.speed import FUSION, matmul_peak, save_checkpoint
     settings = speed_settings(args)
     env = args.out / "parts" / "env.json"   # the peaks the env part measured in this run, else measured here
     peaks = json.loads(env.read_text()).get("matmul_peak_gflops", {}) if env.is_file() else {}
@@ -558,7 +546,7 @@ def part_speed(args, part):
 # ------------------------------------------------------------------ 4. quality at the paper's scale
 
 def quality_study(args):
-    """A quality_runs study dict: the paper's scale (or the quick one), one seed; iterations set later."""
+    """A version-1 quality study dict: the paper's scale (or the quick one), one seed; iterations set later."""
     if args.quick:
         return dict(size=128, load=144, ngf=8, iters=2, decay_iters=1, eval_every=2, train_pairs=4, test_pairs=2,
                     train_scored=2, seeds=[0], amp="none")
@@ -569,8 +557,9 @@ def quality_study(args):
 def seconds_per_iteration(label, study, device, steps=5):
     """Median seconds of one training step of `label` at the study's settings (after one warm-up step)."""
     import torch
-    from pix2pix_step import Pix2PixStep
-    from quality_runs import model_options
+
+    from benchmarks.pix2pix_step import Pix2PixStep
+    from benchmarks.quality.v1 import model_options
     options = model_options(label, study)
     step = Pix2PixStep(options["netG"], ngf=study["ngf"], ndf=study["ngf"], mrff_arch=options.get("mrff_arch", "paper"),
                        device=device)
@@ -588,11 +577,14 @@ def seconds_per_iteration(label, study, device, steps=5):
 
 def part_quality(args, part):
     import torch
-    from quality_runs import load_data, train_run
+
+    from benchmarks.quality.data import synthetic_arrays
+    from benchmarks.quality.train import train_run_v1
+    from benchmarks.quality.v1 import model_options
     labels = ("unet", "fusion paper")
     study = quality_study(args)
     device = torch.device(args.device)
-    data = load_data(study, args.out / "quality_cache")
+    data = synthetic_arrays(study, args.out / "quality_cache")
     if study["iters"] is None:   # as many iterations as the budget gives the slower model (the same for both)
         rates = {label: seconds_per_iteration(label, study, args.device) for label in labels}
         per_model = (part.left() - 15) / len(labels) * 0.8   # scoring and start-up take the rest
@@ -602,7 +594,7 @@ def part_quality(args, part):
     part.save(study=study, runs={})
     runs = {}
     for label in labels:
-        record = train_run(label, 0, data, study, device)
+        record = train_run_v1(label, model_options(label, study), 0, data, study, device)
         last = record["curve"][-1]
         runs[f"{label} ({record['options']['netG']})"] = {
             "ssim": last["ssim_mean"], "psnr": last["psnr_mean"], "scc": last["scc_mean"],

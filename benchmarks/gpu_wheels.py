@@ -1,6 +1,6 @@
 """Build wheels/: what benchmarks/gpu_check.py needs beyond the GPU machine's own Python.
 
-    .venv/bin/python benchmarks/gpu_wheels.py [--python-version 3.12] [--no-onnx]   # here, with PyPI
+    .venv/bin/python -m benchmarks.gpu_wheels [--python-version 3.12] [--no-onnx]   # here, with PyPI
     pip install --no-index --no-deps wheels/*.whl                                    # there, offline
 
 That machine has torch, torchvision, numpy, pillow, scipy, matplotlib and torchmetrics (and what they
@@ -22,7 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.common import ROOT
+
 PURE = ("dominate", "tqdm", "pytest", "iniconfig", "pluggy", "pygments")
 PURE_ONNX = ("onnxscript", "onnx-ir", "protobuf", "flatbuffers")
 COMPILED_ONNX = ("onnx", "onnxruntime", "ml_dtypes")

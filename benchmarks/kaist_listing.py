@@ -9,31 +9,30 @@ tree with LLVIP's shape, `{visible,infrared}/{train,test}/NNNNNN.jpg`, 12,025 +
 phase, the layout detected by itself. Writes `benchmarks/out/kaist_listing.json`
 and prints the figures.
 
-    .venv/bin/python benchmarks/kaist_listing.py [--dataroot /data/kaist] [--llvip /data/LLVIP] [--repeats 3]
+    python -m benchmarks.kaist_listing [--dataroot /data/kaist] [--llvip /data/LLVIP] [--repeats 3]
 
 The times are with the file-system cache warm (the tree was just written or is
 read a second time); a cold first listing of a tree on a slow disk costs more.
 """
 import argparse
-import json
 import os
 import platform
 import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mrff_plugin.datasets.kaist_layout import MODALITIES  # noqa: E402
-from mrff_plugin.datasets.pairs_layout import list_pairs  # noqa: E402
+from benchmarks.common import OUT as OUT_DIR
+from benchmarks.common import machine, write_json
+from mrff_plugin.datasets.kaist_layout import MODALITIES
+from mrff_plugin.datasets.pairs_layout import list_pairs
 
 # KAIST multispectral pedestrian benchmark: videos per set (set00 .. set11), 95,328 pairs in all.
 KAIST_VIDEOS_PER_SET = (9, 6, 5, 2, 2, 1, 5, 3, 3, 1, 2, 2)
 KAIST_PAIRS = 95_328
 # LLVIP (its README): 15,488 pairs, 12,025 train and 3,463 test; file names NNNNNN.jpg.
 LLVIP_PAIRS = {"train": 12_025, "test": 3_463}
-OUT = Path(__file__).resolve().parent / "out" / "kaist_listing.json"
+OUT = OUT_DIR / "kaist_listing.json"
 
 SELECTIONS = {                                  # name -> list_pairs keyword arguments
     "train_day (paper default)": dict(phase="train"),
@@ -110,10 +109,8 @@ def main(argv=None):
         print(f"{label}: {sources[label]}")
 
     report = {"benchmark": "kaist_listing", "source": sources, "repeats": args.repeats,
-              "python": platform.python_version(), "machine": platform.machine(),
-              "cpu_count": os.cpu_count(), "selections": results}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+              "python": platform.python_version(), "machine": machine(), "selections": results}
+    write_json(args.out, report, indent=2)
     print(f"wrote {args.out}")
     return 0
 

@@ -1,6 +1,6 @@
 """Kill training with SIGKILL at random moments and inside saves; every run must resume with `--continue_train`.
 
-    python benchmarks/kill_resume.py [--trials 100] [--seed 0] [--time_limit 1200]
+    python -m benchmarks.kill_resume [--trials 100] [--seed 0] [--time_limit 1200]
 
 Each trial trains a tiny pix2pix (unet_128, --ngf 8, 2 pairs of 128x128 in a
 temporary folder) that saves `latest` every iteration (`--save_latest_freq 1`),
@@ -42,9 +42,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-HOST_DIR = ROOT / "third_party" / "pix2pix_toolkit"
-OUT_DIR = ROOT / "benchmarks" / "out"
+from benchmarks.common import HOST_DIR, OUT as OUT_DIR, child, machine, package_env, write_json
+
 FLAGS = ["--model", "pix2pix", "--netG", "unet_128", "--ngf", "8", "--ndf", "8", "--load_size", "128",
          "--crop_size", "128", "--gpu_ids", "-1", "--num_threads", "0", "--display_id", "0",
          "--print_freq", "1000", "--save_latest_freq", "1", "--save_epoch_freq", "1000"]
@@ -125,7 +124,8 @@ class Chain:
         env = {}
         if mode == "at_rename":  # in the second or third save of this run: its first commits at rename 3
             self.kill_at = rng.randint(4, 9)
-            args, env = [AT_RENAME, *args], {"KILL_AT_RENAME": str(self.kill_at)}
+            args = [*AT_RENAME, *args]
+            env = {"KILL_AT_RENAME": str(self.kill_at), "PYTHONPATH": package_env()["PYTHONPATH"]}
         with open(self.log, "w") as log:
             self.process = host(args, log, env)
         state_file = self.run_dir / "latest_state.pth"
@@ -146,7 +146,7 @@ KILL_MODES = {
     "at_rename": None,                                               # the run kills itself at one rename
 }
 # `at_rename` runs train.py under this wrapper: SIGKILL right after the KILL_AT_RENAME-th rename of a staged file.
-AT_RENAME = Path(__file__).resolve().parent / "kill_at_rename.py"
+AT_RENAME = child("children.kill_at_rename")[1:]       # after the interpreter, which host() puts first
 
 
 def kill_once(chain, index, rng, min_delay, max_delay):
@@ -219,13 +219,12 @@ def main():
     seconds = round(time.time() - start, 1)
     print(f"fallbacks {fallbacks} (torn latest {torn}); {seconds} s; load average {os.getloadavg()[0]:.2f}")
     print(f"survived {survived}/{len(results)}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({
+    write_json(args.out, {
         "trials": results, "survived": survived, "total": len(results), "fallbacks": fallbacks,
         "torn_latest": torn, "resumed": sum(bool(r.get("resumed")) for r in results), "seconds": seconds,
         "load_average_start": [round(v, 2) for v in load_start],
-        "load_average_end": [round(v, 2) for v in os.getloadavg()], "cpus": len(os.sched_getaffinity(0))},
-        indent=2) + "\n")
+        "load_average_end": [round(v, 2) for v in os.getloadavg()], "cpus": len(os.sched_getaffinity(0)),
+        "machine": machine()}, indent=2)
     return 0 if survived == len(results) and results else 1
 
 

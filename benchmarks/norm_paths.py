@@ -1,8 +1,8 @@
 """What a user ships against what was measured: test.py's gallery, `mrff generate` (each image's own BatchNorm
 statistics, the default) and `mrff generate --norm_stats running`, scored on the same pairs.
 
-    .venv/bin/python benchmarks/norm_paths.py            # runs `mrff demo` into benchmarks/out/norm_paths/, then scores
-    .venv/bin/python benchmarks/norm_paths.py --run_dir checkpoints/mrff_demo --gallery results/mrff_demo/test_latest
+    python -m benchmarks.norm_paths            # runs `mrff demo` into benchmarks/out/norm_paths/, then scores
+    python -m benchmarks.norm_paths --run_dir checkpoints/mrff_demo --gallery results/mrff_demo/test_latest
 
 Done as a new user would: the gallery's `*_real_A.png` (the visible images test.py saw, as it saved them) go
 through `mrff generate` both ways, and every output -- test.py's `*_fake_B.png` too -- is scored against the
@@ -12,7 +12,6 @@ with dropout drawing masks, so their difference is the dropout's effect (the gal
 quantised once more, which can move a pixel by one level).  Writes benchmarks/out/norm_paths.json.
 """
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -21,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-OUT = ROOT / "benchmarks" / "out" / "norm_paths"
+from benchmarks.common import OUT as OUT_DIR
+from benchmarks.common import ROOT, machine, write_json
+
+OUT = OUT_DIR / "norm_paths"
 
 
 def mrff(*args):
@@ -61,7 +61,7 @@ def measure(run_dir, gallery, out):
         mrff("generate", "--checkpoint", run_dir, "--input", inputs, "--output", target, "--norm_stats", norm,
              "--quiet")
         paths[f"mrff generate --norm_stats {norm}"] = [target / f"{s}.png" for s in stems]
-    report = {"run_dir": str(run_dir), "gallery": str(gallery), "stems": stems,
+    report = {"run_dir": str(run_dir), "gallery": str(gallery), "machine": machine(), "stems": stems,
               "paths": {label: scored(fakes, reals) for label, fakes in paths.items()}}
     base = report["paths"]["test.py (train mode: per-image statistics, dropout on)"]
     for label, entry in report["paths"].items():
@@ -84,7 +84,7 @@ def main(argv=None):
              "--results_dir", args.out / "results")
         args.run_dir, args.gallery = args.out / "checkpoints" / "mrff_demo", args.out / "results" / "mrff_demo" / "test_latest"
     report = measure(args.run_dir, args.gallery, args.out)
-    (args.out.parent / "norm_paths.json").write_text(json.dumps(report, indent=1))
+    write_json(args.out.parent / "norm_paths.json", report)
     print(f"wrote {args.out.parent / 'norm_paths.json'}")
     return report
 

@@ -18,16 +18,13 @@ and activations in that layout; False gives the host's usual contiguous layout.
 with one step as one epoch: the learning rate stays at --lr for n_constant steps, then falls
 linearly towards 0 over n_decay steps, as `--n_epochs n_constant --n_epochs_decay n_decay`.
 """
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mrff_plugin.generate.network import attach_host, build_generator  # noqa: E402
-from mrff_plugin.training.optim import fused_adam  # noqa: E402
-from mrff_plugin.training.precision import Precision  # noqa: E402
+from mrff_plugin.generate.network import attach_host, build_generator
+from mrff_plugin.training.optim import fused_adam
+from mrff_plugin.training.precision import Precision
 
 LAMBDA_L1 = 100.0   # pix2pix (Isola et al. 2017) and the host's --lambda_L1 default
 LR, BETA1 = 2e-4, 0.5  # the host's --lr / --beta1 defaults

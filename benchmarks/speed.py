@@ -1,6 +1,6 @@
 """Speed and memory of the fusion generator against the host's U-Nets, in one run.
 
-    .venv/bin/python benchmarks/speed.py [--quick] [--threads 2] [--images 200]
+    python -m benchmarks.speed [--quick] [--threads 2] [--images 200]
 
 Measures, side by side in one process (configurations alternated round by
 round, so load from other processes hits all of them alike):
@@ -13,8 +13,9 @@ round, so load from other processes hits all of them alike):
    `unet_128` at 128x128), batch 1 and 4, fp32 and bf16 autocast: median
    seconds per step, FLOPs per step (counted), achieved GFLOP/s and its
    fraction of the matching matmul peak;
-4. peak resident memory (ru_maxrss of a child process doing three training
-   steps at 256x256, batch 1) of each generator, fp32 and bf16;
+4. peak resident memory (ru_maxrss, benchmarks/children/peak_rss.py, of a child process
+   doing three training steps at 256x256, batch 1: benchmarks/children/train_steps.py) of
+   each generator, fp32 and bf16;
 5. inference: `mrff generate` (each --amp) against the host's `test.py --model
    test` on the same images and the same fusion checkpoint (random weights,
    BatchNorm statistics from `--calibration_images` synthetic images), wall
@@ -23,8 +24,8 @@ round, so load from other processes hits all of them alike):
    the images/s of the bare forward pass each command runs (test.py: fp32,
    batch 1, glibc's default allocator; generate: its --amp and batch, after
    allocator.keep_freed_memory() -- and once more without it), timed in a fresh
-   process right after the command: the median pass (sustained) and the shortest
-   (peak), the ceilings of each command's ratios; and the same for
+   process right after the command (benchmarks/children/forward_pass.py): the
+   median pass (sustained) and the shortest (peak), the ceilings of each command's ratios; and the same for
    `mrff generate --backend onnxruntime` on the file `mrff export` writes from that
    checkpoint (fp32), with its PNGs' difference from the PyTorch fp32 ones;
 6. PNG encoding of synthetic LWIR images, Pillow's default against the options
@@ -38,7 +39,6 @@ it checks the machinery, its figures mean nothing.
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -49,11 +49,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from pix2pix_step import Pix2PixStep  # noqa: E402
+from benchmarks.common import OUT as OUT_DIR
+from benchmarks.common import ROOT, child, machine, write_json
+from benchmarks.children.peak_rss import parse_maxrss
+from benchmarks.pix2pix_step import Pix2PixStep
 
-OUT = ROOT / "benchmarks" / "out" / "speed.json"
+OUT = OUT_DIR / "speed.json"
 BASELINE = {256: "unet_256", 128: "unet_128"}  # the host U-Net for each image size
 FUSION = "unetpp_fusion"
 
@@ -131,19 +132,6 @@ def training_steps(configs, ngf, rounds, peaks):
 
 # ------------------------------------------------------------------ 4. peak memory
 
-RSS_CHILD = """
-import sys, torch
-sys.path.insert(0, sys.argv[1])
-from pix2pix_step import Pix2PixStep
-torch.set_num_threads(int(sys.argv[6]))
-size, batch = int(sys.argv[4]), 1
-step = Pix2PixStep(sys.argv[2], ngf=int(sys.argv[5]), amp=sys.argv[3])
-a, b = torch.rand(batch, 3, size, size) * 2 - 1, torch.rand(batch, 1, size, size) * 2 - 1
-for _ in range(3):
-    step(a, b)
-"""
-
-
 def run_measured(argv, **kwargs):
     """(exit code, wall seconds, stdout, stderr) of a child process."""
     start = time.perf_counter()
@@ -155,14 +143,13 @@ def run_measured(argv, **kwargs):
 
 def peak_rss_mb(netG, amp, size, ngf, threads):
     """Peak RSS (MB) of a fresh process doing three training steps of `netG` at size x size, batch 1."""
-    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
-             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    argv = [sys.executable, "-c", probe, sys.executable, "-c", RSS_CHILD, str(ROOT / "benchmarks"), netG, amp,
-            str(size), str(ngf), str(threads)]
-    code, _, stdout, stderr = run_measured(argv)
+    steps = child("children.train_steps", "--netG", netG, "--amp", amp, "--size", size, "--ngf", ngf, "--batch", 1,
+                  "--steps", 3, "--threads", threads)
+    argv = child("children.peak_rss", "--", *steps)
+    code, _, stdout, stderr = run_measured(argv, cwd=str(ROOT))
     if code != 0:
         raise RuntimeError(f"peak-RSS child failed: {stderr.strip().splitlines()[-1:]}")
-    return int(stdout.split()[-1]) / 1024  # Linux: kilobytes
+    return parse_maxrss(stdout) / 1024  # Linux: kilobytes
 
 
 # ------------------------------------------------------------------ 5. inference
@@ -181,7 +168,6 @@ def save_checkpoint(folder, ngf, size, images):
     """A fusion checkpoint in the host's format (the host's own functions): initial random weights, BatchNorm
     statistics measured on `images` synthetic visible images.  With the initial statistics (mean 0, var 1)
     every output would be a flat grey, and fp32/bf16 agreement on flat images says nothing."""
-    import argparse as _argparse
     from mrff_plugin.generate.network import attach_host
     from mrff_plugin.synth import render_pair
     _, checkpoint = attach_host()
@@ -196,54 +182,22 @@ def save_checkpoint(folder, ngf, size, images):
             step.G(torch.from_numpy(visible).permute(2, 0, 1)[None].float() / 127.5 - 1)
     for norm, momentum in norms.items():
         norm.momentum = momentum
-    opt = _argparse.Namespace(netG=FUSION, norm="batch", ngf=ngf, input_nc=3, output_nc=1, no_dropout=False,
+    opt = argparse.Namespace(netG=FUSION, norm="batch", ngf=ngf, input_nc=3, output_nc=1, no_dropout=False,
                               mrff_fusion="nested", mrff_channels=32)
     folder.mkdir(parents=True, exist_ok=True)
     checkpoint.save_network(step.G, checkpoint.network_path(str(folder), "latest", "G"))
     checkpoint.save_state(checkpoint.state_path(str(folder), "latest"), opt, 1, 0, [], [])
 
 
-def forward_images_per_s(checkpoint_path, size, batch, amp, batches=8, kind="torch", model=None, norm_stats="image"):
-    """{'median', 'best'}: images/s of the bare generator forward pass, prepared as `mrff generate --norm_stats
-    norm_stats` prepares it (no dropout; BatchNorm by each image's statistics, or the running ones folded;
-    channels_last; or the exported ONNX file in ONNX Runtime with `kind` 'onnxruntime'), on one fixed batch, from the median and the shortest of `batches` timed passes after a
-    warm-up: the sustained rate and the peak that no inference command on this machine can beat."""
-    from mrff_plugin.generate.backends import open_backend
-    from mrff_plugin.generate.engine import run_network
-    backend = open_backend(kind, "cpu", amp, str(checkpoint_path), model=model and str(model),
-                           norm_stats=norm_stats)[0]
-    images = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8)
-    run_network(backend, images)  # warm-up
-    times = []
-    for _ in range(batches):
-        start = time.perf_counter()
-        run_network(backend, images)
-        times.append(time.perf_counter() - start)
-    return {"median": batch / statistics.median(times), "best": batch / min(times)}
-
-
-FORWARD_CHILD = """
-import json, sys, torch
-sys.path.insert(0, sys.argv[1])
-from speed import forward_images_per_s
-from mrff_plugin.generate.allocator import keep_freed_memory
-torch.set_num_threads(int(sys.argv[2]))
-if sys.argv[3] == "keep":
-    keep_freed_memory()
-model = sys.argv[10] if len(sys.argv) > 10 else None
-print(json.dumps(forward_images_per_s(sys.argv[4], int(sys.argv[5]), int(sys.argv[6]), sys.argv[7], kind=sys.argv[8],
-                                      model=model, norm_stats=sys.argv[9])))
-"""
-
-
 def forward_in_child(checkpoint_path, size, batch, amp, threads, keep_memory, kind="torch", model=None, env=None,
                      norm_stats="image"):
-    """forward_images_per_s in a fresh process, started as the command it stands for starts: with
+    """forward_pass.forward_images_per_s in a fresh process, started as the command it stands for starts: with
     `keep_memory`, after allocator.keep_freed_memory() as `mrff generate` calls it; without, with glibc's
     default (the host's test.py)."""
-    argv = [sys.executable, "-c", FORWARD_CHILD, str(ROOT / "benchmarks"), str(threads),
-            "keep" if keep_memory else "default", str(checkpoint_path), str(size), str(batch), amp, kind, norm_stats]
-    code, _, stdout, stderr = run_measured(argv + ([str(model)] if model else []), env=env, cwd=str(ROOT))
+    argv = child("children.forward_pass", "--checkpoint", checkpoint_path, "--size", size, "--batch", batch,
+                 "--amp", amp, "--threads", threads, "--backend", kind, "--norm_stats", norm_stats,
+                 *(["--keep_memory"] if keep_memory else []), *(["--model", model] if model else []))
+    code, _, stdout, stderr = run_measured(argv, env=env, cwd=str(ROOT))
     if code != 0:
         raise RuntimeError(f"forward-pass child failed: {stderr.strip()[-500:]}")
     return json.loads(stdout.strip().splitlines()[-1])
@@ -397,16 +351,6 @@ def png_encoding(count, size):
 
 # ------------------------------------------------------------------ main
 
-def cpu_flags():
-    """The /proc/cpuinfo flags that decide bf16 speed on a CPU (AVX-512 BF16, AMX), as far as present."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii") as handle:
-            flags = set(next(line for line in handle if line.startswith("flags")).split(":")[1].split())
-    except (OSError, StopIteration):
-        return []
-    return sorted(flags & {"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "avx512_fp16"})
-
-
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny settings (128x128, ngf 8): checks the machinery only")
@@ -450,10 +394,8 @@ def main(argv=None):
     peak_n, peak_s = (256, 0.3) if args.quick else (2048, 3.0)
     peaks = {"fp32": matmul_peak(torch.float32, peak_n, peak_s), "bf16": matmul_peak(torch.bfloat16, peak_n, peak_s)}
     print(f"matmul peak: fp32 {peaks['fp32']:.1f} GFLOP/s, bf16 {peaks['bf16']:.1f} GFLOP/s", flush=True)
-    report = {"quick": args.quick, "threads": args.threads, "torch": torch.__version__,
-              "machine": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-              "cpu_flags": cpu_flags(), "load_average_start": os.getloadavg(),
-              "matmul_peak_gflops": peaks, "generators": {}}
+    report = {"quick": args.quick, "threads": args.threads, "machine": machine(),
+              "load_average_start": os.getloadavg(), "matmul_peak_gflops": peaks, "generators": {}}
     for size in args.sizes:
         report["generators"][str(size)] = generator_costs([FUSION, BASELINE[size]], size, args.ngf)
     if "train" not in args.skip:
@@ -497,8 +439,7 @@ def main(argv=None):
 def write_report(report, path):
     """Add the load average at the end, write `report` as JSON to `path`, say so; return `report`."""
     report["load_average_end"] = os.getloadavg()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2))
+    write_json(path, report, indent=2)
     print(f"wrote {path}")
     return report
 

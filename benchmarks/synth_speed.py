@@ -10,7 +10,7 @@ fits the RGB -> LWIR regressions (linear and quadratic, pooled over
 `--r2-pairs` day and night pairs) and reports R^2. Writes
 `benchmarks/out/synth_speed.json` and prints the figures.
 
-    .venv/bin/python benchmarks/synth_speed.py [--pairs 200] [--size 256x256] [--repeats 3]
+    python -m benchmarks.synth_speed [--pairs 200] [--size 256x256] [--repeats 3]
 
 The issue asks for at least 20 pairs/s at 256x256 on one core and R^2 < 0.8.
 """
@@ -21,22 +21,21 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import OUT as OUT_DIR  # noqa: E402
+from benchmarks.common import machine, write_json  # noqa: E402
 from mrff_plugin.commands.synth import parse_size  # noqa: E402
 from mrff_plugin.synth import render_pair, write_dataset  # noqa: E402
 from mrff_plugin.synth.stats import rgb_to_lwir_r2  # noqa: E402
 
-OUT = Path(__file__).resolve().parent / "out" / "synth_speed.json"
+OUT = OUT_DIR / "synth_speed.json"
 REQUIRED_PAIRS_PER_SECOND = 20.0   # the target, at 256x256 on one core
 R2_LIMIT = 0.8                     # the target: an RGB -> LWIR regression explains less than this
 
@@ -93,10 +92,8 @@ def main(argv=None):
               "load_average_before": load_before, "required_pairs_per_second": REQUIRED_PAIRS_PER_SECOND,
               "r2_pairs": 2 * args.r2_pairs, "r2_linear": linear, "r2_quadratic": quadratic,
               "r2_limit": R2_LIMIT, "threads": 1, "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-              "python": platform.python_version(), "numpy": np.__version__,
-              "machine": platform.machine(), "cpu_count": os.cpu_count()}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+              "python": platform.python_version(), "numpy": np.__version__, "machine": machine()}
+    write_json(args.out, report, indent=2)
     print(f"wrote {args.out}")
     return 0
 

@@ -1,6 +1,6 @@
 """Tiled generation: the receptive field behind the defaults, activation memory, tiled vs untiled, a 4000x3000 photo.
 
-    .venv/bin/python benchmarks/tiling.py [--quick] [--train_iterations 100] [--skip rf,memory,tiles,rss]
+    python -m benchmarks.tiling [--quick] [--train_iterations 100] [--skip rf,memory,tiles,rss]
 
 1. receptive field of one output pixel, |d out / d in| (tiling.receptive_field), of the
    fusion generator at ngf 64 with random weights and calibrated BatchNorm (speed.py's
@@ -20,7 +20,8 @@
    the running statistics (`--norm_stats running`) are measured beside them.
 4. a 4000x3000 photo through `mrff generate` (ngf 64 checkpoint, default --max_memory, so
    tiled automatically) in a child process, fp32 and bf16: wall time, the automatic-tiling
-   line, and peak memory -- the child's ru_maxrss and the peak of the summed proportional set
+   line, and peak memory -- the child's ru_maxrss (benchmarks/children/peak_rss.py) and the peak
+   of the summed proportional set
    size (PSS) of the child and its loader workers, sampled every 0.1 s.
 
 Writes benchmarks/out/tiling.json.  `--quick` shrinks everything (checks the machinery only).
@@ -38,19 +39,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from pix2pix_step import Pix2PixStep  # noqa: E402
-from speed import save_checkpoint, write_report  # noqa: E402
+from benchmarks.common import OUT as OUT_DIR
+from benchmarks.common import ROOT, child, machine
+from benchmarks.children.peak_rss import parse_maxrss
+from benchmarks.pix2pix_step import Pix2PixStep
+from benchmarks.speed import save_checkpoint, write_report
+from mrff_plugin.generate import tiling
+from mrff_plugin.generate.backends import TorchBackend, measure_activation_cost
+from mrff_plugin.generate.engine import run_network, to_u8_images
+from mrff_plugin.generate.network import fold_batch_norms, prepare_for_inference
+from mrff_plugin.synth import render_pair
+from mrff_plugin.training.precision import Precision
 
-from mrff_plugin.generate import tiling  # noqa: E402
-from mrff_plugin.generate.backends import TorchBackend, measure_activation_cost  # noqa: E402
-from mrff_plugin.generate.engine import run_network, to_u8_images  # noqa: E402
-from mrff_plugin.generate.network import fold_batch_norms, prepare_for_inference  # noqa: E402
-from mrff_plugin.training.precision import Precision  # noqa: E402
-from mrff_plugin.synth import render_pair  # noqa: E402
-
-OUT = ROOT / "benchmarks" / "out" / "tiling.json"
+OUT = OUT_DIR / "tiling.json"
 FUSION = "unetpp_fusion"
 
 
@@ -228,8 +229,6 @@ def tree_pss_kb(pid):
 
 
 def big_photo(checkpoint, width, height, amp, threads, extra=()):
-    probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
-             "print('MAXRSS', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "in"
         folder.mkdir()
@@ -237,7 +236,7 @@ def big_photo(checkpoint, width, height, amp, threads, extra=()):
         from PIL import Image
         small = rng.integers(0, 256, (height // 16, width // 16, 3), dtype=np.uint8)
         Image.fromarray(small).resize((width, height), Image.BILINEAR).save(folder / "photo.jpg", quality=90)
-        argv = [sys.executable, "-c", probe, sys.executable, "-m", "mrff_plugin.cli", "generate",
+        argv = [*child("children.peak_rss", "--"), sys.executable, "-m", "mrff_plugin.cli", "generate",
                 "--checkpoint", str(checkpoint), "--input", str(folder), "--output", str(Path(tmp) / "out"),
                 "--amp", amp, "--quiet", *extra]
         env = dict(os.environ, OMP_NUM_THREADS=str(threads))
@@ -252,7 +251,7 @@ def big_photo(checkpoint, width, height, amp, threads, extra=()):
         if proc.returncode != 0:
             raise RuntimeError(f"generate {width}x{height} failed: {stderr.strip()[-500:]}")
         written = Image.open(Path(tmp) / "out" / "photo.png")
-        maxrss = int(next(line.split()[1] for line in stdout.splitlines() if line.startswith("MAXRSS")))
+        maxrss = parse_maxrss(stdout)
     result = {"size": [width, height], "amp": amp, "extra_flags": list(extra), "wall_seconds": wall,
               "peak_rss_mb_main": maxrss / 1024, "peak_pss_mb_with_workers": peak_tree / 1024,
               "output_size": list(written.size),
@@ -282,7 +281,7 @@ def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     quick = args.quick
-    report = {"quick": quick, "torch": torch.__version__, "threads": args.threads, "load_average": os.getloadavg(),
+    report = {"quick": quick, "threads": args.threads, "machine": machine(), "load_average": os.getloadavg(),
               "defaults": {"tile": tiling.DEFAULT_TILE, "overlap": tiling.DEFAULT_OVERLAP,
                            "receptive_radius_99": tiling.RECEPTIVE_RADIUS_99, "memory_share": tiling.MEMORY_SHARE}}
     ngf = 8 if quick else 64

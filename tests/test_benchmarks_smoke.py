@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from conftest import host_env
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_benchmark(name, *args):
+    """`python -m benchmarks.<name> ARGS` from the repository's root, as benchmarks/README.md runs it."""
     env = dict(host_env(), OMP_NUM_THREADS="1")
-    result = subprocess.run([sys.executable, str(BENCHMARKS / f"{name}.py"), *map(str, args)], env=env,
+    result = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", *map(str, args)], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stderr[-2000:]
     return result
@@ -71,11 +72,11 @@ def test_speed_quick_writes_steps_costs_and_inference(tmp_path):
 @pytest.mark.end_to_end(reason="the benchmark script's command line end to end, as benchmarks/README.md runs it")
 def test_quality_quick_resumes_scores_three_metrics_and_draws_the_pictures(tmp_path):
     out = tmp_path / "quality.json"
-    first = run_benchmark("quality", "--quick", "--threads", "1", "--only", "unet", "--no_figures", "--out", out)
+    first = run_benchmark("quality.v1", "--quick", "--threads", "1", "--only", "unet", "--no_figures", "--out", out)
     assert "0 runs done, 2 to go" in first.stdout
     kept = json.loads(out.read_text())["runs"]
     assert set(kept) == {"unet/seed0", "unet/seed1"}    # written as each (model, seed) finished
-    second = run_benchmark("quality", "--quick", "--threads", "1", "--only", "unet", "--only", "fusion paper",
+    second = run_benchmark("quality.v1", "--quick", "--threads", "1", "--only", "unet", "--only", "fusion paper",
                            "--out", out)
     assert "2 runs done, 2 to go" in second.stdout      # the finished runs are skipped ...
     report = json.loads(out.read_text())
@@ -108,17 +109,15 @@ def test_quality_quick_resumes_scores_three_metrics_and_draws_the_pictures(tmp_p
 
 
 def test_quality_refuses_a_results_file_of_another_study(tmp_path):
-    sys.path.insert(0, str(BENCHMARKS))
-    import quality
+    from benchmarks.quality import v1
     path = tmp_path / "quality.json"
-    path.write_text(json.dumps({"study": dict(quality.SCALES["cpu"], iters=10), "runs": {"unet/seed0": {}}}))
+    path.write_text(json.dumps({"study": dict(v1.SCALES["cpu"], iters=10), "runs": {"unet/seed0": {}}}))
     with pytest.raises(SystemExit, match="holds a study with other settings.*--out"):
-        quality.read_results(path, dict(quality.SCALES["cpu"], seeds=list(quality.SCALES["cpu"]["seeds"])))
+        v1.read_results(path, dict(v1.SCALES["cpu"], seeds=list(v1.SCALES["cpu"]["seeds"])))
 
 
 def test_quality_statistics_on_known_numbers():
-    sys.path.insert(0, str(BENCHMARKS))
-    import quality_stats as qs
+    from benchmarks.quality.stats import summarise_v1
 
     def run(model, seed, level, images):
         curve = [{"iter": it, "ssim_mean": level * it / 2, "psnr_mean": 10.0, "scc_mean": 0.1} for it in (1, 2)]
@@ -129,7 +128,7 @@ def test_quality_statistics_on_known_numbers():
     jitter = np.tile([-0.02, 0.02], 10)
     runs = {f"{m}/seed{s}": run(m, s, level, images + delta)
             for m, level, delta in (("base", 0.4, 0.0), ("new", 0.9, 0.05 + jitter)) for s in (0, 1)}
-    summary = qs.summarise(runs, {"iters": 2}, ["base", "new"], "base")
+    summary = summarise_v1(runs, {"iters": 2}, ["base", "new"], "base")
     diff = summary["vs_baseline"]["new"]
     assert diff["ssim"]["mean"] == pytest.approx(0.05) and diff["ssim"]["per_seed"] == pytest.approx([0.05, 0.05])
     low, high = diff["ssim"]["ci95"]
@@ -147,9 +146,9 @@ def test_quality_statistics_on_known_numbers():
 def test_study_step_follows_the_hosts_linear_learning_rate_policy():
     """The quality study's schedule is the host's own `--lr_policy linear` (get_scheduler), one step
     per epoch: --lr for n_constant steps, then (1 - k / (n_decay + 1)) * --lr, for G and D alike."""
-    sys.path.insert(0, str(BENCHMARKS))
     import torch
-    from pix2pix_step import LR, Pix2PixStep
+
+    from benchmarks.pix2pix_step import LR, Pix2PixStep
     step = Pix2PixStep("unet_128", ngf=4, ndf=4, seed=0, schedule=(2, 3))
     a, b = torch.zeros(1, 3, 128, 128), torch.zeros(1, 1, 128, 128)
     used = []
@@ -162,7 +161,7 @@ def test_study_step_follows_the_hosts_linear_learning_rate_policy():
 
 @pytest.mark.end_to_end(reason="the benchmark script's command line end to end, as benchmarks/README.md runs it")
 def test_gpu_check_quick_on_cpu_runs_every_part_and_reports_the_cuda_tests_skipped(tmp_path):
-    """benchmarks/gpu_check.py --device cpu --quick: the lent GPU machine's one command, every part on CPU."""
+    """python -m benchmarks.gpu_check --device cpu --quick: the lent GPU machine's one command, every part on CPU."""
     result = run_benchmark("gpu_check", "--device", "cpu", "--quick", "--out", tmp_path)
     report = json.loads((tmp_path / "gpu_check.json").read_text())
     parts = report["parts"]
@@ -200,16 +199,29 @@ def test_gpu_check_quick_on_cpu_runs_every_part_and_reports_the_cuda_tests_skipp
 
 
 def test_gpu_check_stops_a_part_at_its_budget_and_names_missing_packages(tmp_path, capsys, monkeypatch):
-    stopped = subprocess.run([sys.executable, str(BENCHMARKS / "gpu_check.py"), "--device", "cpu", "--quick",
+    stopped = subprocess.run([sys.executable, "-m", "benchmarks.gpu_check", "--device", "cpu", "--quick",
                               "--parts", "env", "--budget", "env=0.2", "--out", tmp_path],
-                             env=host_env(), capture_output=True, text=True, timeout=60)
+                             env=host_env(), cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert stopped.returncode == 1, stopped.stderr[-2000:]
     record = json.loads((tmp_path / "gpu_check.json").read_text())["parts"]["env"]
     assert record["status"] == "stopped at its budget of 0.2 s" and record["seconds"] < 5
-    sys.path.insert(0, str(BENCHMARKS))
-    import gpu_check
+    from benchmarks import gpu_check
     monkeypatch.setitem(gpu_check.REQUIRED, "no_such_module_here", "no-such-wheel")
     assert gpu_check.main(["--out", str(tmp_path / "x")]) == 2
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines == ["gpu_check: missing no-such-wheel: install the wheels that travel with the checkout "
                      "(`pip install --no-index --no-deps wheels/*.whl`; benchmarks/README.md, 'GPU check')."]
+
+
+def test_peak_rss_child_reports_the_commands_peak_memory_and_exit_code():
+    """benchmarks.children.peak_rss: the memory figure of speed.py and tiling.py comes from the command alone."""
+    from benchmarks.children.peak_rss import parse_maxrss
+    from benchmarks.common import child
+    ok = subprocess.run(child("children.peak_rss", "--", sys.executable, "-m", "benchmarks.children.train_steps",
+                              "--netG", "unet_128", "--size", "128", "--ngf", "4", "--steps", "1"),
+                        cwd=ROOT, env=host_env(), capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert parse_maxrss(ok.stdout) > 50 * 1024                 # kB: torch alone takes more than 50 MB
+    failed = subprocess.run(child("children.peak_rss", "--", sys.executable, "-m", "no_such_module_here"),
+                            cwd=ROOT, env=host_env(), capture_output=True, text=True, timeout=60)
+    assert failed.returncode == 1 and parse_maxrss(failed.stdout) > 0

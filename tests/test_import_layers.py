@@ -1,7 +1,9 @@
-"""mrff_plugin's imports flow one way: no cycle, and nothing outside `commands/` and `cli.py` imports a command.
+"""Imports flow one way: no cycle, and nothing outside `commands/` and `cli.py` imports a command.
 
-Read from the package's own files with the standard library's `ast` (nothing is imported), counting
-every import statement, also those inside functions: a lazy import is still a dependency.
+mrff_plugin and the benchmarks package are read from their own files with the standard library's
+`ast` (nothing is imported), counting every import statement, also those inside functions: a lazy
+import is still a dependency.  The benchmarks also never change the import path (`sys.path`): they
+run as `python -m benchmarks.<name>` and import mrff_plugin as installed.
 """
 import ast
 from pathlib import Path
@@ -9,14 +11,16 @@ from pathlib import Path
 import mrff_plugin
 
 PACKAGE = Path(mrff_plugin.__file__).resolve().parent
-NOT_CODE = ("_bundled",)   # a wheel's copy of the bundled host and presets (mrff_plugin/bundled.py)
+BENCHMARKS = PACKAGE.parent / "benchmarks"
+NOT_CODE = ("_bundled",   # a wheel's copy of the bundled host and presets (mrff_plugin/bundled.py)
+            "out")        # benchmarks/out/: scratch, and worktrees of other commits
 
 
-def module_names():
+def module_names(package=PACKAGE):
     """{dotted module name: its file} for every .py file of the package."""
     names = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    for path in sorted(package.rglob("*.py")):
+        parts = path.relative_to(package.parent).with_suffix("").parts
         if any(part in NOT_CODE or part == "__pycache__" for part in parts):
             continue
         names[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
@@ -49,8 +53,9 @@ def imports_of(name, path, modules):
     return found
 
 
-def import_graph():
-    modules = module_names()
+def import_graph(package=PACKAGE):
+    """{module: [(module of the package it imports, line)]} of one package."""
+    modules = module_names(package)
     return {name: imports_of(name, path, modules) for name, path in modules.items()}
 
 
@@ -135,3 +140,56 @@ def test_no_hand_written_list_of_a_generators_flags_outside_its_own_module():
                 if isinstance(node, ast.Constant) and node.value in flags:
                     named.append(f"{module} line {node.lineno}: {node.value!r} ({name})")
     assert named == []
+
+
+# ---------------------------------------------------------------- the benchmarks package
+
+# The quality studies' layers, each importing only those before it; the drivers (one per study version) last.
+QUALITY_LAYERS = ("data", "score", "train", "stats", "figures")
+QUALITY_DRIVERS = ("v1", "v2")
+
+
+def test_the_benchmarks_graph_sees_the_package_and_its_lazy_imports():
+    graph = import_graph(BENCHMARKS)
+    assert "benchmarks.quality.stats" in {target for target, _ in graph["benchmarks.quality.v2"]}
+    # gpu_check.py imports the speed module inside its children's functions only
+    assert "benchmarks.speed" in {target for target, _ in graph["benchmarks.gpu_check"]}
+
+
+def test_no_import_cycle_in_the_benchmarks():
+    assert find_cycle(import_graph(BENCHMARKS)) is None
+
+
+def test_the_quality_layers_import_only_the_layers_before_them_and_no_driver():
+    graph = import_graph(BENCHMARKS)
+    order = [f"benchmarks.quality.{name}" for name in QUALITY_LAYERS]
+    drivers = {f"benchmarks.quality.{name}" for name in QUALITY_DRIVERS}
+    assert set(order) | drivers <= set(graph)
+    wrong = [f"{layer} imports {target} (line {line})"
+             for k, layer in enumerate(order) for target, line in graph[layer]
+             if target in drivers or (target in order and order.index(target) >= k)]
+    assert wrong == []
+
+
+def path_changes(tree):
+    """Lines of a module that change sys.path: sys.path.insert/append/extend/... calls, assignments to sys.path or
+    to an item of it."""
+    def is_path(node):
+        return (isinstance(node, ast.Attribute) and node.attr == "path" and isinstance(node.value, ast.Name)
+                and node.value.id == "sys")
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and is_path(node.func.value):
+            lines.append(node.lineno)
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, (ast.AugAssign, ast.AnnAssign)) else []
+        lines += [node.lineno for t in targets if is_path(t) or (isinstance(t, ast.Subscript) and is_path(t.value))]
+    return sorted(lines)
+
+
+def test_the_benchmarks_never_change_the_import_path():
+    changes = [f"{name} line {line}" for name, path in module_names(BENCHMARKS).items()
+               for line in path_changes(ast.parse(path.read_text(encoding="utf-8")))]
+    assert changes == []
+    caught = path_changes(ast.parse("import sys\nsys.path.insert(0, 'x')\nsys.path[0] = 'y'\nsys.path += ['z']"))
+    assert caught == [2, 3, 4]

@@ -5,18 +5,18 @@ code's constants to it, check the compute matching it promises, the training cro
 of scoring, and the hierarchical bootstrap against what it must do on data of known structure.
 """
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmarks.quality import v2 as study
+from benchmarks.quality.data import CropStream, pair_to_tensors
+from benchmarks.quality.score import MODES, pair_scores, whole_outputs
+from benchmarks.quality.stats import hierarchical_ci, paired
 
-import quality_v2 as study  # noqa: E402
-from quality_v2_stats import hierarchical_ci, paired  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 PROTOCOL = (ROOT / study.PROTOCOL).read_text()
 
@@ -39,8 +39,8 @@ def test_the_codes_constants_are_the_protocols():
 
 
 def test_the_matched_unet_is_within_ten_percent_of_fusions_macs():
-    from pix2pix_step import Pix2PixStep
-    from speed import count_flops
+    from benchmarks.pix2pix_step import Pix2PixStep
+    from benchmarks.speed import count_flops
 
     def macs(label):
         options = study.MODELS[label]
@@ -57,8 +57,8 @@ def test_training_crops_come_from_the_native_image_the_same_for_both_halves():
     rng = np.random.default_rng(0)
     visible = rng.integers(0, 256, (161, 597, 3), dtype=np.uint8)   # RoadScene's widest crop, FLIR_06974
     lwir = visible[..., 0].copy()                                    # a pixel-wise partner
-    stream = study.CropStream([(visible, lwir)], seed=3)
-    again = study.CropStream([(visible, lwir)], seed=3)
+    stream = CropStream([(visible, lwir)], seed=3, size=study.CROP)
+    again = CropStream([(visible, lwir)], seed=3, size=study.CROP)
     for _ in range(4):
         a, b = stream.next()
         assert a.shape == (1, 3, 128, 128) and b.shape == (1, 1, 128, 128)
@@ -67,21 +67,24 @@ def test_training_crops_come_from_the_native_image_the_same_for_both_halves():
 
 
 def test_whole_images_are_scored_at_their_own_size_and_test_py_scoring_leaves_the_model_unchanged():
-    from pix2pix_step import Pix2PixStep
+    from benchmarks.pix2pix_step import Pix2PixStep
     G = Pix2PixStep("unet_128", ngf=8, ndf=8).G
     rng = np.random.default_rng(1)
     pairs = [(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), rng.integers(0, 256, (h, w), dtype=np.uint8))
              for h, w in ((161, 200), (130, 140))]
     before = {k: v.clone() for k, v in G.state_dict().items()}
-    for mode in study.MODES:
-        fakes = study.outputs(G, pairs, mode, torch.device("cpu"))
+
+    def outputs(chosen, mode):
+        return whole_outputs(G, chosen, mode, torch.device("cpu"), study.PAD_MULTIPLE)
+    for mode in MODES:
+        fakes = outputs(pairs, mode)
         assert [tuple(f.shape) for f in fakes] == [(1, 1, 161, 200), (1, 1, 130, 140)]
     assert all(torch.equal(before[k], v) for k, v in G.state_dict().items())   # running statistics put back
     assert G.training
-    generate = study.outputs(G, pairs[:1], "generate", torch.device("cpu"))[0]
-    running = study.outputs(G, pairs[:1], "running", torch.device("cpu"))[0]
+    generate = outputs(pairs[:1], "generate")[0]
+    running = outputs(pairs[:1], "running")[0]
     assert (generate - running).abs().max() > 1e-3   # the two BatchNorm statistics differ for this network
-    scores = study.scores([generate], pairs[:1])
+    scores = pair_scores([generate], pairs[:1])
     assert set(scores) == {"ssim", "psnr", "scc", "ssim_released", "psnr_released"} and len(scores["ssim"]) == 1
 
 
@@ -93,8 +96,8 @@ def test_the_studys_fast_scores_equal_the_projects_metrics_on_fixed_images():
     fake = torch.from_numpy((lwir.astype(np.float32) + rng.normal(0, 25, lwir.shape)).clip(0, 255))
     fake = (fake / 127.5 - 1)[None, None].float()
     pairs = [(np.zeros((161, 237, 3), np.uint8), lwir)]
-    ours = study.scores([fake], pairs)
-    real = study.to_tensors(pairs[0][0], lwir)[1]
+    ours = pair_scores([fake], pairs)
+    real = pair_to_tensors(pairs[0][0], lwir)[1]
     ssim, psnr = tensor_scores(fake, real)
     rgb = lambda t: tensor_to_u8(t).expand(-1, 3, -1, -1)  # noqa: E731
     ssim_released, psnr_released = scores_released_u8(rgb(fake), rgb(real))
@@ -137,6 +140,24 @@ def test_paired_differences_use_only_the_seeds_both_models_have():
     assert result["seeds"] == [0, 1] and result["images"] == 2
     assert result["per_seed"] == pytest.approx([0.15, -0.05])
     assert result["mean"] == pytest.approx(0.05)
+
+
+def test_the_protocols_summary_of_run_records_finds_a_constant_difference():
+    """v2.summarise: the analysis of a dict of run records, as the results file's summary holds it."""
+    def record(model, seed, level):
+        scores = {m: [level + 0.01 * k for k in range(3)] for m in ("ssim", "psnr", "scc", "ssim_released",
+                                                                    "psnr_released")}
+        curve = [{"iter": it, "ssim_mean": level, "psnr_mean": level, "scc_mean": level} for it in (1, 2)]
+        return {"model": model, "seed": seed, "params": 1, "seconds_per_iter": 1.0, "curve": curve,
+                "final": {**{mode: scores for mode in MODES}, "train_generate": scores}}
+    runs = {f"{m}/seed{s}": record(m, s, level) for m, level in (("unet", 0.5), ("fusion paper", 0.6)) for s in (0, 1)}
+    summary = study.summarise(runs)
+    assert set(summary["models"]) == {"unet", "fusion paper"}
+    assert list(summary["comparisons"]) == ["fusion paper - unet"]     # only pairs with both models' runs
+    for key, result in summary["comparisons"]["fusion paper - unet"].items():
+        assert result["mean"] == pytest.approx(0.1) and result["ci95_hierarchical"] == pytest.approx([0.1, 0.1]), key
+        assert result["shown"] and result["seeds"] == [0, 1] and result["images"] == 3
+    assert summary["baseline_flat"] == {"last_step": 0.0, "seed_std": 0.0, "flat": False}
 
 
 def test_the_protocol_was_committed_before_any_result():

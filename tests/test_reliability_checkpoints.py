@@ -25,16 +25,16 @@ FLAGS = ["--model", "pix2pix", "--netG", "unet_128", "--ngf", "8", "--ndf", "8",
          "--serial_batches", "--no_flip", "--print_freq", "100", "--save_latest_freq", "1"]
 TEST_FLAGS = FLAGS[:FLAGS.index("--display_id")]
 
-KILL_AT_RENAME = ROOT / "benchmarks" / "kill_at_rename.py"  # SIGKILLs itself after the N-th staged rename
+KILL_AT_RENAME = ["-m", "benchmarks.children.kill_at_rename"]  # SIGKILLs itself after the N-th staged rename
 
 
 def killed_run(tmp_path, kill_after):
     """Train (many epochs) until SIGKILL lands after staged rename `kill_after`; (common args, run folder)."""
     dataroot = write_aligned_set(tmp_path / "data", "train", count=2)
     common = ["--dataroot", dataroot, "--name", "run", "--checkpoints_dir", tmp_path / "ck", *FLAGS]
-    result = subprocess.run([sys.executable, KILL_AT_RENAME, "train.py", *map(str, common), "--n_epochs", "50",
+    result = subprocess.run([sys.executable, *KILL_AT_RENAME, "train.py", *map(str, common), "--n_epochs", "50",
                              "--n_epochs_decay", "0"], cwd=HOST_DIR, capture_output=True, text=True, timeout=180,
-                            env=dict(host_env(), KILL_AT_RENAME=str(kill_after)))
+                            env=dict(host_env(), KILL_AT_RENAME=str(kill_after), PYTHONPATH=str(ROOT)))
     assert result.returncode == -9, result.stderr
     return common, tmp_path / "ck" / "run"
 

@@ -192,9 +192,8 @@ def test_checkpoint_of_another_output_nc_names_the_flag_and_the_saved_value(stra
 def test_kill_resume_benchmark_smoke(tmp_path):
     """Two SIGKILL trials of benchmarks/kill_resume.py (a random kill, a kill while a set is written)."""
     out = tmp_path / "kill_resume.json"
-    result = subprocess.run([sys.executable, str(HOST_DIR.parents[1] / "benchmarks" / "kill_resume.py"),
-                             "--trials", "2", "--out", str(out)],
-                            env=host_env(), capture_output=True, text=True, timeout=240)
+    result = subprocess.run([sys.executable, "-m", "benchmarks.kill_resume", "--trials", "2", "--out", str(out)],
+                            cwd=HOST_DIR.parents[1], env=host_env(), capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip().splitlines()[-1] == "survived 2/2"
     report = json.loads(out.read_text())

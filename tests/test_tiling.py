@@ -95,10 +95,7 @@ def tiled(setup, tile, overlap, statistics_scale=1.0, backend=None):
 
 def own_statistics(backend):
     """The backend with every tile normalised by its own statistics (benchmarks/tiling.py's control)."""
-    import sys
-    from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from tiling import OwnStatistics
+    from benchmarks.tiling import OwnStatistics
     return OwnStatistics(backend)
 
 

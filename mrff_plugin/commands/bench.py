@@ -1,11 +1,13 @@
-"""`mrff bench NAME [ARGS...]`: run benchmarks/NAME.py (speed, quality, ...) with ARGS.
+"""`mrff bench NAME [ARGS...]`: run the benchmark module benchmarks.NAME (speed, quality.v2, ...) with ARGS.
 
-The benchmarks are scripts in the repository's `benchmarks/` folder, found
-through an editable install's checkout (`mrff_plugin.bundled`); each writes JSON
+The benchmarks are the modules of the repository's `benchmarks` package, found
+through an editable install's checkout (`mrff_plugin.bundled`) and run as
+`python -m benchmarks.NAME` with the checkout on the import path; each writes JSON
 under benchmarks/out/ and prints a summary.  A wheel does not carry them (they
 write their results beside themselves), so there `mrff bench` says it needs a
 checkout.  `mrff bench --list` shows what exists.
 """
+import os
 import subprocess
 import sys
 
@@ -19,8 +21,11 @@ def benchmarks_folder():
 
 
 def available(folder):
-    """Names of the benchmark scripts (benchmarks/<name>.py with a main)."""
-    return sorted(p.stem for p in folder.glob("*.py") if "def main(" in p.read_text(encoding="utf-8"))
+    """Names of the benchmarks: the modules with a main in benchmarks/ and benchmarks/quality/ (the study
+    drivers), dotted below the package (`speed`, `quality.v2`); the child processes in children/ are not."""
+    modules = [*folder.glob("*.py"), *(folder / "quality").glob("*.py")]
+    return sorted(".".join(p.relative_to(folder).with_suffix("").parts) for p in modules
+                  if "def main(" in p.read_text(encoding="utf-8"))
 
 
 def add_arguments(parser):
@@ -44,4 +49,5 @@ def main(args):
         print(f"mrff bench: no benchmark '{args.name}' in {folder}; choose one of: {', '.join(names)}.",
               file=sys.stderr)
         return 2
-    return subprocess.run([sys.executable, str(folder / f"{args.name}.py"), *args.extra]).returncode
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(folder.parent), os.environ.get("PYTHONPATH")])))
+    return subprocess.run([sys.executable, "-m", f"benchmarks.{args.name}", *args.extra], env=env).returncode

@@ -1,0 +1,106 @@
+"""One (model, seed) of a quality study: training by the host's pix2pix step, evaluations along the way, its record.
+
+Training: benchmarks/pix2pix_step.py (BatchNorm, dropout, PatchGAN, vanilla GAN + 100 L1, Adam 2e-4 / 0.5),
+batch 1, channels_last, with the host's `--lr_policy linear` (`schedule=(constant, decay)`).  A seed sets
+the initial weights (torch.manual_seed) and the order, crops and flips of the pairs.
+
+* train_run_v1: version 1 -- square crops of the synthetic pairs at the load size, held-out pairs scored
+  centre-cropped as test.py runs (seed 0 also in eval mode), the final scores on held-out and training pairs;
+* train_run_v2: version 2 -- crops of the pairs at their native size, whole held-out images scored as
+  `mrff generate` runs along the way, and at the end in each of score.MODES.
+Both return a JSON-ready record: options, parameters, curve, final per-image scores, timings, the machine.
+"""
+import os
+import time
+
+import torch
+
+from benchmarks.common import machine
+from benchmarks.pix2pix_step import Pix2PixStep
+from benchmarks.quality.data import CropStream, SquareCropStream, centre_crop, pairs_of, to_tensors
+from benchmarks.quality.score import MODES, batch_scores, crop_outputs, means, pair_scores, whole_outputs
+
+
+def train_loop(step, stream, iters, eval_every, evaluate, device, progress=None):
+    """`iters` steps of `step` on `stream.next()` pairs; every `eval_every` iterations and at the last, the curve
+    gets `evaluate(it, train_seconds)`.  Returns (curve, seconds spent in training steps alone)."""
+    curve, train_seconds = [], 0.0
+    for it in range(1, iters + 1):
+        t0 = time.perf_counter()
+        a, b = stream.next()
+        step(a.to(device), b.to(device))
+        train_seconds += time.perf_counter() - t0
+        if progress:
+            progress(it, train_seconds / it)
+        if it % eval_every == 0 or it == iters:
+            curve.append(evaluate(it, train_seconds))
+    return curve, train_seconds
+
+
+def save_seed0(step, label, seed, weights_dir):
+    """Keep seed 0's generator for the pictures (weights_dir/<label>_seed0.pth); other seeds are not kept."""
+    if weights_dir is not None and seed == 0:
+        weights_dir.mkdir(parents=True, exist_ok=True)
+        torch.save(step.G.state_dict(), weights_dir / f"{label.replace(' ', '_')}_seed{seed}.pth")
+
+
+def record(label, seed, options, step, curve, final, iters, train_seconds, start, load_before):
+    """The run's record as the results files hold it."""
+    return {"model": label, "seed": seed, "options": options, "params": sum(p.numel() for p in step.G.parameters()),
+            "curve": curve, "final": final, "seconds": round(time.perf_counter() - start, 1),
+            "seconds_per_iter": round(train_seconds / iters, 4),
+            "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+            "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine()}
+
+
+def train_run_v1(label, options, seed, data, study, device, weights_dir=None, progress=None):
+    """Version 1: train `options` (netG, mrff_fusion, mrff_arch) on data.synthetic_arrays at `study`'s
+    settings (size, ngf, amp, iters, decay_iters, eval_every, train_scored); return its record."""
+    step = Pix2PixStep(options["netG"], ngf=study["ngf"], ndf=study["ngf"], amp=study["amp"],
+                       mrff_fusion=options.get("mrff_fusion", "nested"), mrff_arch=options.get("mrff_arch", "paper"),
+                       seed=seed, device=device,
+                       schedule=(study["iters"] - study["decay_iters"], study["decay_iters"]))
+    size = study["size"]
+    stream = SquareCropStream(pairs_of(data["train_A"], data["train_B"]), seed, size)
+    test_A, test_B = to_tensors(centre_crop(data["test_A"], size), centre_crop(data["test_B"], size))
+    n_scored = study["train_scored"]
+    train_A, train_B = to_tensors(centre_crop(data["train_A"][:n_scored], size),
+                                  centre_crop(data["train_B"][:n_scored], size))
+    start, load_before = time.perf_counter(), os.getloadavg()[0]
+    last = {}
+
+    def evaluate(it, train_seconds):
+        last["held_out"] = held_out = batch_scores(crop_outputs(step.G, test_A, "test.py", device), test_B)
+        point = {"iter": it, "train_seconds": round(train_seconds, 2), **means(held_out)}
+        if seed == 0:
+            point["eval_mode"] = means(batch_scores(crop_outputs(step.G, test_A, "eval", device), test_B))
+        return point
+    curve, train_seconds = train_loop(step, stream, study["iters"], study["eval_every"], evaluate, device, progress)
+    final = {"held_out": last["held_out"],
+             "train": batch_scores(crop_outputs(step.G, train_A, "test.py", device), train_B)}
+    save_seed0(step, label, seed, weights_dir)
+    return record(label, seed, options, step, curve, final, study["iters"], train_seconds, start, load_before)
+
+
+def train_run_v2(label, seed, data, setup, device, weights_dir=None, progress=None):
+    """Version 2: train setup['models'][label] (netG, ngf, ...) against a discriminator of setup['ndf'] on
+    setup['crop'] crops of data['train'] for setup['iters'] iterations; return its record."""
+    options = setup["models"][label]
+    iters, decay_iters, pad = setup["iters"], setup["decay_iters"], setup["pad_multiple"]
+    step = Pix2PixStep(options["netG"], ngf=options["ngf"], ndf=setup["ndf"],
+                       mrff_fusion=options.get("mrff_fusion", "nested"), mrff_arch=options.get("mrff_arch", "paper"),
+                       seed=seed, device=device, schedule=(iters - decay_iters, decay_iters),
+                       init_type=options.get("init_type", "normal"))
+    stream = CropStream(data["train"], seed, setup["crop"])
+    start, load_before = time.perf_counter(), os.getloadavg()[0]
+
+    def scored(pairs, mode):
+        return pair_scores(whole_outputs(step.G, pairs, mode, device, pad), pairs)
+
+    def evaluate(it, train_seconds):
+        return {"iter": it, "train_seconds": round(train_seconds, 2), **means(scored(data["test"], "generate"))}
+    curve, train_seconds = train_loop(step, stream, iters, setup["eval_every"], evaluate, device, progress)
+    final = {mode: scored(data["test"], mode) for mode in MODES}
+    final["train_generate"] = scored(data["train_scored"], "generate")
+    save_seed0(step, label, seed, weights_dir)
+    return record(label, seed, options, step, curve, final, iters, train_seconds, start, load_before)
