@@ -32,6 +32,7 @@ METADATA_MULTIPLE = "mrff.size_multiple"
 METADATA_BYTES_PER_PIXEL = "mrff.activation_bytes_per_pixel"
 METADATA_OUTPUTS = "mrff.outputs"
 METADATA_IMAGE_NORM = "mrff.image_norm_layers"  # how many BatchNorms normalise by each image's statistics
+METADATA_NORM_STATS = "mrff.norm_stats"  # the --norm_stats it was exported with (mrff.<option> for every option)
 INPUT_NAME, OUTPUT_NAME, WEIGHTS_NAME = "visible", "lwir", "weights"  # graph input/output names
 
 
@@ -100,8 +101,9 @@ class TorchBackend:
     name = "torch"
     can_tile = True
 
-    def __init__(self, net, precision, input_nc):
+    def __init__(self, net, precision, input_nc, norm_stats="image"):
         self.net, self.precision, self.input_nc = net, precision, input_nc
+        self.norm_stats = norm_stats   # as network.prepare_for_inference prepared `net`
         self.device = next(net.parameters()).device
         self.multiple = size_multiple(net)
         self._cost = None
@@ -185,6 +187,8 @@ class OnnxRuntimeBackend:
         self.cost = ActivationCost(float(meta[METADATA_BYTES_PER_PIXEL])) if METADATA_BYTES_PER_PIXEL in meta else None
         self.per_image_norm = int(meta.get(METADATA_IMAGE_NORM, 0)) > 0
         self.can_tile = not self.per_image_norm  # ONNX Runtime's per-image norms would see each tile alone
+        # the statistics it runs: as exported (files of `mrff export` record it; per-image norms mean 'image')
+        self.norm_stats = meta.get(METADATA_NORM_STATS) or ("image" if self.per_image_norm else None)
         self.path = path
 
     def whole_image_statistics(self, image, run):
@@ -201,10 +205,11 @@ class OnnxRuntimeBackend:
 
 
 def open_backend(kind, device, amp="none", checkpoint=None, epoch="latest", model=None, host=None,
-                 overrides=None, fallbacks=None, threads=None, norm_stats="image"):
+                 overrides=None, fallbacks=None, threads=None, norm_stats=None):
     """(backend, the network's output channels) for `--backend kind`: 'torch' loads `checkpoint` (network.py)
-    and normalises as `norm_stats` says; 'onnxruntime' opens `model` (an `mrff export` file, which was
-    exported with its own --norm_stats; --amp does not apply to it)."""
+    and normalises as `norm_stats` says ('image' when None); 'onnxruntime' opens `model` (an `mrff export` file,
+    which runs the --norm_stats it was exported with: another `norm_stats` is refused; --amp does not apply to
+    it).  The backend's `norm_stats` says what runs."""
     if kind == "onnxruntime":
         if model is None:
             raise GenerateError("--backend onnxruntime needs --model model.onnx (written by `mrff export`).")
@@ -212,6 +217,11 @@ def open_backend(kind, device, amp="none", checkpoint=None, epoch="latest", mode
             raise GenerateError(f"--amp {amp} applies to --backend torch only; ONNX Runtime runs the exported "
                                 f"float32 model, so drop --amp.")
         backend = OnnxRuntimeBackend(model, threads or torch.get_num_threads(), device)
+        if norm_stats is not None and norm_stats != backend.norm_stats:
+            exported = (f"was exported with --norm_stats {backend.norm_stats}, which ONNX Runtime runs as it is"
+                        if backend.norm_stats else "does not record the --norm_stats it was exported with")
+            raise GenerateError(f"--norm_stats {norm_stats}: --model {model} {exported}; drop --norm_stats, or export "
+                                f"it again with `mrff export --norm_stats {norm_stats}`.")
         return backend, backend.session.get_outputs()[0].shape[1]
     if checkpoint is None:
         raise GenerateError("--backend torch needs --checkpoint <run folder>/<epoch>_net_G.pth "
@@ -220,5 +230,6 @@ def open_backend(kind, device, amp="none", checkpoint=None, epoch="latest", mode
     from .network import load_generator, prepare_for_inference
     precision = Precision(amp, device)
     net, options = load_generator(checkpoint, epoch, host, overrides, fallbacks)
-    return (TorchBackend(prepare_for_inference(net, device, norm_stats), precision, options["input_nc"]),
+    norm_stats = norm_stats or "image"
+    return (TorchBackend(prepare_for_inference(net, device, norm_stats), precision, options["input_nc"], norm_stats),
             options["output_nc"])

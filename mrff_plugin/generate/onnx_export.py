@@ -28,6 +28,7 @@ import warnings
 import torch
 import torch.nn as nn
 
+from ..durable import fsync_folder, seal
 from . import GenerateError
 from .backends import (INPUT_NAME, METADATA_BYTES_PER_PIXEL, METADATA_IMAGE_NORM, METADATA_MULTIPLE, METADATA_OUTPUTS,
                        OUTPUT_NAME, WEIGHTS_NAME, TorchBackend, onnx_session, size_multiple)
@@ -36,6 +37,10 @@ from .image_norm import image_norm_layers
 EXPORT_PACKAGES = ("onnx", "onnxscript", "onnxruntime")  # the `onnx` extra of setup.py
 MAX_DIFFERENCE = 1e-3  # limit on max |ONNX Runtime - PyTorch| in output units ([-1, 1]; 1 grey level = 2/255)
 CHECK_SIZES = ((1, 1, 2), (2, 3, 5))  # (batch, H / multiple, W / multiple) of the check inputs without a fixed size
+# The opset torch.onnx's torch.export-based exporter writes its operators in (TORCHLIB_OPSET in
+# torch/onnx/_internal/exporter/_constants.py); other opsets are converted from it by onnxscript, which cannot
+# go below it (no adapter for Pad, ...).
+EXPORTER_OPSET = 18
 
 
 def require_export_packages():
@@ -110,6 +115,7 @@ def export_onnx(net, out, input_nc, opset=None, size=None, with_attention=False,
     leaves nothing under `out`.  GenerateError (one sentence) on a size that does not fit or a failed check.
     """
     require_export_packages()
+    check_opset(opset)
     multiple = size_multiple(net)
     if size and (size[0] % multiple or size[1] % multiple):
         raise GenerateError(f"--size {size[0]}x{size[1]} must have sides that are multiples of {multiple} "
@@ -133,6 +139,10 @@ def export_onnx(net, out, input_nc, opset=None, size=None, with_attention=False,
             METADATA_OUTPUTS: ",".join(names), METADATA_IMAGE_NORM: str(len(image_norm_layers(net))),
             **{f"mrff.{k}": str(v) for k, v in (metadata or {}).items()}})
         program.save(temp, external_data=False)
+        written = _opset(temp)
+        if opset is not None and written != opset:
+            raise GenerateError(f"torch.onnx.export wrote opset {written} where --opset {opset} was asked for, so "
+                                f"nothing was written; pass --opset {written}, or leave --opset out.")
     except BaseException:
         os.remove(temp)
         raise
@@ -141,9 +151,38 @@ def export_onnx(net, out, input_nc, opset=None, size=None, with_attention=False,
             "outputs": names, "dynamic": not size, "bytes": os.path.getsize(out), "opset": _opset(out)}
 
 
+def supported_opsets():
+    """(lowest, highest) --opset the exporter can write here: EXPORTER_OPSET up to the newest the installed onnx
+    package defines (onnxscript converts the graph up to it)."""
+    import onnx
+    return EXPORTER_OPSET, onnx.defs.onnx_opset_version()
+
+
+def check_opset(opset):
+    """GenerateError (one sentence naming the supported range) for an --opset the exporter cannot write."""
+    lowest, highest = supported_opsets()
+    if opset is not None and not lowest <= opset <= highest:
+        raise GenerateError(f"--opset {opset} cannot be written by torch.onnx.export here; pass an --opset from "
+                            f"{lowest} to {highest}, or leave it out for the exporter's default.")
+
+
+@contextlib.contextmanager
+def _quiet_converter():
+    """onnxscript's version converter logs a warning when it hands a conversion to onnx's C API: not the user's
+    business, as the written opset is checked (export_onnx)."""
+    import logging
+    logger = logging.getLogger("onnxscript")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _export(module, example, names, opset, dims, label):
     """torch.onnx.export (torch.export-based) of `module` traced at `example`, input dims `dims` dynamic."""
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), _quiet_converter():
         warnings.simplefilter("ignore")  # display attributes set in forward, exporter deprecation notes
         try:
             return torch.onnx.export(module, (example,), dynamo=True, input_names=[INPUT_NAME], output_names=names,
@@ -155,7 +194,8 @@ def _export(module, example, names, opset, dims, label):
 
 def check_and_place(temp, out, module, input_nc, multiple, size=None, limit=MAX_DIFFERENCE):
     """Run the ONNX file `temp` with ONNX Runtime on check_inputs, compare with `module`; rename it to `out`
-    when the max abs difference is within `limit` (returned), else remove it and raise GenerateError."""
+    when the max abs difference is within `limit` (returned), else remove it and raise GenerateError.  Placed as
+    every output is (durable.py): the mode the umask gives, fsynced, renamed, the folder fsynced."""
     try:
         difference, where = max_difference(module, onnx_session(temp, torch.get_num_threads()),
                                            check_inputs(input_nc, multiple, size, seed=1))
@@ -163,7 +203,10 @@ def check_and_place(temp, out, module, input_nc, multiple, size=None, limit=MAX_
             raise GenerateError(f"the exported model differs from PyTorch by {difference:.2e} (limit {limit:.0e}) "
                                 f"on a {where[3]}x{where[2]} batch of {where[0]}, so {out} was not written; try "
                                 f"another --opset, or report it with your torch and onnxruntime versions.")
+        with open(temp, "rb") as written:
+            seal(written)
         os.replace(temp, out)
+        fsync_folder(os.path.dirname(os.path.abspath(out)))
     finally:
         if os.path.exists(temp):
             os.remove(temp)
