@@ -196,7 +196,7 @@ GENERATE_COLUMNS = [
 
 def speed_generate():
     lines = ["## Inference speed: `mrff generate` against the host's `test.py`", "",
-             "`benchmarks/speed.py --images N --skip train,rss` (whole commands on the same images and "
+             "`python -m benchmarks.speed --images N --skip train,rss` (whole commands on the same images and "
              "checkpoint: 256x256, ngf 64, fusion `paper`). Images per second; in brackets the share of "
              "the command's own bare forward pass. Files from before per-image statistics became "
              "`mrff generate`'s default (2026-12-04) ran with the running statistics. Newest first.", ""]
@@ -226,7 +226,7 @@ def speed_generate():
 
 def speed_train():
     lines = ["## Training step and generator costs", "",
-             "`benchmarks/speed.py --skip rss,png,inference --sizes 256 --batches 1 --layouts channels_last`: "
+             "`python -m benchmarks.speed --skip rss,png,inference --sizes 256 --batches 1 --layouts channels_last`: "
              "the pix2pix G + D step (Adam fused), median of 5 alternated rounds, with the counted FLOPs "
              "as a share of the matching matmul peak. Newest first; runs of one day alternate the code "
              "before and after a change ([MANIFEST.md](../benchmarks/results/MANIFEST.md) says which).", ""]
@@ -255,7 +255,8 @@ def tiling():
     lines = ["## Tiled generation", ""]
     for path in files("tiling-receptivefield-"):
         d = load(path.name)
-        lines += ["Receptive field of one output pixel (%s, `benchmarks/tiling.py --skip rss`):" % link(path.name), ""]
+        lines += ["Receptive field of one output pixel (%s, `python -m benchmarks.tiling --skip rss`):"
+                  % link(path.name), ""]
         lines += table(["network", "support (px)", "radius of 90% / 95% / 99% / 99.9%"],
                        [[k, "x".join(map(str, v["support_px"])),
                          " / ".join(str(v["radius_px"][q]) for q in ("0.9", "0.95", "0.99", "0.999"))]
@@ -265,7 +266,7 @@ def tiling():
         d = load(path.name)
         t = d["tiled_vs_untiled"]
         lines += ["Tiled against untiled, %dx%d, trained ngf-%d network, per-image statistics "
-                  "(%s, `benchmarks/tiling.py --skip rf,memory,rss`); `statistics` is the size of the "
+                  "(%s, `python -m benchmarks.tiling --skip rf,memory,rss`); `statistics` is the size of the "
                   "copy whose statistics the tiles use (1.0: the whole image; `own`: each tile its own). "
                   "Grey levels of 255; the untiled image's standard deviation is %.1f." % (
                       t["size"][0], t["size"][1], d["trained_network"]["ngf"], link(path.name),
@@ -288,7 +289,7 @@ def tiling():
                 "fp32" if amp == "none" else amp, v["estimate_bytes_per_pixel"], v["exact_peak_bytes_per_pixel"],
                 v["estimate_over_exact"]) for amp, v in d["activation_memory_256"].items()) + ".", ""]
     lines += ["A 4000x3000 photo through `mrff generate` at the default `--max_memory`, tiled automatically "
-              "(`benchmarks/tiling.py --skip rf,memory,tiles`). Newest first:", ""]
+              "(`python -m benchmarks.tiling --skip rf,memory,tiles`). Newest first:", ""]
     rows = []
     for path in files("tiling-rss-"):
         d = load(path.name)
