@@ -225,3 +225,28 @@ def test_peak_rss_child_reports_the_commands_peak_memory_and_exit_code():
     failed = subprocess.run(child("children.peak_rss", "--", sys.executable, "-m", "no_such_module_here"),
                             cwd=ROOT, env=host_env(), capture_output=True, text=True, timeout=60)
     assert failed.returncode == 1 and parse_maxrss(failed.stdout) > 0
+
+
+def test_results_are_written_whole_and_name_the_machine(tmp_path, monkeypatch):
+    """benchmarks.common: the one JSON writer (a failed write leaves the earlier file whole) and the one
+    machine record, its CPU flags as /proc/cpuinfo lists them."""
+    import torch
+
+    from benchmarks import common
+    path = tmp_path / "new" / "r.json"
+    common.write_json(path, {"x": 1})
+    assert json.loads(path.read_text()) == {"x": 1} and [p.name for p in path.parent.iterdir()] == ["r.json"]
+
+    def no_rename(*args):
+        raise OSError("no space left on device")
+    monkeypatch.setattr(common.os, "replace", no_rename)
+    with pytest.raises(OSError):
+        common.write_json(path, {"x": 2})
+    assert json.loads(path.read_text()) == {"x": 1}
+    monkeypatch.undo()
+    record = common.machine()
+    assert set(record) == {"cpu", "avx2", "avx512f", "avx512_bf16", "amx_bf16", "cores", "threads", "torch", "gpu"}
+    assert record["torch"] == torch.__version__ and record["threads"] == torch.get_num_threads()
+    if os.path.exists("/proc/cpuinfo"):
+        flags = set(next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split(":")[1].split())
+        assert all(record[flag] == (flag in flags) for flag in common.CPU_FLAGS)
