@@ -78,7 +78,7 @@ def test_training_saves_the_auto_range_and_generate_writes_counts_and_kelvin(tri
         # a trained output in the data's counts, not a constant image (a 16-bit target read as 8 bit was ~black)
         assert saved["low"] <= counts.min() and counts.max() <= saved["high"]
         assert counts.std() > 0.01 * (saved["high"] - saved["low"])
-        with tifffile.TiffFile(png.with_suffix(".tiff")) as tiff:
+        with tifffile.TiffFile(png.with_name(png.stem + "_counts.tiff")) as tiff:
             np.testing.assert_array_equal(tiff.asarray(), counts.astype(np.uint16))
             assert json.loads(tiff.pages[0].description)["high"] == saved["high"]
         kelvin = tifffile.imread(png.with_name(png.stem + "_kelvin.tiff"))
@@ -110,3 +110,22 @@ def test_bad_calibrations_are_refused_with_nothing_written(trip):
                       "--calibration", calibration, "--quiet")
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_evaluate_scores_the_counts_over_the_runs_range(trip):
+    saved = json.loads((trip["run"] / "lwir_range.json").read_text())
+    fake_dir = next(p.parent for p in sorted(trip["out"].rglob("*.png")))
+    real_dir = trip["data"] / "test" / "lwir" / fake_dir.name
+    result = mrff("evaluate", "--fake", fake_dir, "--real", real_dir, "--lwir_range", trip["run"],
+                  "--out", trip["tmp"] / "evaluation")
+    assert result.returncode == 0, result.stderr
+    [run] = json.loads((trip["tmp"] / "evaluation.json").read_text())["runs"]
+    [row] = run["images"]
+    fake = np.asarray(Image.open(fake_dir / f"{row['stem']}.png"), np.float64)
+    real = np.asarray(Image.open(real_dir / f"{row['stem']}.png"), np.float64)
+    assert row["mae"] == pytest.approx(np.abs(fake - real).mean())
+    c = saved["calibration"]
+
+    def kelvin(s):
+        return c["B"] / np.log(c["R1"] / (c["R2"] * (s + c["O"])) + c["F"])
+    assert row["mae_kelvin"] == pytest.approx(np.abs(kelvin(fake) - kelvin(real)).mean(), rel=1e-6)

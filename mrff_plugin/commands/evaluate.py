@@ -53,6 +53,7 @@ import sys
 from ..datasets.images import IMAGE_EXTENSIONS
 from ..errors import MrffError
 from ..metrics import summarise
+from ..radiometric.measure import add_arguments as add_radiometric_arguments
 
 FAKE_SUFFIX, REAL_SUFFIX = "_fake_B", "_real_B"
 BATCH = 16   # images scored per torchmetrics call
@@ -65,7 +66,7 @@ class ResultsError(MrffError, ValueError):
 
 LPIPS_NETS = ("alex", "vgg", "squeeze")   # torchmetrics' LPIPS heads (metrics_perceptual.LPIPS_BACKBONES)
 # mrff generate's files beside an output <name>.png: the attention maps and --also_grey's grey twin
-SIDE_FILE = re.compile(r"^(?P<stem>.+)_(?:attention_[1-4]|grey)$")
+SIDE_FILE = re.compile(r"^(?P<stem>.+)_(?:attention_[1-4]|grey|counts|kelvin|celsius)$")   # and --lwir_out's TIFFs
 
 
 def add_arguments(parser):
@@ -90,6 +91,7 @@ def add_arguments(parser):
                              "channels and PSNR over the 3 channels")
     parser.add_argument("--out", default=None, metavar="PREFIX",
                         help="write PREFIX.json and PREFIX.csv (default: <first RESULTS_DIR or --fake DIR>/evaluation)")
+    add_radiometric_arguments(parser)   # --lwir_range, --calibration
 
 
 # ---------------------------------------------------------------- reading result folders
@@ -487,6 +489,9 @@ def main(args):
         for line in str(exc).splitlines():
             print(f"mrff evaluate: {line}", file=sys.stderr)
         return 2
+    if getattr(args, "lwir_range", None):   # radiometric images at full depth (radiometric/measure.py)
+        from ..radiometric.measure import report
+        return report(found, args.lwir_range, args.calibration, args.out)
     set_metrics = SetMetrics(getattr(args, "backbone_weights", None) or (),
                              getattr(args, "lpips_net", None) or LPIPS_NETS[0])   # BackboneError: one line (cli)
 

@@ -4,7 +4,7 @@ The network's output x in [-1, 1] goes back through the run's saved map (`<run>/
 radiometric/lwir_range.py): v = LOW + (x + 1) (HIGH - LOW) / 2, in the training data's unit.
 
     --lwir_out counts       <name>.png is a 16-bit grey PNG of counts (rounded, clipped to 0..65535)
-    --lwir_out counts_tiff  <name>.tiff beside it: the same counts as a 16-bit TIFF
+    --lwir_out counts_tiff  <name>_counts.tiff beside it: the same counts as a 16-bit TIFF
     --lwir_out kelvin       <name>_kelvin.tiff: float32 kelvin
     --lwir_out celsius      <name>_celsius.tiff: float32 degrees Celsius
 
@@ -32,7 +32,7 @@ from .files import PNG_OPTIONS, _seal, _temporary_beside, fsync_folder, write_pn
 LWIR_OUTPUTS = ("counts", "counts_tiff", "kelvin", "celsius")
 TEXT_KEY = "mrff:lwir_range"
 MAX_COUNT = 65535
-SUFFIXES = {"counts_tiff": ".tiff", "kelvin": "_kelvin.tiff", "celsius": "_celsius.tiff"}
+SUFFIXES = {"counts_tiff": "_counts.tiff", "kelvin": "_kelvin.tiff", "celsius": "_celsius.tiff"}
 
 
 def add_arguments(parser):

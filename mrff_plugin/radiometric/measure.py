@@ -58,3 +58,76 @@ def radiometric_scores(pairs, low, high, calibration=None):
         rows.append({"stem": stem, "ssim": float(ssim[0]), "psnr": float(psnr[0]), "mae": mae, "unit": unit,
                      "mae_kelvin": mae_kelvin})
     return rows
+
+
+def add_arguments(parser):
+    """`mrff evaluate`'s radiometric flags."""
+    parser.add_argument("--lwir_range", nargs="+", default=None, metavar="VALUE",
+                        help="score radiometric images at full depth over LOW HIGH (counts or kelvin), or over the "
+                             "map of a run folder (its lwir_range.json): SSIM/PSNR over the range, MAE in counts "
+                             "and in kelvin (docs/radiometric.md)")
+    parser.add_argument("--calibration", default=None, metavar="FILE",
+                        help="with --lwir_range: counts -> kelvin for the MAE in kelvin (JSON or a FLIR radiometric "
+                             "JPEG; default: the run folder's saved one)")
+
+
+def declared_range(values, calibration_file=None):
+    """(low, high, Calibration or None) of `--lwir_range LOW HIGH | RUN_FOLDER` and `--calibration`."""
+    import os
+
+    from . import lwir_range as ranges
+    from .calibration import from_record
+    from .calibration_source import load_calibration
+    calibration = load_calibration(calibration_file) if calibration_file else None
+    if len(values) == 1 and os.path.exists(values[0]):
+        folder = values[0] if os.path.isdir(values[0]) else os.path.dirname(values[0])
+        saved = ranges.load(folder)
+        if saved is None:
+            raise RadiometricError(f"--lwir_range {values[0]}: no {ranges.RANGE_FILE} there; give a run folder "
+                                   f"trained with --lwir_range, or LOW HIGH.")
+        if calibration is None and saved.calibration:
+            calibration = from_record(saved.calibration, os.path.join(folder, ranges.RANGE_FILE))
+        return saved.low, saved.high, calibration
+    flag = ranges.parse_flag(values)
+    if not isinstance(flag, tuple):
+        raise RadiometricError(f"--lwir_range {' '.join(values)}: mrff evaluate takes LOW HIGH or a run folder.")
+    return flag[0], flag[1], calibration
+
+
+def report(found, values, calibration_file=None, out=None):
+    """`mrff evaluate --lwir_range`: score [(label, folder, pairs)], print one row a run, write PREFIX.json; exit
+    status (2 with one sentence for a file or range that cannot be scored)."""
+    import json
+    import os
+    import sys
+    try:
+        low, high, calibration = declared_range(values, calibration_file)
+        runs = []
+        for label, folder, pairs in found:
+            rows = radiometric_scores(pairs, low, high, calibration)
+            kelvin = [r["mae_kelvin"] for r in rows if r["mae_kelvin"] is not None]
+            runs.append({"label": label, "folder": folder, "n": len(rows),
+                         "ssim": float(np.mean([r["ssim"] for r in rows])),
+                         "psnr": float(np.mean([r["psnr"] for r in rows])),
+                         "mae": float(np.mean([r["mae"] for r in rows])), "unit": rows[0]["unit"],
+                         "mae_kelvin": float(np.mean(kelvin)) if len(kelvin) == len(rows) else None,
+                         "images": rows})
+    except RadiometricError as exc:
+        print(f"mrff evaluate: {exc}", file=sys.stderr)
+        return 2
+    print(f"protocol: radiometric, over {low:g} .. {high:g} (SSIM Gaussian 11/1.5 and PSNR on the range mapped to "
+          f"0-255 as floats; MAE in the files' unit{', and in kelvin' if calibration else ''})")
+    print(f"{'run':30} {'N':>4} {'SSIM':>7} {'PSNR':>7} {'MAE':>10} {'MAE K':>8}")
+    for run in runs:
+        mae_k = "-" if run["mae_kelvin"] is None else f"{run['mae_kelvin']:.3f}"
+        print(f"{run['label'][:30]:30} {run['n']:4d} {run['ssim']:7.4f} {run['psnr']:7.2f} "
+              f"{run['mae']:8.2f} {'cnt' if run['unit'] == 'counts' else 'K':>2}{'':0} {mae_k:>8}")
+    prefix = os.path.abspath(out) if out else os.path.join(found[0][1], "evaluation")
+    os.makedirs(os.path.dirname(prefix), exist_ok=True)
+    with open(prefix + ".json", "w", encoding="utf-8") as handle:
+        json.dump({"protocol": {"name": "radiometric", "low": low, "high": high,
+                                "calibration": calibration.record() if calibration else None}, "runs": runs},
+                  handle, indent=1)
+        handle.write("\n")
+    print(f"wrote {prefix}.json")
+    return 0
