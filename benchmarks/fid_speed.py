@@ -1,0 +1,155 @@
+"""Speed of `mrff evaluate` with FID and KID against the Inception network's bare forward pass, in one run.
+
+    python benchmarks/fid_speed.py [--images 500] [--size 256] [--out PATH]
+
+1. writes --images synthetic 8-bit grey fakes and as many reals (--size x --size PNGs) to a
+   temporary folder;
+2. times, alternated as bare / evaluate / bare so that load from other processes falls on both:
+   * the bare pass: the Inception TorchScript module (mrff_plugin.inception.load) on ready
+     (batch, 3, 299, 299) float32 inputs, in evaluate's batch size, as many images as evaluate
+     sends through it (fakes + reals); only the forward calls are timed;
+   * `mrff evaluate --fake DIR --real DIR` as a separate process, whole command: start-up, reading and
+     decoding the PNGs, SSIM and PSNR, the resize, the features (fp32), FID and KID, the JSON/CSV;
+3. reports images/s of each and their ratio (evaluate / the mean of the two bare passes; the target
+   is at least 0.8), the load average before and after, the machine, and the FID/KID evaluate printed,
+   into benchmarks/results/speed-evaluate-fid-<N>x<size>px-fp32-<cpu>-pt<torch>-<date>.json
+   (benchmarks/results/MANIFEST.md explains the naming).
+
+Run it with `nice` on a shared machine; the load average in the JSON says how busy it was.
+"""
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT))
+
+from mrff_plugin import inception  # noqa: E402
+from mrff_plugin.commands.evaluate import BATCH  # noqa: E402
+
+
+def cpu_name_and_flags():
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace").splitlines()
+    except OSError:
+        return "", set()
+    field = lambda name: next((l.split(":", 1)[1].strip() for l in text if l.startswith(name)), "")  # noqa: E731,E741
+    return field("model name"), set(field("flags").split())
+
+
+def cpu_tag(flags):
+    """The CPU's best matrix instructions, as the result files name them."""
+    return "amx" if "amx_bf16" in flags else "avx512bf16" if "avx512_bf16" in flags else \
+        "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "cpu"
+
+
+def write_images(folder, count, size, seed):
+    """Synthetic LWIR-like scenes: warm blobs on a vertical gradient with sensor noise."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    for i in range(count):
+        image = 50 + 60 * y / size
+        for _ in range(4):
+            cy, cx, r = rng.uniform(0, size, 2).tolist() + [rng.uniform(size / 30, size / 8)]
+            image = image + rng.uniform(40, 140) * np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * r * r))
+        image = image + rng.normal(0, 4, image.shape)
+        Image.fromarray(image.clip(0, 255).astype(np.uint8)).save(folder / f"I{i:05d}.png")
+
+
+def bare_pass(network, count, batch=BATCH):
+    """Seconds of the forward calls alone over `count` images, in batches of `batch`."""
+    x = torch.empty(batch, 3, inception.SIZE, inception.SIZE).uniform_(-1, 1, generator=torch.Generator().manual_seed(0))
+    seconds, done = 0.0, 0
+    with torch.inference_mode():
+        network(x[:2])   # TorchScript's first (profiling) calls, outside the timing
+        network(x[:2])
+        while done < count:
+            n = min(batch, count - done)
+            start = time.perf_counter()
+            network(x[:n])
+            seconds += time.perf_counter() - start
+            done += n
+    return seconds
+
+
+def run_evaluate(fake, real, out):
+    command = [sys.executable, "-m", "mrff_plugin.cli", "evaluate", "--fake", str(fake), "--real", str(real),
+               "--out", str(out)]
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"mrff evaluate failed:\n{done.stderr[-2000:]}")
+    return seconds, command, done.stdout
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=500, help="fakes (and as many reals) (default 500)")
+    parser.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
+    parser.add_argument("--out", default=None, help="result JSON (default: benchmarks/results/<named by what/where/when>)")
+    args = parser.parse_args(argv)
+
+    cpu, flags = cpu_name_and_flags()
+    load_start = os.getloadavg()
+    network = inception.load()
+    inception_images = 2 * args.images
+    with tempfile.TemporaryDirectory(prefix="fid_speed_") as tmp:
+        tmp = Path(tmp)
+        write_images(tmp / "fake", args.images, args.size, seed=1)
+        write_images(tmp / "real", args.images, args.size, seed=2)
+        bare = [bare_pass(network, inception_images)]
+        evaluate_seconds, command, printed = run_evaluate(tmp / "fake", tmp / "real", tmp / "scores")
+        bare.append(bare_pass(network, inception_images))
+        run = json.loads((tmp / "scores.json").read_text())["runs"][0]
+    load_end = os.getloadavg()
+
+    bare_rate = inception_images / (sum(bare) / len(bare))
+    evaluate_rate = inception_images / evaluate_seconds
+    today = datetime.date.today()
+    report = {
+        "what": "mrff evaluate --fake --real (SSIM, PSNR, FID, KID) against the Inception network's bare forward "
+                "pass, fp32, on the same number of Inception images (fakes + reals)",
+        "command": " ".join(command[1:]),
+        "images": args.images, "inception_images": inception_images, "size": args.size, "batch": BATCH,
+        "precision": "fp32",
+        "bare_seconds": bare, "bare_images_per_s": bare_rate,
+        "evaluate_seconds": evaluate_seconds, "evaluate_images_per_s": evaluate_rate,
+        "evaluate_over_bare": evaluate_rate / bare_rate, "target": 0.8,
+        "fid": run["fid"], "kid_mean": run["kid_mean"], "kid_std": run["kid_std"], "n": run["n"],
+        "load_average_start": load_start, "load_average_end": load_end,
+        "machine": {"cpu": cpu, "cpu_tag": cpu_tag(flags), "cores": os.cpu_count(),
+                    "threads": torch.get_num_threads(), "torch": torch.__version__},
+        "date": today.isoformat(), "evaluate_output": printed,
+    }
+    if args.out:
+        path = Path(args.out)
+    else:
+        torch_tag = "pt" + torch.__version__.split("+")[0].replace(".", "")
+        stem = (f"speed-evaluate-fid-{args.images}x{args.size}px-fp32-{cpu_tag(flags)}-{torch_tag}-"
+                f"{today.strftime('%Y%m%d')}")
+        path, k = RESULTS / f"{stem}.json", 2
+        while path.exists():
+            path, k = RESULTS / f"{stem}-{k}.json", k + 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(f"bare pass {bare_rate:.2f} images/s ({', '.join(f'{s:.1f}' for s in bare)} s); mrff evaluate "
+          f"{evaluate_rate:.2f} images/s ({evaluate_seconds:.1f} s) = {evaluate_rate / bare_rate:.0%} of the bare "
+          f"pass; load {load_start[0]:.1f} -> {load_end[0]:.1f}; wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
