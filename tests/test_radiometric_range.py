@@ -44,7 +44,7 @@ def write_counts(root, phase, frames, save=lambda a, p: Image.fromarray(a).save(
     for k, lwir in enumerate(frames):
         for modality in ("visible", "lwir"):
             (root / phase / modality).mkdir(parents=True, exist_ok=True)
-        Image.fromarray(np.full(lwir.shape + (3,), 40 * k, np.uint8)).save(root / phase / "visible" / f"f{k}.png")
+        Image.fromarray(np.full(lwir.shape[:2] + (3,), 40 * k, np.uint8)).save(root / phase / "visible" / f"f{k}.png")
         save(lwir, root / phase / "lwir" / f"f{k}{ext}")
     return root
 
@@ -110,3 +110,17 @@ def test_eight_bit_sets_keep_the_eight_bit_path(dataset_class, tmp_path):
     dataset = dataset_class(make_opt(dataset_class, root, run))
     assert dataset.lwir_range is None and not (run / ranges.RANGE_FILE).exists()
     np.testing.assert_allclose(dataset[0]["B"].numpy()[0], grey[0] / 127.5 - 1, atol=1e-6)
+
+
+def test_unusable_lwir_files_name_the_file_when_the_set_is_surveyed(dataset_class, tmp_path):
+    run = tmp_path / "checkpoints" / "bad"
+    rgb = [np.zeros((32, 32, 3), np.uint16)]
+    root = write_counts(tmp_path / "rgb", "train", rgb, save=lambda a, p: tifffile.imwrite(p, a), ext=".tiff")
+    with pytest.raises(Exception, match=r"lwir/f0\.tiff has 3 channels .* an LWIR frame has one"):
+        dataset_class(make_opt(dataset_class, root, run, ["--lwir_range", "auto"]))
+    holes = np.full((32, 32), 300.0, np.float32)
+    holes[0, 0] = np.nan
+    root = write_counts(tmp_path / "nan", "train", [holes], save=lambda a, p: tifffile.imwrite(p, a), ext=".tiff")
+    with pytest.raises(Exception, match=r"lwir/f0\.tiff holds 1 NaN or infinite values"):
+        dataset_class(make_opt(dataset_class, root, run, ["--lwir_range", "auto"]))
+    assert not (run / ranges.RANGE_FILE).exists()

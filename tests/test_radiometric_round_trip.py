@@ -129,3 +129,18 @@ def test_evaluate_scores_the_counts_over_the_runs_range(trip):
     def kelvin(s):
         return c["B"] / np.log(c["R1"] / (c["R2"] * (s + c["O"])) + c["F"])
     assert row["mae_kelvin"] == pytest.approx(np.abs(kelvin(fake) - kelvin(real)).mean(), rel=1e-6)
+
+
+def test_train_py_refuses_a_float_tiff_with_nan_in_one_line(tmp_path):
+    for modality in ("visible", "lwir"):
+        (tmp_path / "data" / "train" / modality).mkdir(parents=True)
+    Image.fromarray(np.zeros((128, 128, 3), np.uint8)).save(tmp_path / "data" / "train" / "visible" / "a.png")
+    kelvin = np.full((128, 128), 290.0, np.float32)
+    kelvin[5, 5] = np.inf
+    tifffile.imwrite(tmp_path / "data" / "train" / "lwir" / "a.tiff", kelvin)
+    result = run_host("train.py", "--dataroot", tmp_path / "data", "--name", "bad", "--checkpoints_dir",
+                      tmp_path / "checkpoints", *TRAIN, *TRAIN_ONLY, "--lwir_range", "250", "330")
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and "lwir/a.tiff holds 1 NaN or infinite values" in lines[0], result.stderr
+    assert not list((tmp_path / "checkpoints").rglob("*.pth")) and not list((tmp_path / "checkpoints").rglob("*.json"))
