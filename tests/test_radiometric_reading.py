@@ -60,8 +60,11 @@ def test_bad_lwir_files_are_refused_naming_the_file(tmp_path):
         tifffile.imwrite(tmp_path / "holes.tiff", values)
         with pytest.raises(RadiometricError, match=r"holes\.tiff holds 1 NaN or infinite values of 64"):
             read_lwir(tmp_path / "holes.tiff")
-    plain = tmp_path / "fake_flir.jpg"     # a JPEG whose bytes name FLIR but which holds no raw record
-    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(plain, comment=b"FLIR\x00")
+    plain = tmp_path / "fake_flir.jpg"     # a JPEG with a FLIR APP1 segment that holds no raw record
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(plain)
+    segment = b"FLIR\x00" + bytes(20)
+    data = plain.read_bytes()
+    plain.write_bytes(data[:2] + b"\xff\xe1" + (len(segment) + 2).to_bytes(2, "big") + segment + data[2:])
     pytest.importorskip("flyr")
     with pytest.raises(RadiometricError, match=r"fake_flir\.jpg holds no FLIR raw thermal data"):
         read_lwir(plain)

@@ -40,10 +40,10 @@ def main(args):
     from ..generate import GenerateError
     try:
         from ..generate.network import checkpoint_files
-        checkpoint_files(args.checkpoint, args.epoch)
+        checkpoint_files(args.checkpoint, args.epoch, args.direction)
         from ..generate.onnx_export import export_onnx, require_export_packages
         from ..generate.radiometric_out import range_for_export
-        copy_lwir_range = range_for_export(args.checkpoint, args.epoch, args.out)   # --lwir_range runs' map
+        copy_lwir_range = range_for_export(args.checkpoint, args.epoch, args.out, args.direction)   # the run's map
         require_export_packages()
         from ..generate.network import load_generator, network_overrides, prepare_for_inference
         net, options = load_generator(args.checkpoint, args.epoch, args.host, network_overrides(args),

@@ -114,7 +114,7 @@ def run(args):
     from ..generate.radiometric_out import radiometric_output, run_folder
 
     if args.backend == "torch" and args.checkpoint is not None:
-        checkpoint_files(args.checkpoint, args.epoch)
+        checkpoint_files(args.checkpoint, args.epoch, args.direction)
     args.radiometric = radiometric_output(args, run_folder(args))   # None unless --lwir_out
     rank, world = shard_from_env()
     jobs, done, bad = plan_jobs(args.input, args.output, rank, world, args.skip_bad, extra_outputs(args))
@@ -165,8 +165,8 @@ def run_options(args, output_nc):
     import os
 
     from ..generate.network import checkpoint_files
-    flag, path = (("--checkpoint", checkpoint_files(args.checkpoint, args.epoch)[0]) if args.backend == "torch"
-                  else ("--model", args.model))
+    flag, path = (("--checkpoint", checkpoint_files(args.checkpoint, args.epoch, args.direction)[0])
+                  if args.backend == "torch" else ("--model", args.model))
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

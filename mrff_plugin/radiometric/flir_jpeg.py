@@ -59,11 +59,21 @@ def read_flir_jpeg(path):
 
 
 def is_flir_jpeg(path):
-    """True when `path` is a JPEG with a FLIR APP1 segment (the marker 'FLIR\\0' in its first 64 KiB)."""
+    """True when `path` is a JPEG with a FLIR APP1 segment ('FLIR\\0' opening an APP1 before the image data);
+    only the segment headers are read (JPEG markers: FF xx and a 2-byte big-endian length)."""
     if not os.fspath(path).lower().endswith((".jpg", ".jpeg")):
         return False
     try:
         with open(path, "rb") as handle:
-            return b"FLIR\x00" in handle.read(1 << 16)
+            if handle.read(2) != b"\xff\xd8":
+                return False
+            while True:
+                marker = handle.read(4)
+                if len(marker) < 4 or marker[0] != 0xFF or marker[1] == 0xDA:   # end, damage, or start of scan
+                    return False
+                length = int.from_bytes(marker[2:], "big")
+                if marker[1] == 0xE1 and handle.read(5) == b"FLIR\x00":
+                    return True
+                handle.seek(handle.tell() - (5 if marker[1] == 0xE1 else 0) + length - 2)
     except OSError:
         return False
