@@ -155,6 +155,53 @@ def wrap_define_G(original, networks):
     return define_G
 
 
+# ------------------------------------------------------------------ models.base_model.BaseModel.load_networks
+
+def saved_generator_options(save_dir, label):
+    """(the options saved with checkpoint `label` in `save_dir`, their file): `<label>_state.pth`'s (the bundled
+    host), else the run's `train_opt.txt` (every host), else ({}, None)."""
+    import os
+
+    from ..networks.checkpoint_flags import read_options_file
+    state = os.path.join(save_dir, f"{label}_state.pth")
+    if os.path.isfile(state):
+        import torch
+        try:
+            return dict(torch.load(state, map_location="cpu", weights_only=True).get("opt") or {}), state
+        except Exception:   # unreadable: the host's own loading says so next
+            return {}, None
+    options_file = os.path.join(save_dir, "train_opt.txt")
+    return (read_options_file(options_file), options_file) if os.path.isfile(options_file) else ({}, None)
+
+
+class SavedOptionsError(MrffError, ValueError):
+    """A generator flag of test.py / --continue_train contradicts the options saved with the checkpoint."""
+
+
+def wrap_load_networks(original, base_model):
+    """load_networks(epoch) that first refuses generator flags contradicting the options saved with that checkpoint
+    where they build another network (`checkpoint_flags.contradictions`): `--norm none` for a network trained
+    with `--norm instance` loads the same weights into another network, with no error from the host."""
+    networks = getattr(base_model, "networks", None)
+    if not callable(getattr(networks, "get_norm_layer", None)):
+        return None
+
+    @functools.wraps(original)
+    def load_networks(self, epoch, *args, **kwargs):
+        from ..networks.checkpoint_flags import HOST_GENERATOR_FLAGS, contradiction_sentence, contradictions, own_flags
+        opt, save_dir = getattr(self, "opt", None), getattr(self, "save_dir", None)
+        generators = [name for name in getattr(self, "model_names", ()) if str(name).startswith("G")]
+        saved, source = saved_generator_options(save_dir, epoch) if opt is not None and save_dir else ({}, None)
+        if generators and "netG" in saved and "norm" in saved:
+            given = {flag: value for flag, value in vars(opt).items() if value is not None}
+            flags = HOST_GENERATOR_FLAGS + own_flags(saved["netG"]) + own_flags(str(given.get("netG")))
+            for flag, was, now in contradictions(networks, saved, given, dict.fromkeys(flags)):
+                raise host_error(SavedOptionsError(contradiction_sentence(
+                    flag, was, now, source, f"pass --{flag} {was}" if not isinstance(was, bool) else "pass it")))
+        return original(self, epoch, *args, **kwargs)
+    return load_networks
+
+
 # ------------------------------------------------------------------ options.base_options.BaseOptions
 
 def add_plugin_options(parser):
@@ -256,6 +303,7 @@ PATCHES = (
     Patch("models", "", "create_model", wrap_create_model),
     Patch("models.networks", "", "define_G", wrap_define_G),
     Patch("models.base_model", "BaseModel", "get_current_visuals", wrap_get_current_visuals),
+    Patch("models.base_model", "BaseModel", "load_networks", wrap_load_networks),
     Patch("options.base_options", "BaseOptions", "initialize", wrap_initialize),
     Patch("options.base_options", "BaseOptions", "parse", wrap_parse),
     Patch("util.visualizer", "", "save_images", wrap_save_images),

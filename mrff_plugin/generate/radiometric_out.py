@@ -165,12 +165,12 @@ def radiometric_output(args, run_folder):
     return RadiometricOutput(lwir_range, outputs, calibration, range_file)
 
 
-def range_for_export(checkpoint, epoch, out):
+def range_for_export(checkpoint, epoch, out, direction=None):
     """`mrff export`: a function copying the run's lwir_range.json beside the ONNX file `out` (where `mrff generate
     --backend onnxruntime --lwir_out` reads it), or one doing nothing for a run without one; GenerateError, before
     anything is written, when that folder already holds another run's map."""
     from .network import checkpoint_files
-    source = os.path.join(checkpoint_files(checkpoint, epoch)[2], ranges.RANGE_FILE)
+    source = os.path.join(checkpoint_files(checkpoint, epoch, direction)[2], ranges.RANGE_FILE)
     target = os.path.join(os.path.dirname(os.path.abspath(os.path.expanduser(out))), ranges.RANGE_FILE)
     if not os.path.isfile(source):
         return lambda: None
