@@ -19,7 +19,8 @@ ngf/ndf 32, 1 + 1 epochs, batch 1):
    the same error of the test frames' own counts (what a perfect generator of the camera's counts scores:
    blur, noise and fixed pattern).  Paired differences 8-bit - 16-bit with a 95% bootstrap interval.
 
-The JSON goes to benchmarks/results/radiometric-synth-<pairs>p-128px-fp32-<cpu>-pt<torch>-<date>.json.
+The JSON goes to benchmarks/results/radiometric-synth-<pairs>p-128px-fp32-<cpu>-pt<torch>-<date>.json
+(results/MANIFEST.md: what, where, when).
 """
 import argparse
 import datetime
@@ -125,7 +126,8 @@ def main(argv=None):
     fusion8, fusion16 = (report["runs"][n]["per_image_mae_k"] for n in ("fusion_8bit", "fusion_16bit"))
     report["fusion_8bit_minus_16bit_k"] = bootstrap_mean(np.subtract(fusion8, fusion16))
     report["camera_floor_k"] = bootstrap_mean(report["camera_floor"])
-    cpu = "avx512" if report["machine"]["avx512f"] else "avx2" if report["machine"]["avx2"] else "cpu"
+    found = report["machine"]   # the CPU's best matrix instructions, as results/MANIFEST.md names files
+    cpu = "amx" if found["amx_bf16"] else "avx512bf16" if found["avx512_bf16"] else "avx2" if found["avx2"] else "cpu"
     name = (f"radiometric-synth{'-quick' if args.quick else ''}-{pairs}p-128px-fp32-{cpu}-"
             f"pt{report['machine']['torch'].split('+')[0].replace('.', '')}-{report['date'].replace('-', '')}.json")
     path = (work if args.quick else RESULTS) / name
