@@ -17,7 +17,7 @@ from typing import Callable
 
 import _codecs
 
-from ..errors import MrffError, host_error
+from ..errors import MrffError, OptionError, host_error
 
 # Host module names the host looks up -> the plugin module that provides them.
 ALIASES = {
@@ -252,6 +252,34 @@ def wrap_parse(original, base_options):
     return parse
 
 
+def check_gpu_ids(opt):
+    """OptionError unless --gpu_ids (where the host has it) is comma-separated integers ('0', '0,1', '-1')."""
+    text = getattr(opt, "gpu_ids", None)
+    if not isinstance(text, str):
+        return
+    try:
+        [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise OptionError(f"--gpu_ids {text} is not a list of GPU numbers; pass them separated by commas (0, or "
+                          f"0,1), or -1 for the CPU.") from None
+
+
+def wrap_gather_options(original, base_options):
+    """gather_options whose values the plugin checks before the host reads them (its parse turns --gpu_ids into
+    numbers, then writes the run folder): --gpu_ids, and --preprocess modes only kaist_aligned reads."""
+    @functools.wraps(original)
+    def gather_options(self, *args, **kwargs):
+        from ..datasets.framing import check_dataset_mode
+        opt = original(self, *args, **kwargs)
+        try:
+            check_gpu_ids(opt)
+            check_dataset_mode(opt)
+        except MrffError as exc:   # printed by the host as its own one-line error, where it has one
+            raise host_error(exc) from None
+        return opt
+    return gather_options
+
+
 # ------------------------------------------------------------------ the test.py gallery (gallery.py)
 
 def wrap_get_current_visuals(original, base_model):
@@ -306,6 +334,7 @@ PATCHES = (
     Patch("models.base_model", "BaseModel", "load_networks", wrap_load_networks),
     Patch("options.base_options", "BaseOptions", "initialize", wrap_initialize),
     Patch("options.base_options", "BaseOptions", "parse", wrap_parse),
+    Patch("options.base_options", "BaseOptions", "gather_options", wrap_gather_options),
     Patch("util.visualizer", "", "save_images", wrap_save_images),
     Patch("util.html", "HTML", "add_images", wrap_page_method("add_images")),
     Patch("util.html", "HTML", "save", wrap_page_method("save")),

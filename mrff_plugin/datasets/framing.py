@@ -18,6 +18,12 @@ aspect ratio on wide ones (`scale_width_and_crop` at 286 wide makes RoadScene's
   the padded frames (the same checkpoint tests under `--model mrff_pix2pix
   --netG <its netG>` to get them cropped).
 
+Both are `kaist_aligned`'s: the host's own datasets would read `scale_shortside_and_crop` as a
+plain crop and `pad` as nothing, so `check_dataset_mode` refuses them with another
+`--dataset_mode` when the options are parsed.  `fixed_side` says which flag fixes the
+size every image reaches the generator at; under `none` and `scale_width` the images'
+own sizes decide it (`kaist_aligned` checks them).
+
 Torch-free (Pillow and numpy); the host's `get_transform` then flips, converts and
 normalises as for its own modes.
 """
@@ -26,15 +32,45 @@ import random
 import numpy as np
 from PIL import Image
 
+from ..errors import OptionError
+
 SHORTSIDE = "scale_shortside_and_crop"
 PAD = "pad"
 MODES = (SHORTSIDE, PAD)
+DATASET_MODE = "kaist_aligned"   # the dataset that reads MODES
+HOST_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none")   # docs/architecture.md, "The host contract"
+OWN_SIZE_MODES = ("none", "scale_width")   # the host's modes that keep (one side of) each image's own size
 
 # Input sides the host's generators need: 2 ** (stride-2 convolutions) -- a U-Net of 8 (unet_256) or 7
 # (unet_128) halvings, a ResNet generator of 2 (docs/architecture.md, "The host contract"). The plugin's generators
 # (unetpp_fusion: five stride-2 stages) and any other name get PLUGIN_MULTIPLE.
 HOST_MULTIPLES = {"unet_256": 256, "unet_128": 128, "resnet_9blocks": 4, "resnet_6blocks": 4}
 PLUGIN_MULTIPLE = 32
+
+
+def check_dataset_mode(opt):
+    """OptionError when --preprocess names one of MODES and --dataset_mode is not the dataset that reads it."""
+    mode, dataset_mode = getattr(opt, "preprocess", None), getattr(opt, "dataset_mode", None)
+    if mode in MODES and dataset_mode != DATASET_MODE:
+        raise OptionError(f"--preprocess {mode} is a mode of --dataset_mode {DATASET_MODE}, which --dataset_mode "
+                          f"{dataset_mode} does not read; pass --dataset_mode {DATASET_MODE}, or one of the host's "
+                          f"modes ({', '.join(HOST_MODES)}).")
+
+
+def fixed_side(opt):
+    """The side the flags give every image under --preprocess: --crop_size for the crop modes, --load_size for
+    `resize` (both sides) and `scale_width` (the width); None for `none` and `pad` (the images' own sizes)."""
+    mode = str(getattr(opt, "preprocess", ""))
+    if "crop" in mode:
+        return getattr(opt, "crop_size", None)
+    if "resize" in mode or "scale_width" in mode:
+        return getattr(opt, "load_size", None)
+    return None
+
+
+def padded_size(size, multiple):
+    """(w, h) -> the (w, h) `pad_to_multiple` gives an image of that size."""
+    return tuple(side + -side % multiple for side in size)
 
 
 def generator_multiple(netG, pad_multiple=0):
@@ -70,7 +106,8 @@ def pad_to_multiple(image, multiple):
     border's statistics, so normalisation layers see no black band.
     """
     w, h = image.size
-    pad_h, pad_w = -h % multiple, -w % multiple
+    (padded_w, padded_h) = padded_size((w, h), multiple)
+    pad_h, pad_w = padded_h - h, padded_w - w
     if not (pad_h or pad_w):
         return image
     pixels = np.asarray(image)

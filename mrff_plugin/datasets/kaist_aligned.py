@@ -37,19 +37,27 @@ counts, float temperature TIFFs and FLIR radiometric JPEGs as float32 and maps t
 `--skip_bad_images` reads every selected file once at start-up and leaves out
 the pairs with an unreadable (truncated, corrupt, empty) file, printing how many.
 
+Sizes the generator cannot take are refused at start-up, in one sentence: under `none` and
+`scale_width` the images' own sizes (the first pair when the dataset is made, each other one
+as it is read), a `--pad_multiple` that is no multiple of what `--netG` needs, and `pad` with
+`--batch_size` above 1 on images of several padded sizes (read from the file headers).
+
 Errors a user can fix (layout, selection, unreadable file, size mismatch) are
 `KaistDatasetError`: a `KaistLayoutError` and, where the host has one (the
 bundled host's `util.errors.UserError`), the host's own user-error type, so its
 scripts print the one sentence instead of a traceback.
 """
 import copy
+import random
 
 import torch
+from PIL import Image
 from data.base_dataset import BaseDataset, get_params, get_transform   # the host's, on sys.path
 
 from ..errors import MrffError, in_host_family
-from .framing import MODES, PAD, SHORTSIDE, frame_shortside, generator_multiple, pad_to_multiple, shortside_params
-from .images import UnreadableImageError, load_image
+from .framing import (MODES, OWN_SIZE_MODES, PAD, SHORTSIDE, frame_shortside, generator_multiple, pad_to_multiple,
+                      padded_size, shortside_params)
+from .images import UnreadableImageError, load_image, shown_size
 from .kaist_layout import TIMES, KaistLayoutError, shared_file_names
 from .lwir_values import add_option as add_lwir_range_option, load_values, run_range, values_to_tensor
 from .pairs_layout import LAYOUTS, list_pairs
@@ -149,12 +157,52 @@ class KaistAlignedDataset(BaseDataset):
         if self.multiple < 1 or self.multiple & (self.multiple - 1):
             raise KaistDatasetError(f"--pad_multiple {self.multiple} is not a power of two; pass e.g. 32, or 0 "
                                     f"for what --netG needs.")
+        netG = getattr(opt, "netG", None)
+        self.needed = generator_multiple(str(netG)) if netG is not None else None   # input sides --netG needs
+        if self.framing == PAD and self.needed and self.multiple % self.needed:
+            raise KaistDatasetError(f"--pad_multiple {self.multiple} pads images to multiples of {self.multiple}, "
+                                    f"and --netG {netG} needs multiples of {self.needed}; pass --pad_multiple "
+                                    f"{self.needed} (or a multiple of it), or 0 for what --netG needs.")
+        if self.framing == PAD and getattr(opt, "batch_size", 1) > 1:
+            self._check_one_padded_size()
         self.framed_opt = copy.copy(opt)
         self.framed_opt.preprocess = ""
+        if self.needed and opt.preprocess in OWN_SIZE_MODES and self.pairs:
+            state = random.getstate()
+            try:   # the first pair now, as training would meet it; the others as they are read
+                self[0]
+            finally:
+                random.setstate(state)
         if self.framing == PAD and getattr(opt, "model", None) != "mrff_pix2pix":
             print(f"kaist_aligned --preprocess pad: images are padded to multiples of {self.multiple}; --model "
                   f"{getattr(opt, 'model', '?')} shows them padded, --model mrff_pix2pix crops its results back "
                   f"to each image's size.")
+
+    def _check_one_padded_size(self):
+        """KaistDatasetError when --preprocess pad gives the pairs more than one size (read from the file headers):
+        a batch of them cannot be stacked."""
+        sizes = set()
+        for pair in self.pairs:
+            try:
+                with Image.open(pair.visible) as image:
+                    sizes.add(padded_size(shown_size(image), self.multiple))
+            except OSError:   # unreadable: reported when the pair is read
+                continue
+        if len(sizes) > 1:
+            shown = ", ".join(f"{w}x{h}" for w, h in sorted(sizes)[:3]) + (", ..." if len(sizes) > 3 else "")
+            raise KaistDatasetError(f"--preprocess pad keeps each image whole, and these images are padded to "
+                                    f"{len(sizes)} sizes ({shown}), which cannot share a batch; pass --batch_size 1, "
+                                    f"or --preprocess {SHORTSIDE}.")
+
+    def _check_input_size(self, pair, A):
+        """KaistDatasetError when the images' own sizes (--preprocess none / scale_width) do not suit --netG."""
+        height, width = A.shape[-2:]
+        if height % self.needed or width % self.needed:
+            raise KaistDatasetError(
+                f"--preprocess {self.opt.preprocess} gives the images of pair {pair.pair_id} to --netG "
+                f"{self.opt.netG} as {width}x{height}, and it needs sides that are multiples of {self.needed}; pass "
+                f"--preprocess {PAD} (whole images, padded to that multiple), or --preprocess {SHORTSIDE} with a "
+                f"--crop_size that is one.")
 
     @staticmethod
     def _readable_pairs(pairs):
@@ -217,6 +265,8 @@ class KaistAlignedDataset(BaseDataset):
             B = get_transform(opt, params, grayscale=self.lwir_nc == 1)(lwir)     # (C_B, H, W)
         else:   # float values framed as the visible image, then mapped at full depth
             B = values_to_tensor(get_transform(opt, params, convert=False)(lwir), self.lwir_range, self.lwir_nc)
+        if self.needed and self.opt.preprocess in OWN_SIZE_MODES:
+            self._check_input_size(pair, A)
         unpadded = (height, width) if self.framing == PAD else tuple(A.shape[-2:])
         return {"A": A, "B": B, "A_paths": pair.visible, "B_paths": pair.lwir, "pair_id": pair.pair_id,
                 "unpadded_size": torch.tensor(unpadded)}

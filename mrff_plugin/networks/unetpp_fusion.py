@@ -206,11 +206,14 @@ class InputSizeError(OptionError):
 
 
 def check(opt, parser):
-    """After the host's parse: a --crop_size that is no multiple of 32 fails now, not at the first batch;
+    """After the host's parse: a --crop_size (or the --load_size of `resize` / `scale_width`) that is no multiple
+    of 32 fails now, not at the first batch (`framing.fixed_side`; under `none` the dataset checks the images);
     `--mrff_arch released` with host flags it ignores (set to non-default values) prints one warning line."""
-    if "crop" in str(getattr(opt, "preprocess", "")) and hasattr(opt, "crop_size"):
+    from ..datasets.framing import fixed_side
+    side = fixed_side(opt)
+    if side is not None:
         try:
-            check_input_size(opt.crop_size, opt.crop_size)
+            check_input_size(side, side)
         except ValueError as exc:
             raise InputSizeError(str(exc)) from None
     if getattr(opt, "mrff_arch", None) != "released" or parser is None:
