@@ -116,3 +116,35 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
     assert synced == [False, True]                     # the file, then its folder
     assert os.stat(path).st_mode & 0o777 == 0o644      # the umask's mode, not mkstemp's 0600
     assert os.listdir(tmp_path) == ["best_net_G.pth"]
+
+
+def test_validation_scores_each_whole_image_with_its_own_statistics():
+    """score_pairs against the pix2pix paper's own definition (Sec. 3.3): the network in train mode, one image
+    at a time, so that every BatchNorm uses that image's statistics; sides padded by reflection and cut back."""
+    import copy
+
+    import torch.nn.functional as F
+
+    from mrff_plugin.metrics import tensor_scores
+    from mrff_plugin.networks import build
+    from mrff_plugin.training.validation import inference_copy, score_pairs
+    torch.manual_seed(0)
+    net = build("unetpp_fusion", 3, 3, {"ngf": 8, "use_dropout": False}, torch.nn.BatchNorm2d)
+    for layer in net.modules():   # running statistics far from any image's own
+        if isinstance(layer, torch.nn.BatchNorm2d):
+            layer.running_mean.fill_(0.5)
+            layer.running_var.fill_(4.0)
+    items = [{"A": torch.rand(3, 64, 96) * 2 - 1, "B": torch.rand(3, 64, 96) * 2 - 1},
+             {"A": torch.rand(3, 50, 70) * 2 - 1, "B": torch.rand(3, 50, 70) * 2 - 1}]
+    ssim, psnr = score_pairs(inference_copy(net, torch.device("cpu")), items, "unetpp_fusion")
+    reference, running = copy.deepcopy(net).train(), copy.deepcopy(net).eval()
+    expected, eval_mode = [], []
+    with torch.no_grad():
+        for item in items:
+            height, width = item["A"].shape[-2:]
+            x = F.pad(item["A"][None], (0, -width % 32, 0, -height % 32), mode="reflect")
+            expected.append(tensor_scores(reference(x)[..., :height, :width], item["B"][None]))
+            eval_mode.append(tensor_scores(running(x)[..., :height, :width], item["B"][None]))
+    assert torch.allclose(ssim, torch.cat([s for s, _ in expected]).to(ssim.dtype), atol=1e-4)
+    assert torch.allclose(psnr, torch.cat([p for _, p in expected]).to(psnr.dtype), atol=1e-3)
+    assert not torch.allclose(ssim, torch.cat([s for s, _ in eval_mode]).to(ssim.dtype), atol=1e-3)

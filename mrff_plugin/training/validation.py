@@ -36,6 +36,7 @@ def held_out_options(opt):
     held.isTrain = False
     held.preprocess = WHOLE_IMAGES.get(opt.dataset_mode, "none")
     held.pad_multiple = 0   # the generator's own multiple, as mrff generate pads
+    held.batch_size = 1     # scored image by image: whole images of several sizes are fine
     return held
 
 
