@@ -124,3 +124,25 @@ def test_unusable_lwir_files_name_the_file_when_the_set_is_surveyed(dataset_clas
     with pytest.raises(Exception, match=r"lwir/f0\.tiff holds 1 NaN or infinite values"):
         dataset_class(make_opt(dataset_class, root, run, ["--lwir_range", "auto"]))
     assert not (run / ranges.RANGE_FILE).exists()
+
+
+def test_generate_radiometric_flags_are_refused_where_they_cannot_be_honoured(tmp_path):
+    from mrff_plugin.generate import GenerateError
+    from mrff_plugin.generate.radiometric_out import radiometric_output
+
+    def args(**given):
+        return argparse.Namespace(**{"lwir_out": ["counts"], "calibration": None, "palette": "grey",
+                                     "also_grey": False, **given})
+    with pytest.raises(GenerateError, match=r"--lwir_out needs a run trained with --lwir_range"):
+        radiometric_output(args(), tmp_path)                       # an 8-bit run: no lwir_range.json
+    ranges.save(ranges.LwirRange(250.0, 330.0, "temperature", "fixed"), tmp_path)
+    with pytest.raises(GenerateError, match=r"trained on temperature values .* not counts"):
+        radiometric_output(args(), tmp_path)
+    with pytest.raises(GenerateError, match=r"16-bit counts, which have no palette"):
+        radiometric_output(args(palette="ironbow"), tmp_path)
+    with pytest.raises(GenerateError, match=r"--calibration: the run was trained on temperature values"):
+        radiometric_output(args(lwir_out=["kelvin"], calibration="cal.json"), tmp_path)
+    ranges.save(ranges.LwirRange(7000.0, 9000.0, "counts", "auto"), tmp_path)
+    with pytest.raises(GenerateError, match=r"have no saved calibration; pass --calibration FILE"):
+        radiometric_output(args(lwir_out=["kelvin"]), tmp_path)
+    assert radiometric_output(args(lwir_out=None), tmp_path) is None

@@ -135,6 +135,10 @@ def radiometric_output(args, run_folder):
             raise GenerateError("--calibration converts --lwir_out kelvin/celsius outputs; add --lwir_out kelvin, "
                                 "or drop --calibration.")
         return None
+    if "counts" in outputs and (getattr(args, "palette", "grey") != "grey" or getattr(args, "also_grey", False)):
+        raise GenerateError("--lwir_out counts writes <name>.png as 16-bit counts, which have no palette; drop "
+                            "--palette/--also_grey, or write the counts as --lwir_out counts_tiff beside the "
+                            "palette PNG.")
     range_file = os.path.join(run_folder, ranges.RANGE_FILE) if run_folder else None
     try:
         lwir_range = ranges.load(run_folder) if run_folder else None
