@@ -92,7 +92,7 @@ def test_demo_replaces_its_own_previous_run_but_leaves_another_run_to_the_host(t
     (demo_run / "earlier_1" / "latest_net_G.pth").write_bytes(b"older")
     (demo_run / "loss_log.txt").write_text("kept")
     assert replace_previous_demo(demo_run) == 4          # a re-run: the demo's checkpoints go, nothing grows
-    assert sorted(p.name for p in demo_run.iterdir()) == sorted([DEMO_MARK, "loss_log.txt"])
+    assert sorted(p.name for p in demo_run.iterdir()) == sorted([DEMO_MARK, ".train.lock", "loss_log.txt"])
     assert "replacing the previous demo run" in capsys.readouterr().out
 
     user_run = tmp_path / "my_run"                       # trained by someone else under the demo's --name

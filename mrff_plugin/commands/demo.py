@@ -16,6 +16,7 @@ import fcntl
 import json
 import os
 import socket
+import stat
 import sys
 from argparse import Namespace
 from pathlib import Path
@@ -30,6 +31,7 @@ SYNTH_SIZE = (144, 144)   # --load_size of options/demo.txt
 TEST_SIZE = 128           # test.py: resize to the crop size, so the whole frame is scored
 DEMO_MARK = ".mrff_demo"  # in a run folder: `mrff demo` trained it, so a re-run may replace it
 RUN_LOCK = ".train.lock"  # the bundled host's run lock (util/run_lock.py), flocked by the run training there
+INHERITED_LOCK = "PIX2PIX_RUN_LOCK_FD"   # util/run_lock.py: the held lock's descriptor, handed to train.py
 
 
 class DemoError(MrffError):
@@ -81,25 +83,56 @@ def ensure_dataset(root, pairs, test_pairs, seed):
 
 
 @contextlib.contextmanager
-def no_run_training_in(run_dir):
-    """Hold the run lock of `run_dir` while the demo deletes in it; DemoError when a training run holds it (a
-    demo started earlier that is still training).  The lock file is only read, never followed through a link,
-    created or truncated; a folder without one (or with a link there, which train.py refuses) holds no run."""
+def run_lock_held(run_dir):
+    """Within: this process holds the run lock of `run_dir` (the bundled host's, util/run_lock.py), made if
+    missing, and its descriptor is given; DemoError when a training run holds it (a demo started earlier that is
+    still training).  The lock file is never followed through a link nor written when it has a second name."""
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / RUN_LOCK
     try:
-        fd = os.open(os.path.join(run_dir, RUN_LOCK), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except OSError:
-        yield
-        return
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise DemoError(f"the run lock {path} cannot be opened ({exc.strerror}); remove it if it is a link, or "
+                        f"pass another --name.") from None
     try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            raise DemoError(f"the run lock {path} is not a plain file with one name; remove it, or pass another "
+                            f"--name.")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
             raise DemoError(f"the run folder {run_dir} is in use by another training run (pid {holder}), so its "
                             f"checkpoints were left alone; wait for it to finish, or pass another --name.") from None
-        yield
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield fd
     finally:
-        os.close(fd)   # releases the lock: train.py takes it next
+        os.close(fd)   # releases the lock, unless a train.py it was handed to still holds it
+
+
+def clear_previous_demo(run_dir):
+    """Remove the checkpoints of a run folder the demo trained before (see replace_previous_demo); the caller
+    holds the run lock.  Returns the number of files removed."""
+    import shutil
+    run_dir = Path(run_dir)
+    removed = 0
+    if (run_dir / DEMO_MARK).is_file():
+        for entry in run_dir.iterdir():
+            if entry.is_dir() and entry.name.startswith("earlier_"):
+                removed += sum(1 for _ in entry.rglob("*.pth"))
+                shutil.rmtree(entry)
+            elif entry.is_file() and entry.suffix == ".pth":
+                entry.unlink()
+                removed += 1
+        if removed:
+            print(f"mrff demo: replacing the previous demo run in {run_dir} ({removed} checkpoint files)")
+    elif any(run_dir.glob("*.pth")):
+        return 0   # not the demo's: the host moves its checkpoints to earlier_<k>/ with a note
+    (run_dir / DEMO_MARK).write_text("written by `mrff demo`; its next run replaces this folder's checkpoints\n")
+    return removed
 
 
 def replace_previous_demo(run_dir):
@@ -108,27 +141,10 @@ def replace_previous_demo(run_dir):
     A folder the demo trained before (it holds DEMO_MARK) loses its checkpoints, including any
     `earlier_<k>/` the host set aside, so re-running the demo does not keep one more copy of the
     networks each time; any other folder is left to the host, which sets its checkpoints aside.
-    Returns the number of files removed.
+    Returns the number of files removed.  `main` instead keeps the lock until its train.py has it.
     """
-    import shutil
-    run_dir = Path(run_dir)
-    removed = 0
-    with no_run_training_in(run_dir):
-        if (run_dir / DEMO_MARK).is_file():
-            for entry in run_dir.iterdir():
-                if entry.is_dir() and entry.name.startswith("earlier_"):
-                    removed += sum(1 for _ in entry.rglob("*.pth"))
-                    shutil.rmtree(entry)
-                elif entry.is_file() and entry.suffix == ".pth":
-                    entry.unlink()
-                    removed += 1
-            if removed:
-                print(f"mrff demo: replacing the previous demo run in {run_dir} ({removed} checkpoint files)")
-        elif run_dir.exists() and any(run_dir.glob("*.pth")):
-            return 0   # not the demo's: the host moves its checkpoints to earlier_<k>/ with a note
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / DEMO_MARK).write_text("written by `mrff demo`; its next run replaces this folder's checkpoints\n")
-    return removed
+    with run_lock_held(run_dir):
+        return clear_previous_demo(run_dir)
 
 
 def overrides(args, names):
@@ -138,18 +154,25 @@ def overrides(args, names):
 
 
 def main(args):
+    ensure_dataset(args.dataroot, args.pairs, args.test_pairs, args.seed)
+    with contextlib.ExitStack() as held:
+        try:   # held from deleting the previous demo's checkpoints until train.py has ended (it takes it over)
+            lock = held.enter_context(run_lock_held(os.path.join(args.checkpoints_dir, args.name)))
+        except DemoError as exc:
+            print(f"mrff demo: {exc}", file=sys.stderr)
+            return 2
+        clear_previous_demo(os.path.join(args.checkpoints_dir, args.name))
+        return train_and_test(args, lock)
+
+
+def train_and_test(args, lock):
+    """The host's train.py (handed the run lock's descriptor `lock`), test.py, and the scores."""
     import torch
     from ..errors import HostNotFound
     from ._host_script import run_host_script
     from .presets import drop_train_only, read_preset
     from .evaluate import main as evaluate
 
-    ensure_dataset(args.dataroot, args.pairs, args.test_pairs, args.seed)
-    try:
-        replace_previous_demo(os.path.join(args.checkpoints_dir, args.name))
-    except DemoError as exc:
-        print(f"mrff demo: {exc}", file=sys.stderr)
-        return 2
     gpu_ids = "0" if torch.cuda.is_available() else "-1"
     if visdom_reachable(args.display_server, args.display_port):
         display = ["--display_id", "1", "--display_server", args.display_server,
@@ -166,7 +189,8 @@ def main(args):
     schedule = overrides(args, ("n_epochs", "n_epochs_decay"))
     width = overrides(args, ("ngf", "ndf"))   # train.py and test.py alike: test.py builds the same network
     try:
-        if run_host_script("train.py", preset + common + display + schedule + width, host=args.host) != 0:
+        if run_host_script("train.py", preset + common + display + schedule + width, host=args.host,
+                           pass_fds=(lock,), env={**os.environ, INHERITED_LOCK: str(lock)}) != 0:
             print("mrff demo: training failed (see the message above).", file=sys.stderr)
             return 1
         test_flags = drop_train_only(preset) + common + width + [

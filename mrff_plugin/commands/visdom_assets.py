@@ -42,6 +42,7 @@ import tarfile
 import tempfile
 from collections import namedtuple
 
+from ..durable import atomic_write
 from ..errors import MrffError
 
 VISDOM_VERSION = "0.2.4"
@@ -214,15 +215,10 @@ def extract(folder):
 def install(files, static):
     """Write every file (atomically) under `static`, then visdom's version.built marker."""
     for target, data in files.items():
-        path = os.path.join(static, target)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".mrff_tmp_")
-        with os.fdopen(fd, "wb") as handle:
+        with atomic_write(os.path.join(static, target)) as handle:
             handle.write(data)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    with open(os.path.join(static, BUILT_MARKER), "w") as handle:
-        handle.write(VISDOM_VERSION)
+    with atomic_write(os.path.join(static, BUILT_MARKER)) as handle:
+        handle.write(VISDOM_VERSION.encode())
 
 
 def add_arguments(parser):

@@ -21,7 +21,6 @@ is never touched unless `overwrite=True` and it was written by this module (its
 synth.json lists the sets to replace).
 """
 import json
-import os
 import shutil
 import time as _time
 from concurrent.futures import ProcessPoolExecutor
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..durable import atomic_write
 from ..errors import MrffError
 from ..datasets.kaist_layout import KAIST_SETS, MODALITIES, set_name
 from .radiometric_pairs import LWIR_BITS, prepare, refusal, write_agc, write_counts
@@ -69,10 +69,9 @@ def plan(pairs, time, test_pairs, seed):
 
 
 def _save_jpeg(array, path):
-    """Write a JPEG under a temporary name, then rename (never a half-written file)."""
-    tmp = path.with_name(path.name + ".part")
-    Image.fromarray(array).save(tmp, format="JPEG", quality=JPEG_QUALITY)
-    os.replace(tmp, path)
+    """Write a JPEG atomically (durable.atomic_write: never a half-written file, even after a power cut)."""
+    with atomic_write(path) as handle:
+        Image.fromarray(array).save(handle, format="JPEG", quality=JPEG_QUALITY)
 
 
 def write_pair(out, folder, name, tod, key, size, lwir_bits=8):
@@ -179,9 +178,8 @@ def write_dataset(out, pairs, time="day", size=(256, 256), seed=0, test_pairs=No
 
 
 def _write_manifest(out, record):
-    tmp = out / (MANIFEST + ".part")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, out / MANIFEST)
+    with atomic_write(out / MANIFEST) as handle:
+        handle.write((json.dumps(record, indent=2) + "\n").encode())
 
 
 def _drain(results, total, progress):

@@ -19,6 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..durable import atomic_write
+
 COLORMAP = "inferno"  # perceptually uniform: dark = low alpha / weak branch, bright = high
 LOSS_LINE = re.compile(r"^\(epoch: (\d+), iters: (\d+),[^)]*\)\s*(.*)$")
 LOSS_VALUE = re.compile(r"(\S+): (-?[\d.]+(?:e[-+]?\d+)?|nan|inf)")
@@ -100,7 +102,6 @@ def plot_curves(png_path, loss_rows, validation=()):
         axes[2].plot(iters, psnr, marker="o", color="tab:orange")
         axes[2].set(title="validation PSNR", xlabel="iteration", ylabel="PSNR (dB)")
     figure.tight_layout()
-    tmp_path = png_path + ".tmp"
-    figure.savefig(tmp_path, format="png")
-    os.replace(tmp_path, png_path)
+    with atomic_write(png_path) as handle:
+        figure.savefig(handle, format="png")
     return png_path

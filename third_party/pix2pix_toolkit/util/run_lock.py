@@ -3,6 +3,9 @@
 The kernel drops the lock when the process exits, however it exits (SIGKILL
 included), so a lock file left behind by a killed run never blocks the next
 one; the file only holds the pid of the run that has it, for the message.
+A launcher that must do something in the run folder first (`mrff demo` deletes its
+previous run's checkpoints) takes the lock itself and hands its open descriptor to
+train.py ($PIX2PIX_RUN_LOCK_FD), so no other run can start in between.
 The file is opened without following a link and only when it is a plain file with
 one name, so the pid is never written into another file (a link planted as
 `.train.lock`).
@@ -15,6 +18,9 @@ import stat
 from .errors import UserError
 
 LOCK_FILE = ".train.lock"
+# A launcher that took the lock itself (to delete in the run folder first) passes its open descriptor of the
+# lock file in this variable; the flock belongs to that open file, so this process holds it already.
+INHERITED_LOCK_FD = "PIX2PIX_RUN_LOCK_FD"
 _held = {}  # real path of a locked run folder -> its open lock file (kept open while the process lives)
 
 
@@ -24,7 +30,7 @@ def lock_run_folder(folder):
     if key in _held:
         return
     path = os.path.join(folder, LOCK_FILE)
-    handle = _open_own_file(path)
+    handle = _inherited_lock(path) or _open_own_file(path)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -38,6 +44,19 @@ def lock_run_folder(folder):
     handle.write(f"{os.getpid()}\n")
     handle.flush()
     _held[key] = handle
+
+
+def _inherited_lock(path):
+    """The lock file opened by the launcher ($PIX2PIX_RUN_LOCK_FD) when that descriptor is `path` itself, else
+    None."""
+    try:
+        fd = int(os.environ.get(INHERITED_LOCK_FD, ""))
+        held, here = os.fstat(fd), os.stat(path, follow_symlinks=False)
+    except (ValueError, OSError):
+        return None
+    if (held.st_dev, held.st_ino) != (here.st_dev, here.st_ino) or not stat.S_ISREG(here.st_mode):
+        return None
+    return os.fdopen(fd, "r+")
 
 
 def _open_own_file(path):
