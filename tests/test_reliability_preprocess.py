@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import run_host, write_aligned_set
+from test_registration import CLASSIC_NETWORKS, clean_slate, write_host  # noqa: F401 (clean_slate: a fixture)
 
 pytestmark = pytest.mark.end_to_end(reason="the exit code and the one-line error of the host's train.py as a "
                                            "user sees them")
@@ -119,3 +120,44 @@ def test_pad_with_a_batch_of_one_padded_size_trains(tmp_path):
                       *FUSION, "--preprocess", "pad", "--batch_size", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "ck" / "r" / "latest_net_G.pth").is_file()
+
+
+# An upstream-style checkout: its parse turns --gpu_ids into numbers right after gather_options, with no
+# error type of its own.
+UPSTREAM_OPTIONS = '''
+import argparse
+
+class BaseOptions:
+    def initialize(self, parser):
+        parser.add_argument("--netG", default="resnet_9blocks")
+        parser.add_argument("--gpu_ids", type=str, default="0")
+        parser.add_argument("--dataset_mode", default="unaligned")
+        parser.add_argument("--preprocess", default="resize_and_crop")
+        return parser
+
+    def gather_options(self, args=None):
+        self.parser = self.initialize(argparse.ArgumentParser())
+        return self.parser.parse_args(args)
+
+    def parse(self, args=None):
+        opt = self.gather_options(args)
+        opt.gpu_ids = [int(part) for part in opt.gpu_ids.split(",") if int(part) >= 0]
+        return opt
+'''
+
+
+def test_an_upstream_checkout_gets_the_same_sentences(clean_slate, tmp_path):
+    from mrff_plugin import attach
+    from mrff_plugin.errors import MrffError
+    root = write_host(tmp_path / "upstream", CLASSIC_NETWORKS)
+    (root / "options" / "base_options.py").write_text(UPSTREAM_OPTIONS)
+    clean_slate.syspath_prepend(str(root))
+    attach.register()
+    from options.base_options import BaseOptions
+    with pytest.raises(MrffError) as refused:
+        BaseOptions().parse(["--gpu_ids", "0,x"])
+    assert str(refused.value) == ("--gpu_ids 0,x is not a list of GPU numbers; pass them separated by commas "
+                                  "(0, or 0,1), or -1 for the CPU.")
+    with pytest.raises(MrffError, match=r"^--preprocess pad is a mode of --dataset_mode kaist_aligned"):
+        BaseOptions().parse(["--dataset_mode", "aligned", "--preprocess", "pad"])
+    assert BaseOptions().parse(["--gpu_ids", "0,1"]).gpu_ids == [0, 1]
