@@ -1,6 +1,6 @@
 """Speed of `mrff evaluate` with FID and KID against the Inception network's bare forward pass, in one run.
 
-    python benchmarks/fid_speed.py [--images 500] [--size 256] [--out PATH]
+    python -m benchmarks.fid_speed [--images 500] [--size 256] [--out PATH]
 
 1. writes --images synthetic 8-bit grey fakes and as many reals (--size x --size PNGs) to a
    temporary folder;
@@ -31,25 +31,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-sys.path.insert(0, str(ROOT))
-
-from mrff_plugin import inception  # noqa: E402
-from mrff_plugin.commands.evaluate import BATCH  # noqa: E402
-
-
-def cpu_name_and_flags():
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace").splitlines()
-    except OSError:
-        return "", set()
-    field = lambda name: next((l.split(":", 1)[1].strip() for l in text if l.startswith(name)), "")  # noqa: E731,E741
-    return field("model name"), set(field("flags").split())
+from benchmarks.common import RESULTS, ROOT, cpu_info, machine, package_env, write_json
+from mrff_plugin import inception
+from mrff_plugin.commands.evaluate import BATCH
 
 
 def cpu_tag(flags):
-    """The CPU's best matrix instructions, as the result files name them."""
+    """The CPU's best matrix instructions, as the result files name them (benchmarks/results/MANIFEST.md)."""
     return "amx" if "amx_bf16" in flags else "avx512bf16" if "avx512_bf16" in flags else \
         "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "cpu"
 
@@ -88,7 +76,7 @@ def run_evaluate(fake, real, out):
     command = [sys.executable, "-m", "mrff_plugin.cli", "evaluate", "--fake", str(fake), "--real", str(real),
                "--out", str(out)]
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=package_env())
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"mrff evaluate failed:\n{done.stderr[-2000:]}")
@@ -102,7 +90,7 @@ def main(argv=None):
     parser.add_argument("--out", default=None, help="result JSON (default: benchmarks/results/<named by what/where/when>)")
     args = parser.parse_args(argv)
 
-    cpu, flags = cpu_name_and_flags()
+    _, flags = cpu_info()
     load_start = os.getloadavg()
     network = inception.load()
     inception_images = 2 * args.images
@@ -130,8 +118,7 @@ def main(argv=None):
         "evaluate_over_bare": evaluate_rate / bare_rate, "target": 0.8,
         "fid": run["fid"], "kid_mean": run["kid_mean"], "kid_std": run["kid_std"], "n": run["n"],
         "load_average_start": load_start, "load_average_end": load_end,
-        "machine": {"cpu": cpu, "cpu_tag": cpu_tag(flags), "cores": os.cpu_count(),
-                    "threads": torch.get_num_threads(), "torch": torch.__version__},
+        "machine": {**machine(), "cpu_tag": cpu_tag(flags)},
         "date": today.isoformat(), "evaluate_output": printed,
     }
     if args.out:
@@ -143,8 +130,7 @@ def main(argv=None):
         path, k = RESULTS / f"{stem}.json", 2
         while path.exists():
             path, k = RESULTS / f"{stem}-{k}.json", k + 1
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    write_json(path, report)
     print(f"bare pass {bare_rate:.2f} images/s ({', '.join(f'{s:.1f}' for s in bare)} s); mrff evaluate "
           f"{evaluate_rate:.2f} images/s ({evaluate_seconds:.1f} s) = {evaluate_rate / bare_rate:.0%} of the bare "
           f"pass; load {load_start[0]:.1f} -> {load_end[0]:.1f}; wrote {path}")

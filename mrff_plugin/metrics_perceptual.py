@@ -17,7 +17,6 @@ with one line saying which file to put where; it is never computed on random wei
 Input convention: 8-bit grey repeated to 3 channels at the image's own size (no resize); LPIPS takes
 v / 127.5 - 1 (range [-1, 1]), DISTS v / 255 (range [0, 1], it applies ImageNet's mean and std itself).
 """
-import hashlib
 import os
 import re
 from unittest import mock
@@ -25,6 +24,7 @@ from unittest import mock
 import torch
 
 from .errors import MrffError
+from .file_hash import sha256_of
 
 # torchvision's cache names of its ImageNet weights (torchvision.models.<Arch>_Weights.IMAGENET1K_V1.url);
 # the hex after the last '-' is the start of the file's sha256 (torch.hub.HASH_REGEX)
@@ -52,14 +52,6 @@ def hash_prefix(arch):
     return HASH_IN_NAME.search(BACKBONE_FILES[arch]).group(1)
 
 
-def _sha256(path, chunk=1 << 22):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def identify(paths):
     """{arch: path} of the files given with --backbone_weights, each recognised by its sha256; BackboneError
     for a file that is none of BACKBONE_FILES."""
@@ -68,7 +60,7 @@ def identify(paths):
         if not os.path.isfile(path):
             raise BackboneError(f"--backbone_weights {path} does not exist; give a file such as "
                                 f"{cache_folder()}/{BACKBONE_FILES['alexnet']}.")
-        digest = _sha256(path)
+        digest = sha256_of(path)
         arch = next((a for a in BACKBONE_FILES if digest.startswith(hash_prefix(a))), None)
         if arch is None:
             raise BackboneError(f"--backbone_weights {path} is none of torchvision's "
@@ -85,7 +77,7 @@ def find_backbone(arch, given=None):
     cached = os.path.join(cache_folder(), BACKBONE_FILES[arch])
     if not os.path.isfile(cached):
         return None
-    if not _sha256(cached).startswith(hash_prefix(arch)):
+    if not sha256_of(cached).startswith(hash_prefix(arch)):
         raise BackboneError(f"{cached} does not match the hash in its name; replace it with torchvision's "
                             f"{BACKBONE_FILES[arch]}.")
     return cached

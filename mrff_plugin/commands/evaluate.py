@@ -416,10 +416,16 @@ def _json_safe(value):
     return value
 
 
-def write_outputs(prefix, runs, protocol_name=PROTOCOLS[0], set_metrics=None):
-    """PREFIX.json (protocol, runs with per-image scores) and PREFIX.csv (summary); returns both paths."""
+FOLDER_PAIRS = "<stem>.* in --fake vs <stem>.* in --real (the same file stem)"
+
+
+def write_outputs(prefix, runs, protocol_name=PROTOCOLS[0], set_metrics=None, pairs=None):
+    """PREFIX.json (protocol, runs with per-image scores) and PREFIX.csv (summary); returns both paths.
+    `pairs`: how fakes and reals were paired, when not test.py's <stem>_fake_B / <stem>_real_B."""
     json_path, csv_path = prefix + ".json", prefix + ".csv"
     described = {**protocol(protocol_name), "set_metrics": set_metrics_protocol(set_metrics)}
+    if pairs:
+        described["pairs"] = pairs
     with open(json_path, "w", encoding="utf-8") as handle:
         json.dump(_json_safe({"protocol": described, "runs": runs}), handle, indent=2)
         handle.write("\n")
@@ -489,6 +495,11 @@ def main(args):
         for line in str(exc).splitlines():
             print(f"mrff evaluate: {line}", file=sys.stderr)
         return 2
+    if getattr(args, "lwir_range", None) and (getattr(args, "backbone_weights", None)
+                                              or getattr(args, "lpips_net", LPIPS_NETS[0]) != LPIPS_NETS[0]):
+        print("mrff evaluate: --lwir_range scores SSIM/PSNR and MAE at full depth only; leave out "
+              "--backbone_weights and --lpips_net with it.", file=sys.stderr)
+        return 2
     if getattr(args, "lwir_range", None):   # radiometric images at full depth (radiometric/measure.py)
         from ..radiometric.measure import report
         return report(found, args.lwir_range, args.calibration, args.out)
@@ -510,6 +521,7 @@ def main(args):
         print(note)
     prefix = os.path.abspath(args.out) if args.out else os.path.join(found[0][1], "evaluation")
     os.makedirs(os.path.dirname(prefix), exist_ok=True)
-    json_path, csv_path = write_outputs(prefix, runs, protocol_name, set_metrics)
+    json_path, csv_path = write_outputs(prefix, runs, protocol_name, set_metrics,
+                                        FOLDER_PAIRS if getattr(args, "fake", None) else None)
     print(f"wrote {json_path} and {csv_path}")
     return 0
