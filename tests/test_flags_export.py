@@ -131,6 +131,8 @@ FLAGS = {
                       ("refused", lambda run: ["--mrff_fusion", "average"], "--mrff_fusion")],
     "--mrff_channels": [("same", lambda run: ["--mrff_channels", "32"], same_network),
                         ("refused", lambda run: ["--mrff_channels", "16"], "--mrff_channels")],
+    "--mrff_released_width": [("same", lambda run: ["--mrff_released_width", "64"], same_network),
+                              ("refused", lambda run: ["--mrff_released_width", "16"], "--mrff_released_width")],
 }
 WRITTEN = [arg for rows in FLAGS.values() for kind, argv, _ in rows if kind == "written" for arg in argv]
 

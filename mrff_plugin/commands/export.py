@@ -8,11 +8,12 @@ by ONNX Runtime on a few inputs and compared with PyTorch; the maximum differenc
 is printed, and the command fails (exit 2, nothing written) above the limit.
 Needs `pip install mrff-plugin[onnx]`.  Machinery: mrff_plugin/generate/onnx_export.py.
 """
+import os
 import sys
 
 from ..generate import NORM_STATS
 from ..generate.network import add_network_flags
-from .generate import _size
+from .generate import _size, checkpoint_epoch
 
 ACCEPTS_EXTRA = True  # a generator's own network flags (--mrff_arch, ...): generate.network.network_overrides
 
@@ -20,7 +21,7 @@ ACCEPTS_EXTRA = True  # a generator's own network flags (--mrff_arch, ...): gene
 def add_arguments(parser):
     parser.add_argument("--checkpoint", required=True,
                         help="<run folder>/<epoch>_net_G.pth, or the run folder with --epoch")
-    parser.add_argument("--epoch", default="latest", help="checkpoint label when --checkpoint is a folder")
+    parser.add_argument("--epoch", default=None, help="checkpoint label when --checkpoint is a folder (default latest)")
     parser.add_argument("--out", default="model.onnx", help="the ONNX file to write (default model.onnx)")
     parser.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the exporter's recommended one)")
     parser.add_argument("--size", type=_size, default=None, metavar="WxH",
@@ -40,7 +41,8 @@ def main(args):
     from ..generate import GenerateError
     try:
         from ..generate.network import checkpoint_files
-        checkpoint_files(args.checkpoint, args.epoch, args.direction)
+        args.epoch = checkpoint_epoch(args)
+        check_out(args.out, *checkpoint_files(args.checkpoint, args.epoch, args.direction))
         from ..generate.onnx_export import export_onnx, require_export_packages
         from ..generate.radiometric_out import range_for_export
         copy_lwir_range = range_for_export(args.checkpoint, args.epoch, args.out, args.direction)   # the run's map
@@ -48,6 +50,9 @@ def main(args):
         from ..generate.network import load_generator, network_overrides, prepare_for_inference
         net, options = load_generator(args.checkpoint, args.epoch, args.host, network_overrides(args),
                                       {"output_nc": args.output_nc})
+        if args.output_nc is not None and args.output_nc != options["output_nc"]:
+            raise GenerateError(f"--output_nc {args.output_nc} does not fit the checkpoint's generator, whose saved "
+                                f"options give it --output_nc {options['output_nc']}; drop --output_nc.")
         report = export_onnx(prepare_for_inference(net, "cpu", args.norm_stats), args.out, options["input_nc"],
                              args.opset, args.size, args.with_attention,
                              metadata={**options, "norm_stats": args.norm_stats})
@@ -66,3 +71,21 @@ def main(args):
     print(f"mrff export: ONNX Runtime vs PyTorch, max abs difference {report['max_difference']:.2e} "
           f"(limit {report['limit']:.0e}; one grey level is {2 / 255:.1e})")
     return 0
+
+
+def check_out(out, weights, state, folder):
+    """GenerateError (one sentence) when --out would write over a file this export reads or a checkpoint of its
+    run folder: the weights, their state file, the folder's train_opt.txt, any `.pth` there; compared by real
+    paths (links and `..` seen through) and as one file under two names (files.same_file)."""
+    from ..generate import GenerateError
+    from ..generate.files import same_file
+    from ..generate.network import OPTIONS_FILE
+    read = [(weights, "the checkpoint"), (state, "the checkpoint's state file"),
+            (os.path.join(folder, OPTIONS_FILE), "the run's options file")]
+    read += [(os.path.join(folder, name), "a checkpoint of the run folder") for name in sorted(os.listdir(folder))
+             if name.endswith(".pth")]
+    for path, what in read:
+        if path and os.path.isfile(path) and same_file(out, path):
+            suggestion = os.path.join(os.path.dirname(os.path.abspath(os.path.expanduser(out))), "model.onnx")
+            raise GenerateError(f"--out {out} would write over {what} {path}, which mrff export reads; pass another "
+                                f"--out, e.g. {suggestion}.")

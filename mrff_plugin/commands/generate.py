@@ -42,13 +42,14 @@ def _size(text):
 def add_arguments(parser):
     parser.add_argument("--checkpoint", default=None,
                         help="<run folder>/<epoch>_net_G.pth, or the run folder with --epoch (--backend torch)")
-    parser.add_argument("--epoch", default="latest", help="checkpoint label when --checkpoint is a folder")
+    parser.add_argument("--epoch", default=None, help="checkpoint label when --checkpoint is a folder (default latest)")
     parser.add_argument("--input", required=True, help="folder of visible images (walked recursively)")
     parser.add_argument("--output", required=True, help="folder for the generated PNGs (same relative paths)")
     parser.add_argument("--size", type=_size, default=None, metavar="WxH",
                         help="resize inputs to WxH (default: keep each image's size; padded to the network's "
                              "multiple and cropped back)")
-    parser.add_argument("--batch_size", type=positive_count, default=8, help="images per forward pass (same-size images)")
+    parser.add_argument("--batch_size", type=positive_count, default=8,
+                        help="images per forward pass (same-size images)")
     parser.add_argument("--workers", type=process_count, default=None,
                         help="loader processes decoding images while the network runs (0: decode and encode in "
                              "this process's threads between forward passes); default 0 on CPU, where the "
@@ -68,11 +69,12 @@ def add_arguments(parser):
                              "image as generated)")
     parser.add_argument("--also_grey", action="store_true",
                         help="with --palette: keep the grey PNG too, as <name>_grey.png beside the palette one")
-    parser.add_argument("--norm_stats", choices=NORM_STATS, default="image",
-                        help="BatchNorm statistics: image -- each image's own, as the host's test.py runs pix2pix "
-                             "and as every quality figure was scored; running -- the running statistics of "
-                             "training, as test.py --eval (networks trained with --norm instance|none: no "
-                             "difference). Dropout is off either way")
+    parser.add_argument("--norm_stats", choices=NORM_STATS, default=None,
+                        help="BatchNorm statistics: image (the default) -- each image's own, as the host's test.py "
+                             "runs pix2pix and as every quality figure was scored; running -- the running "
+                             "statistics of training, as test.py --eval (networks trained with --norm "
+                             "instance|none: no difference). Dropout is off either way. --backend onnxruntime runs "
+                             "those the --model was exported with (another value is refused)")
     parser.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
                         help="torch: the --checkpoint in PyTorch; onnxruntime: the --model written by `mrff export`")
     parser.add_argument("--model", default=None, help="model.onnx for --backend onnxruntime")
@@ -113,11 +115,16 @@ def run(args):
     from ..generate.network import checkpoint_files
     from ..generate.radiometric_out import radiometric_output, run_folder
 
+    check_backend_flags(args)
+    reads = ()   # the network's files: no output may be written over them (files.plan_jobs)
     if args.backend == "torch" and args.checkpoint is not None:
-        checkpoint_files(args.checkpoint, args.epoch, args.direction)
+        args.epoch = checkpoint_epoch(args)
+        reads = tuple(p for p in checkpoint_files(args.checkpoint, args.epoch, args.direction)[:2] if p)
+    elif args.model is not None:
+        reads = (args.model,)
     args.radiometric = radiometric_output(args, run_folder(args))   # None unless --lwir_out
     rank, world = shard_from_env()
-    jobs, done, bad = plan_jobs(args.input, args.output, rank, world, args.skip_bad, extra_outputs(args))
+    jobs, done, bad = plan_jobs(args.input, args.output, rank, world, args.skip_bad, extra_outputs(args), reads)
 
     from tqdm import tqdm
 
@@ -135,6 +142,7 @@ def run(args):
     backend, network_nc = open_backend(args.backend, device, args.amp, args.checkpoint, args.epoch, args.model,
                                        args.host, overrides, {"output_nc": args.output_nc},
                                        norm_stats=args.norm_stats)
+    args.norm_stats = getattr(backend, "norm_stats", args.norm_stats)   # what runs: the run's record says it
     output_nc = args.output_nc or network_nc
     workers = args.workers if args.workers is not None else DEFAULT_WORKERS.get(device.type, 2)
     if args.save_attention:
@@ -158,6 +166,39 @@ def run(args):
     return result
 
 
+TORCH_ONLY = ("checkpoint", "epoch", "host", "direction", "netG", "norm", "ngf", "input_nc", "no_dropout")
+
+
+def check_backend_flags(args):
+    """GenerateError (one sentence) for a flag the chosen --backend would not use: with onnxruntime the torch
+    backend's (TORCH_ONLY, the generator's own flags such as --mrff_arch: the ONNX file holds its network),
+    with torch --model."""
+    from ..generate import GenerateError
+    if args.backend == "torch":
+        if args.model is not None:
+            raise GenerateError(f"--model {args.model} is run by --backend onnxruntime only; pass --backend "
+                                f"onnxruntime to run it, or drop --model and pass --checkpoint.")
+        return
+    given = [f"--{flag}" for flag in TORCH_ONLY if getattr(args, flag, None) not in (None, False)]
+    given += [word for word in getattr(args, "extra", None) or () if word.startswith("-")]
+    if given:
+        raise GenerateError(f"{given[0]} applies to --backend torch only, and --backend onnxruntime runs the "
+                            f"network the --model file holds; drop {given[0]}.")
+
+
+def checkpoint_epoch(args):
+    """The checkpoint label to load: --epoch, else 'latest'; GenerateError when --epoch is given with a
+    --checkpoint file of another label (the file decides, so --epoch would not be used)."""
+    from ..generate import GenerateError
+    if args.epoch is None:
+        return "latest"
+    path = os.path.expanduser(args.checkpoint or "")
+    if not os.path.isdir(path) and os.path.basename(path).split("_net_")[0] != str(args.epoch):
+        raise GenerateError(f"--epoch {args.epoch} picks a checkpoint in a run folder, but --checkpoint "
+                            f"{args.checkpoint} is one file; pass the run folder as --checkpoint, or drop --epoch.")
+    return args.epoch
+
+
 def run_options(args, output_nc):
     """{flag: value} of what decides the PNGs' pixels, recorded in --output (files.claim_output): the network
     file with its sha256 (a retrained `latest` is another network), --palette, --size, --norm_stats, --output_nc."""
@@ -174,7 +215,8 @@ def run_options(args, output_nc):
     size = "each image's own" if args.size is None else "{}x{}".format(*args.size)
     radiometric = getattr(args, "radiometric", None)
     return {flag: f"{os.path.realpath(path)} (sha256 {digest.hexdigest()[:16]})", "--palette": args.palette,
-            "--size": size, "--norm_stats": args.norm_stats, "--output_nc": output_nc,
+            "--size": size, "--norm_stats": args.norm_stats or "as exported (not recorded in the file)",
+            "--output_nc": output_nc,
             **(radiometric.record() if radiometric else {})}
 
 

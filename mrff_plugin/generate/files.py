@@ -6,9 +6,12 @@
   tree (its parent, a sibling) adds nothing, a link to a folder elsewhere adds that folder once, and
   an image with two names is generated under its real one.  A FIFO, socket or device named like an
   image is not opened (it would block): it is refused, or skipped with --skip_bad.
+* A folder below --input that holds RUN_RECORD is an earlier run's --output: its images are results and
+  are never taken for inputs.
 * Before anything is written, every output -- with the files written beside it (`--also_grey`,
   `--save_attention`) -- must have its own name, short enough for the file system, and the
-  --output folder must not be the --input folder, compared by real paths.
+  --output folder must not be the --input folder, compared by real paths; no output may be, by real
+  path, an input image or the network's file (`check_not_read`).
 * Shards: under `torchrun` (RANK, WORLD_SIZE in the environment) process `rank`
   takes jobs `i` with `i % world == rank` of the full sorted list -- decided
   before resuming, so processes that start at different moments still agree and
