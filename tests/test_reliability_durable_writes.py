@@ -10,6 +10,7 @@ from argparse import Namespace
 import numpy as np
 
 from conftest import HOST_DIR, host_env
+from test_reliability_run_lock import LOCK
 
 TRY_LOCK = textwrap.dedent("""
     import fcntl, os, sys
@@ -21,18 +22,8 @@ TRY_LOCK = textwrap.dedent("""
     else:
         print("free")
 """)
-HOST_LOCK = textwrap.dedent("""
-    import sys
-    sys.path.insert(0, sys.argv[1])
-    from util import run_lock
-    from util.errors import UserError
-    try:
-        run_lock.lock_run_folder(sys.argv[2])
-    except UserError as exc:
-        print(exc)
-    else:
-        print("locked", open(sys.argv[2] + "/.train.lock").read().strip() == str(__import__("os").getpid()))
-""")
+# the bundled host's run_lock as train.py takes it, then whether the lock file holds this process's pid
+HOST_LOCK = LOCK + "import os; print(open(os.path.join(sys.argv[2], '.train.lock')).read() == f'{os.getpid()}\\n')"
 
 
 def test_the_demo_holds_the_run_lock_from_deleting_until_train_py_has_it(tmp_path, monkeypatch):
@@ -52,7 +43,7 @@ def test_the_demo_holds_the_run_lock_from_deleting_until_train_py_has_it(tmp_pat
         train = subprocess.run([sys.executable, "-c", HOST_LOCK, str(HOST_DIR), str(run)], capture_output=True,
                                text=True, timeout=60, pass_fds=kwargs.get("pass_fds", ()),
                                env={**host_env(), **kwargs.get("env", {})})
-        seen["train.py"] = train.stdout.strip() or train.stderr
+        seen["train.py"] = train.stdout.split() or train.stderr
         return 0
 
     monkeypatch.setattr(demo, "ensure_dataset", lambda *args: None)
@@ -62,7 +53,7 @@ def test_the_demo_holds_the_run_lock_from_deleting_until_train_py_has_it(tmp_pat
                      n_epochs_decay=None, ngf=None, ndf=None, display_server="http://localhost", display_port=1,
                      host=None)
     assert demo.main(args) == 1   # stops after the (pretended) training
-    assert seen == {"deleted": True, "other": "busy", "train.py": "locked True"}
+    assert seen == {"deleted": True, "other": "busy", "train.py": ["locked", "True"]}
     after = subprocess.run([sys.executable, "-c", TRY_LOCK, str(run)], capture_output=True, text=True, timeout=60)
     assert after.stdout.strip() == "free"   # let go once training is over
 

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import run_host, write_aligned_set
+from test_kaist_aligned import host_dataset_class, make_opt  # noqa: F401 (a fixture)
 from test_registration import CLASSIC_NETWORKS, clean_slate, write_host  # noqa: F401 (clean_slate: a fixture)
 
 pytestmark = pytest.mark.end_to_end(reason="the exit code and the one-line error of the host's train.py as a "
@@ -38,8 +39,9 @@ def refusal(result):
     return result.stderr.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize("mode", ["scale_shortside_and_crop", "pad"])
-def test_kaist_aligned_modes_are_refused_for_the_hosts_aligned_dataset(tmp_path, mode):
+def test_kaist_aligned_modes_are_refused_for_the_hosts_aligned_dataset(tmp_path):
+    """`pad` is refused the same way (test_an_upstream_checkout_gets_the_same_sentences)."""
+    mode = "scale_shortside_and_crop"
     dataroot = write_aligned_set(tmp_path / "data", count=1)
     result = run_host("train.py", "--dataroot", dataroot, "--name", "r", "--checkpoints_dir", tmp_path / "ck",
                       "--model", "pix2pix", "--netG", "unet_128", "--dataset_mode", "aligned", "--preprocess", mode,
@@ -66,13 +68,6 @@ def test_pad_with_a_batch_of_images_of_two_padded_sizes_is_refused(tmp_path):
      "error: --preprocess none gives the images of pair 0 to --netG unetpp_fusion as 80x48, and it needs "
      "sides that are multiples of 32; pass --preprocess pad (whole images, padded to that multiple), or "
      "--preprocess scale_shortside_and_crop with a --crop_size that is one."),
-    (["--preprocess", "scale_width", "--load_size", "64", "--crop_size", "32"],
-     "error: --preprocess scale_width gives the images of pair 0 to --netG unetpp_fusion as 64x38, and it "
-     "needs sides that are multiples of 32; pass --preprocess pad (whole images, padded to that multiple), or "
-     "--preprocess scale_shortside_and_crop with a --crop_size that is one."),
-    (["--preprocess", "resize", "--load_size", "80"],
-     "error: unetpp_fusion needs input sides that are multiples of 32 (e.g. 256x256, 128x128, 640x512); "
-     "got 80x80: set --load_size/--crop_size accordingly."),
     (["--preprocess", "pad", "--pad_multiple", "16"],
      "error: --pad_multiple 16 pads images to multiples of 16, and --netG unetpp_fusion needs multiples of 32; "
      "pass --pad_multiple 32 (or a multiple of it), or 0 for what --netG needs."),
@@ -110,6 +105,37 @@ def test_the_gpu_ids_check_takes_what_the_host_parses(gpu_ids, numbers):
         with pytest.raises(OptionError, match=r"^--gpu_ids .* is not a list of GPU numbers"):
             check_gpu_ids(Namespace(gpu_ids=gpu_ids))
     check_gpu_ids(Namespace())   # a newer-era host has no --gpu_ids
+
+
+def test_scale_width_checks_the_height_the_images_give(host_dataset_class, tmp_path):
+    """In process (the bundled host's transforms): 80x48 at --load_size 64 wide is 64x38."""
+    from mrff_plugin.datasets.kaist_aligned import KaistDatasetError
+    dataroot = flat_pairs(tmp_path / "data", [(80, 48)])
+    with pytest.raises(KaistDatasetError) as refused:
+        host_dataset_class(make_opt(host_dataset_class, dataroot, preprocess="scale_width", load_size=64,
+                                    crop_size=32, netG="unetpp_fusion", input_nc=3, output_nc=3))
+    assert str(refused.value) == (
+        "--preprocess scale_width gives the images of pair 0 to --netG unetpp_fusion as 64x38, and it needs sides "
+        "that are multiples of 32; pass --preprocess pad (whole images, padded to that multiple), or --preprocess "
+        "scale_shortside_and_crop with a --crop_size that is one.")
+    fits = flat_pairs(tmp_path / "fits", [(128, 64)])   # 64 wide: 64x32
+    dataset = host_dataset_class(make_opt(host_dataset_class, fits, preprocess="scale_width", load_size=64,
+                                          crop_size=32, netG="unetpp_fusion", input_nc=3, output_nc=3))
+    assert tuple(dataset[0]["A"].shape) == (3, 32, 64)
+
+
+@pytest.mark.parametrize("preprocess, flag", [("resize", "load_size"), ("scale_width", "load_size"),
+                                              ("resize_and_crop", "crop_size"), ("crop", "crop_size")])
+def test_the_flag_that_fixes_the_size_is_checked_for_every_mode(preprocess, flag):
+    from argparse import Namespace
+
+    from mrff_plugin.errors import OptionError
+    from mrff_plugin.networks import OPTIONS
+    sizes = {"load_size": 96, "crop_size": 64, flag: 80}
+    with pytest.raises(OptionError, match="got 80x80: set --load_size/--crop_size accordingly"):
+        OPTIONS["unetpp_fusion"].check(Namespace(preprocess=preprocess, **sizes), None)
+    OPTIONS["unetpp_fusion"].check(Namespace(preprocess=preprocess, load_size=96, crop_size=64), None)
+    OPTIONS["unetpp_fusion"].check(Namespace(preprocess="none", load_size=80, crop_size=80), None)   # the images
 
 
 @pytest.mark.slow
