@@ -14,10 +14,13 @@ ngf/ndf 32, 1 + 1 epochs, batch 1):
 3. `mrff generate --lwir_out kelvin` for the 16-bit runs: float32 kelvin TIFFs through the run's saved map and
    calibration.  The 8-bit run's PNGs are mapped back to counts through each test frame's own AGC range
    (agc.json: the range the camera used for that very frame, which a real 8-bit set does not record -- the
-   best case for 8-bit), then to kelvin with the same calibration.
+   best case for 8-bit), then to kelvin with the same calibration; and, as for a real 8-bit set, which records no
+   AGC range, through the mean AGC range of the training frames (`fusion_8bit_training_agc`).
 4. Per test image: the mean absolute error (K) against the renderer's scene temperature; the camera floor is
    the same error of the test frames' own counts (what a perfect generator of the camera's counts scores:
-   blur, noise and fixed pattern).  Paired differences 8-bit - 16-bit with a 95% bootstrap interval.
+   blur, noise and fixed pattern).  The same error with each frame's mean offset removed separates the absolute
+   level (which the visible image hardly shows: air temperature, sun) from the picture's structure.  Paired
+   differences 8-bit - 16-bit with a 95% bootstrap interval.
 
 The JSON goes to benchmarks/results/radiometric-synth-<pairs>p-128px-fp32-<cpu>-pt<torch>-<date>.json
 (results/MANIFEST.md: what, where, when).
@@ -94,6 +97,8 @@ def main(argv=None):
     calibration = from_record(json.loads((data / "calibration.json").read_text()), str(data / "calibration.json"))
     agc = json.loads((data / "agc.json").read_text())
     frames = test_frames(data)
+    tested = {pair for pair, _, _ in frames}   # a real 8-bit set records no AGC range: the training frames' mean
+    train_agc = [float(v) for v in np.mean([r for pair, r in agc.items() if pair not in tested], axis=0)]
     truth = {pair: read(kelvin) for pair, _, kelvin in frames}
     report = {"what": "temperature MAE (K) of mrff generate's float output against the synthetic scene temperature",
               "pairs": pairs, "test_pairs": len(frames), "size": "144x144 frames, 128x128 crops",
@@ -112,19 +117,26 @@ def main(argv=None):
         out = work / "generated" / name
         mrff("generate", "--checkpoint", run, "--input", data / "test" / "visible", "--output", out, "--quiet",
              *(["--lwir_out", "kelvin"] if sixteen else []))
-        errors = []
-        for pair, _, _ in frames:
-            if sixteen:
-                kelvin = read(out / f"{pair}_kelvin.tiff")
-            else:   # the 8-bit picture back to counts through that frame's own AGC range, then to kelvin
-                low, high = agc[pair]
-                kelvin = calibration.to_kelvin(low + read(out / f"{pair}.png") / 255.0 * (high - low))
-            errors.append(float(np.mean(np.abs(kelvin - truth[pair]))))
-        report["runs"][name] = {"netG": net, "bits": 16 if sixteen else 8, "mae_k": bootstrap_mean(errors),
-                                "per_image_mae_k": errors,
-                                "train_seconds": float((run / "train_seconds.txt").read_text())}
-    fusion8, fusion16 = (report["runs"][n]["per_image_mae_k"] for n in ("fusion_8bit", "fusion_16bit"))
-    report["fusion_8bit_minus_16bit_k"] = bootstrap_mean(np.subtract(fusion8, fusion16))
+        maps = {"": None} if sixteen else {"": "own", "_training_agc": train_agc}
+        for suffix, agc_range in maps.items():
+            errors, shape_errors = [], []
+            for pair, _, _ in frames:
+                if sixteen:
+                    kelvin = read(out / f"{pair}_kelvin.tiff")
+                else:   # the 8-bit picture back to counts through an AGC range, then to kelvin
+                    low, high = agc[pair] if agc_range == "own" else agc_range
+                    kelvin = calibration.to_kelvin(low + read(out / f"{pair}.png") / 255.0 * (high - low))
+                error = kelvin - truth[pair]
+                errors.append(float(np.mean(np.abs(error))))
+                shape_errors.append(float(np.mean(np.abs(error - error.mean()))))   # the frame's mean offset removed
+            report["runs"][name + suffix] = {
+                "netG": net, "bits": 16 if sixteen else 8, "mae_k": bootstrap_mean(errors), "per_image_mae_k": errors,
+                "mae_k_offset_removed": bootstrap_mean(shape_errors), "agc_range": agc_range,
+                "train_seconds": float((run / "train_seconds.txt").read_text())}
+    fusion16 = report["runs"]["fusion_16bit"]["per_image_mae_k"]
+    for suffix in ("", "_training_agc"):
+        fusion8 = report["runs"]["fusion_8bit" + suffix]["per_image_mae_k"]
+        report[f"fusion_8bit{suffix}_minus_16bit_k"] = bootstrap_mean(np.subtract(fusion8, fusion16))
     report["camera_floor_k"] = bootstrap_mean(report["camera_floor"])
     found = report["machine"]   # the CPU's best matrix instructions, as results/MANIFEST.md names files
     cpu = "amx" if found["amx_bf16"] else "avx512bf16" if found["avx512_bf16"] else "avx2" if found["avx2"] else "cpu"
@@ -134,10 +146,12 @@ def main(argv=None):
     write_json(path, report)
     for run, result in report["runs"].items():
         mean, low, high = result["mae_k"]
-        print(f"{run:14} MAE {mean:.3f} K [{low:.3f}, {high:.3f}]  ({result['train_seconds']:.0f} s training)")
-    mean, low, high = report["fusion_8bit_minus_16bit_k"]
-    print(f"fusion 8-bit - 16-bit: {mean:+.3f} K [{low:+.3f}, {high:+.3f}]; camera floor "
-          f"{report['camera_floor_k'][0]:.3f} K; wrote {path}")
+        print(f"{run:27} MAE {mean:.3f} K [{low:.3f}, {high:.3f}], offset removed "
+              f"{result['mae_k_offset_removed'][0]:.3f} K ({result['train_seconds']:.0f} s training)")
+    for suffix in ("", "_training_agc"):
+        mean, low, high = report[f"fusion_8bit{suffix}_minus_16bit_k"]
+        print(f"fusion 8-bit{suffix} - 16-bit: {mean:+.3f} K [{low:+.3f}, {high:+.3f}]")
+    print(f"camera floor {report['camera_floor_k'][0]:.3f} K; wrote {path}")
 
 
 if __name__ == "__main__":
