@@ -116,6 +116,26 @@ def test_features_equal_pytorch_fids_architecture_with_the_files_tensors(network
     assert (ours - theirs).abs().max().item() < 1e-4
 
 
+@needs_network
+def test_feature_batches_mix_sizes_and_run_each_key_once(network):
+    """Images of two sizes share batches after the resize; a key already known is not run again."""
+    small, large = scenes(2, size=(40, 48), seed=5), scenes(1, size=(60, 52), seed=6)
+    calls = []
+
+    def counting(x):
+        calls.append(len(x))
+        return network(x)
+    batches = inception.FeatureBatches(counting, batch=2)
+    batches.add(["a", "b"], torch.from_numpy(small))
+    batches.add(["c"], torch.from_numpy(large))
+    batches.add(["a"], torch.from_numpy(small[:1]))            # known: not queued again
+    got = batches.get(["c", "a", "b", "a"])
+    assert calls == [2, 1]
+    expected = torch.cat([inception.features(network, torch.from_numpy(large)),
+                          inception.features(network, torch.from_numpy(small))])
+    assert (got[:3] - expected).abs().max() < 1e-4 and torch.equal(got[1], got[3])
+
+
 def test_resize_is_tensorflow1s_bilinear():
     """Against grid_sample with the TF1 sampling grid (output pixel i at input position i * in / out)."""
     rng = np.random.default_rng(0)

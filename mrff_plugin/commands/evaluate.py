@@ -237,7 +237,10 @@ def score_pairs(pairs, label="", protocol_name=PROTOCOLS[0], set_metrics=None, r
     real_features = {} if real_features is None else real_features
 
     scores, batch = [], []
-    extra = {"fake_features": [], "real_features": [], **({k: [] for k in perceptual.networks} if perceptual else {})}
+    extra = {k: [] for k in perceptual.networks} if perceptual else {}
+    if network is not None:
+        from ..inception import FeatureBatches
+        fake_batches, real_batches = FeatureBatches(network), FeatureBatches(network, known=real_features)
 
     def flush():
         fakes = torch.stack([torch.from_numpy(item[1]) for item in batch])
@@ -248,13 +251,8 @@ def score_pairs(pairs, label="", protocol_name=PROTOCOLS[0], set_metrics=None, r
             grey_fakes, grey_reals = ((luma_u8(x.permute(0, 3, 1, 2)) for x in (fakes, reals)) if released
                                       else (fakes, reals))
         if network is not None:
-            from ..inception import features
-            extra["fake_features"].append(features(network, grey_fakes))
-            new = [i for i, item in enumerate(batch) if item[3] not in real_features]
-            if new:
-                for i, row in zip(new, features(network, grey_reals[new])):
-                    real_features[batch[i][3]] = row
-            extra["real_features"].append(torch.stack([real_features[item[3]] for item in batch]))
+            fake_batches.add([len(scores) - len(batch) + i for i in range(len(batch))], grey_fakes)
+            real_batches.add([item[3] for item in batch], grey_reals)
         if perceptual is not None:
             for name, values in perceptual.scores(grey_fakes, grey_reals).items():
                 extra[name].extend(float(v) for v in values)
@@ -277,8 +275,9 @@ def score_pairs(pairs, label="", protocol_name=PROTOCOLS[0], set_metrics=None, r
             flush()
     if set_metrics is None:
         return scores
-    for key in ("fake_features", "real_features"):
-        extra[key] = torch.cat(extra[key]).numpy() if extra[key] else None
+    if network is not None:
+        extra["fake_features"] = fake_batches.get(list(range(len(scores)))).numpy()
+        extra["real_features"] = real_batches.get([real_path for _, _, real_path in pairs]).numpy()
     return scores, extra
 
 
