@@ -144,3 +144,31 @@ def test_train_py_refuses_a_float_tiff_with_nan_in_one_line(tmp_path):
     lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and "lwir/a.tiff holds 1 NaN or infinite values" in lines[0], result.stderr
     assert not list((tmp_path / "checkpoints").rglob("*.pth")) and not list((tmp_path / "checkpoints").rglob("*.json"))
+
+
+def test_sixteen_bit_pngs_of_7000_to_9000_counts_train_to_a_non_constant_output(tmp_path):
+    """The reported failure: 16-bit frames whose counts sit at 7,000-9,000 used to reach the network as grey
+    27-35 of 255, a near-black target.  With --lwir_range auto the generated counts spread over that span."""
+    rng = np.random.default_rng(0)
+    for phase, count in (("train", 4), ("test", 1)):
+        for k in range(count):
+            small = rng.random((8, 8))
+            picture = np.asarray(Image.fromarray((small * 255).astype(np.uint8)).resize((128, 128), Image.BILINEAR))
+            for modality, array in (("visible", np.stack([picture] * 3, -1)),
+                                    ("lwir", (7000 + picture.astype(np.float64) / 255 * 2000).astype(np.uint16))):
+                (tmp_path / "data" / phase / modality).mkdir(parents=True, exist_ok=True)
+                Image.fromarray(array).save(tmp_path / "data" / phase / modality / f"f{k}.png")
+    train = run_host("train.py", "--dataroot", tmp_path / "data", "--name", "c16", "--checkpoints_dir",
+                     tmp_path / "checkpoints", *TRAIN, "--display_id", "0", "--n_epochs", "15", "--n_epochs_decay",
+                     "0", "--lwir_range", "auto")
+    assert train.returncode == 0, train.stderr
+    saved = json.loads((tmp_path / "checkpoints" / "c16" / "lwir_range.json").read_text())
+    assert 7000 <= saved["low"] < 7100 and 8900 < saved["high"] <= 9000
+    result = mrff("generate", "--checkpoint", tmp_path / "checkpoints" / "c16", "--input",
+                  tmp_path / "data" / "test" / "visible", "--output", tmp_path / "out", "--lwir_out", "counts", "--quiet")
+    assert result.returncode == 0, result.stderr
+    counts = np.asarray(Image.open(tmp_path / "out" / "f0.png"), np.float64)
+    target = np.asarray(Image.open(tmp_path / "data" / "test" / "lwir" / "f0.png"), np.float64)
+    assert saved["low"] <= counts.min() and counts.max() <= saved["high"]
+    assert counts.std() > 100      # of a 2,000-count span; grey 27-35 of 255 would be about 8 levels in all
+    assert np.corrcoef(counts.ravel(), target.ravel())[0, 1] > 0.5   # and it follows the held-out frame
