@@ -65,8 +65,11 @@ class RadiometricOutput:
 
     def record(self):
         """What `.mrff_generate.json` records: the map and the outputs."""
+        png = ("16-bit counts" if "counts" in self.outputs else
+               f"8-bit view of the range: grey 0 = {self.range.low:g}, 255 = {self.range.high:g} {self.range.unit}, "
+               f"linear (a picture of the data, not the data)")
         return {"--lwir_out": " ".join(self.outputs), "--lwir_range": f"{self.range.low:g} {self.range.high:g} "
-                f"{self.range.unit} ({self.range.how}, {self.range_file})",
+                f"{self.range.unit} ({self.range.how}, {self.range_file})", "<name>.png": png,
                 "--calibration": json.dumps(self.calibration.record()) if self.calibration else "(none)"}
 
     def write(self, values, target, palette="grey", also_grey=False):
