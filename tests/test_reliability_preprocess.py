@@ -107,20 +107,35 @@ def test_the_gpu_ids_check_takes_what_the_host_parses(gpu_ids, numbers):
     check_gpu_ids(Namespace())   # a newer-era host has no --gpu_ids
 
 
+def test_the_hosts_own_dataset_under_none_is_checked_before_training(tmp_path):
+    dataroot = write_aligned_set(tmp_path / "data", count=1, size=80)
+    result = run_host("train.py", "--dataroot", dataroot, "--name", "r", "--checkpoints_dir", tmp_path / "ck",
+                      "--model", "pix2pix", "--netG", "unetpp_fusion", "--dataset_mode", "aligned",
+                      "--preprocess", "none", *TINY)
+    assert refusal(result) == (
+        f"error: --preprocess none gives the image {dataroot / 'train' / 'pair_0.png'} to --netG unetpp_fusion as "
+        f"80x80, and it needs sides that are multiples of 32; pass --preprocess resize_and_crop or crop with a "
+        f"--crop_size that is one, or --dataset_mode kaist_aligned with --preprocess pad (whole images, padded).")
+    assert not list((tmp_path / "ck").rglob("*.pth"))
+
+
 def test_scale_width_checks_the_height_the_images_give(host_dataset_class, tmp_path):
     """In process (the bundled host's transforms): 80x48 at --load_size 64 wide is 64x38."""
     from mrff_plugin.datasets.kaist_aligned import KaistDatasetError
     dataroot = flat_pairs(tmp_path / "data", [(80, 48)])
+    dataset = host_dataset_class(make_opt(host_dataset_class, dataroot, preprocess="scale_width", load_size=64,
+                                          crop_size=32, netG="unetpp_fusion", input_nc=3, output_nc=3,
+                                          dataset_mode="kaist_aligned"))
     with pytest.raises(KaistDatasetError) as refused:
-        host_dataset_class(make_opt(host_dataset_class, dataroot, preprocess="scale_width", load_size=64,
-                                    crop_size=32, netG="unetpp_fusion", input_nc=3, output_nc=3))
+        dataset[0]   # every pair as it is read (the first one also before training: check_first_item)
     assert str(refused.value) == (
         "--preprocess scale_width gives the images of pair 0 to --netG unetpp_fusion as 64x38, and it needs sides "
         "that are multiples of 32; pass --preprocess pad (whole images, padded to that multiple), or --preprocess "
         "scale_shortside_and_crop with a --crop_size that is one.")
     fits = flat_pairs(tmp_path / "fits", [(128, 64)])   # 64 wide: 64x32
     dataset = host_dataset_class(make_opt(host_dataset_class, fits, preprocess="scale_width", load_size=64,
-                                          crop_size=32, netG="unetpp_fusion", input_nc=3, output_nc=3))
+                                          crop_size=32, netG="unetpp_fusion", input_nc=3, output_nc=3,
+                                          dataset_mode="kaist_aligned"))
     assert tuple(dataset[0]["A"].shape) == (3, 32, 64)
 
 

@@ -280,6 +280,22 @@ def wrap_gather_options(original, base_options):
     return gather_options
 
 
+def wrap_create_dataset(original, data):
+    """create_dataset(opt) that reads the first item once where the images' own sizes reach the generator
+    (--preprocess none / scale_width) and refuses sides --netG cannot take (framing.check_first_item), before
+    training or testing starts."""
+    @functools.wraps(original)
+    def create_dataset(opt, *args, **kwargs):
+        from ..datasets.framing import check_first_item
+        loader = original(opt, *args, **kwargs)
+        try:
+            check_first_item(opt, getattr(loader, "dataset", None))
+        except MrffError as exc:
+            raise host_error(exc) from None
+        return loader
+    return create_dataset
+
+
 # ------------------------------------------------------------------ the test.py gallery (gallery.py)
 
 def wrap_get_current_visuals(original, base_model):
@@ -328,6 +344,7 @@ def list_aliases_too(package, suffix):
 PATCHES = (
     Patch("data", "", "available_dataset_modes", list_aliases_too("data", "_dataset")),
     Patch("models", "", "available_models", list_aliases_too("models", "_model")),
+    Patch("data", "", "create_dataset", wrap_create_dataset),
     Patch("models", "", "create_model", wrap_create_model),
     Patch("models.networks", "", "define_G", wrap_define_G),
     Patch("models.base_model", "BaseModel", "get_current_visuals", wrap_get_current_visuals),

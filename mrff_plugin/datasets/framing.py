@@ -22,10 +22,11 @@ Both are `kaist_aligned`'s: the host's own datasets would read `scale_shortside_
 plain crop and `pad` as nothing, so `check_dataset_mode` refuses them with another
 `--dataset_mode` when the options are parsed.  `fixed_side` says which flag fixes the
 size every image reaches the generator at; under `none` and `scale_width` the images'
-own sizes decide it (`kaist_aligned` checks them).
+own sizes decide it: `check_first_item` reads the first item of any dataset before training or
+testing starts, and `kaist_aligned` checks every item it reads.
 
-Torch-free (Pillow and numpy); the host's `get_transform` then flips, converts and
-normalises as for its own modes.
+Pillow and numpy (torch only inside `check_first_item`, for its random state); the host's
+`get_transform` then flips, converts and normalises as for its own modes.
 """
 import random
 
@@ -66,6 +67,46 @@ def fixed_side(opt):
     if "resize" in mode or "scale_width" in mode:
         return getattr(opt, "load_size", None)
     return None
+
+
+def own_size_problem(opt, height, width, source):
+    """The sentence for `source` (e.g. 'the images of pair set06/V000/I00000') reaching --netG at height x width
+    under --preprocess none / scale_width when --netG cannot take those sides, else None."""
+    netG = getattr(opt, "netG", None)
+    if getattr(opt, "preprocess", None) not in OWN_SIZE_MODES or netG is None:
+        return None
+    needed = generator_multiple(str(netG))
+    if not (height % needed or width % needed):
+        return None
+    fix = (f"--preprocess {PAD} (whole images, padded to that multiple), or --preprocess {SHORTSIDE} with a "
+           f"--crop_size that is one" if getattr(opt, "dataset_mode", None) == DATASET_MODE else
+           f"--preprocess resize_and_crop or crop with a --crop_size that is one, or --dataset_mode {DATASET_MODE} "
+           f"with --preprocess {PAD} (whole images, padded)")
+    return (f"--preprocess {opt.preprocess} gives {source} to --netG {netG} as {width}x{height}, and it needs "
+            f"sides that are multiples of {needed}; pass {fix}.")
+
+
+def check_first_item(opt, dataset):
+    """OptionError when the dataset's first item (read once, every random state put back) reaches --netG at sides
+    it cannot take under --preprocess none / scale_width (`own_size_problem`): before training or testing."""
+    if getattr(opt, "preprocess", None) not in OWN_SIZE_MODES or getattr(opt, "netG", None) is None \
+            or dataset is None or len(dataset) == 0:
+        return
+    import torch
+    state, torch_state = random.getstate(), torch.get_rng_state()
+    try:
+        item = dataset[0]
+    finally:
+        random.setstate(state)
+        torch.set_rng_state(torch_state)
+    image = item.get("A") if isinstance(item, dict) else None
+    if image is None:
+        return
+    source = (f"the images of pair {item['pair_id']}" if "pair_id" in item else
+              f"the image {item.get('A_paths', 'of the first item')}")
+    problem = own_size_problem(opt, *image.shape[-2:], source)
+    if problem:
+        raise OptionError(problem)
 
 
 def padded_size(size, multiple):

@@ -38,8 +38,8 @@ counts, float temperature TIFFs and FLIR radiometric JPEGs as float32 and maps t
 the pairs with an unreadable (truncated, corrupt, empty) file, printing how many.
 
 Sizes the generator cannot take are refused at start-up, in one sentence: under `none` and
-`scale_width` the images' own sizes (the first pair when the dataset is made, each other one
-as it is read), a `--pad_multiple` that is no multiple of what `--netG` needs, and `pad` with
+`scale_width` the images' own sizes (each pair as it is read; the first one before training,
+`framing.check_first_item`), a `--pad_multiple` that is no multiple of what `--netG` needs, and `pad` with
 `--batch_size` above 1 on images of several padded sizes (read from the file headers).
 
 Errors a user can fix (layout, selection, unreadable file, size mismatch) are
@@ -48,14 +48,13 @@ bundled host's `util.errors.UserError`), the host's own user-error type, so its
 scripts print the one sentence instead of a traceback.
 """
 import copy
-import random
 
 import torch
 from PIL import Image
 from data.base_dataset import BaseDataset, get_params, get_transform   # the host's, on sys.path
 
 from ..errors import MrffError, in_host_family
-from .framing import (MODES, OWN_SIZE_MODES, PAD, SHORTSIDE, frame_shortside, generator_multiple, pad_to_multiple,
+from .framing import (MODES, PAD, SHORTSIDE, frame_shortside, generator_multiple, own_size_problem, pad_to_multiple,
                       padded_size, shortside_params)
 from .images import UnreadableImageError, load_image, shown_size
 from .kaist_layout import TIMES, KaistLayoutError, shared_file_names
@@ -167,12 +166,6 @@ class KaistAlignedDataset(BaseDataset):
             self._check_one_padded_size()
         self.framed_opt = copy.copy(opt)
         self.framed_opt.preprocess = ""
-        if self.needed and opt.preprocess in OWN_SIZE_MODES and self.pairs:
-            state = random.getstate()
-            try:   # the first pair now, as training would meet it; the others as they are read
-                self[0]
-            finally:
-                random.setstate(state)
         if self.framing == PAD and getattr(opt, "model", None) != "mrff_pix2pix":
             print(f"kaist_aligned --preprocess pad: images are padded to multiples of {self.multiple}; --model "
                   f"{getattr(opt, 'model', '?')} shows them padded, --model mrff_pix2pix crops its results back "
@@ -193,16 +186,6 @@ class KaistAlignedDataset(BaseDataset):
             raise KaistDatasetError(f"--preprocess pad keeps each image whole, and these images are padded to "
                                     f"{len(sizes)} sizes ({shown}), which cannot share a batch; pass --batch_size 1, "
                                     f"or --preprocess {SHORTSIDE}.")
-
-    def _check_input_size(self, pair, A):
-        """KaistDatasetError when the images' own sizes (--preprocess none / scale_width) do not suit --netG."""
-        height, width = A.shape[-2:]
-        if height % self.needed or width % self.needed:
-            raise KaistDatasetError(
-                f"--preprocess {self.opt.preprocess} gives the images of pair {pair.pair_id} to --netG "
-                f"{self.opt.netG} as {width}x{height}, and it needs sides that are multiples of {self.needed}; pass "
-                f"--preprocess {PAD} (whole images, padded to that multiple), or --preprocess {SHORTSIDE} with a "
-                f"--crop_size that is one.")
 
     @staticmethod
     def _readable_pairs(pairs):
@@ -265,8 +248,9 @@ class KaistAlignedDataset(BaseDataset):
             B = get_transform(opt, params, grayscale=self.lwir_nc == 1)(lwir)     # (C_B, H, W)
         else:   # float values framed as the visible image, then mapped at full depth
             B = values_to_tensor(get_transform(opt, params, convert=False)(lwir), self.lwir_range, self.lwir_nc)
-        if self.needed and self.opt.preprocess in OWN_SIZE_MODES:
-            self._check_input_size(pair, A)
+        problem = own_size_problem(self.opt, *A.shape[-2:], f"the images of pair {pair.pair_id}")
+        if problem:   # --preprocess none / scale_width: the images' own sizes
+            raise KaistDatasetError(problem)
         unpadded = (height, width) if self.framing == PAD else tuple(A.shape[-2:])
         return {"A": A, "B": B, "A_paths": pair.visible, "B_paths": pair.lwir, "pair_id": pair.pair_id,
                 "unpadded_size": torch.tensor(unpadded)}
