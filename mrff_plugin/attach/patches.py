@@ -188,6 +188,8 @@ def wrap_load_networks(original, base_model):
 
     @functools.wraps(original)
     def load_networks(self, epoch, *args, **kwargs):
+        import os
+
         from ..networks.checkpoint_flags import HOST_GENERATOR_FLAGS, contradiction_sentence, contradictions, own_flags
         opt, save_dir = getattr(self, "opt", None), getattr(self, "save_dir", None)
         generators = [name for name in getattr(self, "model_names", ()) if str(name).startswith("G")]
@@ -195,9 +197,10 @@ def wrap_load_networks(original, base_model):
         if generators and "netG" in saved and "norm" in saved:
             given = {flag: value for flag, value in vars(opt).items() if value is not None}
             flags = HOST_GENERATOR_FLAGS + own_flags(saved["netG"]) + own_flags(str(given.get("netG")))
+            weights = os.path.join(save_dir, f"{epoch}_net_{generators[0]}.pth")
             for flag, was, now in contradictions(networks, saved, given, dict.fromkeys(flags)):
-                raise host_error(SavedOptionsError(contradiction_sentence(
-                    flag, was, now, source, f"pass --{flag} {was}" if not isinstance(was, bool) else "pass it")))
+                fix = f"pass --{flag} {was}" if not isinstance(was, bool) else "pass it"
+                raise host_error(SavedOptionsError(contradiction_sentence(flag, was, now, source, weights, fix)))
         return original(self, epoch, *args, **kwargs)
     return load_networks
 

@@ -219,7 +219,7 @@ def network_options(saved, overrides, fallbacks=None, looked_for=()):
     return options
 
 
-def check_given_flags(networks, saved, source, overrides, fallbacks):
+def check_given_flags(networks, weights_path, saved, source, overrides, fallbacks):
     """GenerateError for a given network flag that contradicts the options saved in `source`: one that builds
     another network than the saved value does (a flag the generator ignores builds the same one)."""
     from ..networks.checkpoint_flags import contradiction_sentence, contradictions, own_flags
@@ -230,7 +230,8 @@ def check_given_flags(networks, saved, source, overrides, fallbacks):
     flags = HOST_NETWORK_FLAGS + own_flags(full["netG"]) + tuple(
         flag for flag in own_flags(given.get("netG")) if flag not in own_flags(full["netG"]))
     for flag, was, now in contradictions(networks, full, given, flags):
-        raise GenerateError(contradiction_sentence(flag, was, now, source, f"drop --{flag} to use the saved value"))
+        raise GenerateError(contradiction_sentence(flag, was, now, source, weights_path,
+                                                   f"drop --{flag} to use the saved value"))
 
 
 def check_direction(weights_path, saved, source, direction):
@@ -312,7 +313,7 @@ def load_generator(checkpoint, epoch="latest", host=None, overrides=None, fallba
     looked_for = [path for path in (state_path, os.path.join(folder, OPTIONS_FILE)) if path]
     saved, source = saved_options(state_path, folder, host_checkpoint)
     check_direction(weights_path, saved, source, direction)
-    check_given_flags(networks, saved, source, overrides, fallbacks)
+    check_given_flags(networks, weights_path, saved, source, overrides, fallbacks)
     options = network_options(saved, overrides, fallbacks, looked_for)
     net = build_generator(networks, options, initialise=False)  # the checkpoint's weights fill it next
     state_dict = _load(weights_path, host_checkpoint, "load_weights")

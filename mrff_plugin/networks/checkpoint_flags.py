@@ -138,9 +138,9 @@ def contradictions(networks, saved, given, flags):
     return found
 
 
-def contradiction_sentence(flag, saved_value, given_value, source, fix):
-    """'--norm none contradicts <source>, which says the checkpoint was trained with --norm instance; <fix>.'"""
-    return (f"{flag_text(flag, given_value)} contradicts {source}, which says the checkpoint was trained with "
+def contradiction_sentence(flag, saved_value, given_value, source, weights, fix):
+    """'--norm none contradicts <source>, which says <weights> was trained with --norm instance; <fix>.'"""
+    return (f"{flag_text(flag, given_value)} contradicts {source}, which says {weights} was trained with "
             f"{flag_text(flag, saved_value)}; {fix}.")
 
 
