@@ -72,7 +72,7 @@ def test_released_network_trains_tests_and_is_rebuilt_by_generate_from_its_saved
     assert "[Network G] Total number of parameters : 25.943 M" in train.stdout
     warnings = [line for line in train.stderr.splitlines() if line.startswith("warning: --mrff_arch")]
     assert warnings == ["warning: --mrff_arch released ignores --ngf 8 (the authors' network has no "
-                        "normalisation, no dropout and fixed widths)."]
+                        "normalisation, no dropout, and widths set by --mrff_released_width)."]
 
     test = run_host("test.py", *common, *arch, "--results_dir", data / "results")
     assert test.returncode == 0, test.stderr[-3000:]

@@ -90,4 +90,4 @@ def test_an_upstream_checkpoint_without_options_names_the_files_and_the_flags(tm
         f"mrff generate: the checkpoint has no saved options (no {run / 'latest_state.pth'} or "
         f"{run / 'train_opt.txt'}); pass the training flags --netG, --norm (and, where training did not use their "
         f"defaults, --ngf, --input_nc, --output_nc, --no_dropout and, for --netG unetpp_fusion, --mrff_arch, "
-        f"--mrff_fusion, --mrff_channels)."]
+        f"--mrff_fusion, --mrff_channels, --mrff_released_width)."]

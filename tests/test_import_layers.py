@@ -128,7 +128,7 @@ def test_no_hand_written_list_of_a_generators_flags_outside_its_own_module():
     import inspect
 
     from mrff_plugin.networks import GENERATORS, OPTIONS
-    assert set(OPTIONS["unetpp_fusion"].flags) == {"mrff_arch", "mrff_fusion", "mrff_channels"}
+    assert set(OPTIONS["unetpp_fusion"].flags) == {"mrff_arch", "mrff_fusion", "mrff_channels", "mrff_released_width"}
     named = []
     for name, declared in OPTIONS.items():
         own = Path(inspect.getsourcefile(GENERATORS[name])).resolve()

@@ -209,7 +209,8 @@ def test_mrff_arch_released_is_built_and_warns_once_about_the_host_flags_it_igno
     options = BaseOptions()
     opt = options.parse(["--netG", "unetpp_fusion", "--mrff_arch", "released", "--norm", "batch"])
     assert capsys.readouterr().err == ("warning: --mrff_arch released ignores --norm batch (the authors' network "
-                                       "has no normalisation, no dropout and fixed widths).\n")
+                                       "has no normalisation, no dropout, and widths set by "
+                                       "--mrff_released_width).\n")
     from models import create_model
     net = create_model(opt).netG
     assert isinstance(net, ReleasedFusionGenerator) and net.config["mrff_arch"] == "released"

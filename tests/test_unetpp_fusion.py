@@ -215,7 +215,8 @@ def test_released_output_is_in_tanh_range_at_the_input_size_with_full_resolution
 def test_released_arch_is_built_by_name_and_ignores_norm_dropout_and_ngf():
     net = build("unetpp_fusion", 3, 3, {"ngf": 16, "use_dropout": True, "mrff_arch": "released"}, NORMS["instance"])
     assert isinstance(net, ReleasedFusionGenerator) and count(net) == 25_943_430
-    assert net.config == dict(input_nc=3, output_nc=3, mrff_arch="released", mrff_fusion="nested", mrff_channels=32)
+    assert net.config == dict(input_nc=3, output_nc=3, mrff_arch="released", mrff_fusion="nested", mrff_channels=32,
+                              mrff_released_width=64)
     with pytest.raises(ValueError, match="--mrff_arch sideways is not one of paper | released"):
         build("unetpp_fusion", 3, 3, {"mrff_arch": "sideways"}, NORMS["batch"])
 

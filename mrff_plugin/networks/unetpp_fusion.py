@@ -86,6 +86,7 @@ from ..argtypes import positive_channels
 from ..errors import OptionError
 from .fusion import DEPTH, FUSION_MODES, AttentionFusion, FusionGenerator, branch_levels, check_input_size
 from .registry import register_generator
+from .unetpp_released import RELEASED_WIDTH
 
 # Table 1: CB0.0..CB4.0 filters are 64, 128, 256, 512, 1024 = ngf * these (ngf = 64).
 CHANNEL_MULTIPLIERS = (1, 2, 4, 8, 16)
@@ -198,7 +199,17 @@ def add_options(parser):
                             "attention (the paper, Fig. 6) | average (plain UNet++) | last (X0,4 only)")
     group.add_argument("--mrff_channels", type=positive_channels, default=MRFF_CHANNELS,
                        help="channels of each reduced branch f1..f4 before fusion (paper: 32)")
+    group.add_argument("--mrff_released_width", type=positive_channels, default=RELEASED_WIDTH,
+                       help="--mrff_arch released only: its channels are W, 2W, 4W, 8W, 8W (default 64: the "
+                            "authors' widths); saved with the checkpoint")
     return parser
+
+
+def check_released_width(mrff_arch, mrff_released_width):
+    """ValueError for a --mrff_released_width other than the default where no released network reads it."""
+    if mrff_arch != "released" and mrff_released_width != RELEASED_WIDTH:
+        raise ValueError(f"--mrff_released_width {mrff_released_width} applies to --mrff_arch released only; "
+                         f"drop it, or pass --mrff_arch released.")
 
 
 class InputSizeError(OptionError):
@@ -216,6 +227,10 @@ def check(opt, parser):
             check_input_size(side, side)
         except ValueError as exc:
             raise InputSizeError(str(exc)) from None
+    try:
+        check_released_width(getattr(opt, "mrff_arch", None), getattr(opt, "mrff_released_width", RELEASED_WIDTH))
+    except ValueError as exc:
+        raise OptionError(str(exc)) from None
     if getattr(opt, "mrff_arch", None) != "released" or parser is None:
         return
     given = [f"--{flag} {getattr(opt, flag)}" if not isinstance(getattr(opt, flag), bool) else f"--{flag}"
@@ -223,20 +238,22 @@ def check(opt, parser):
              if hasattr(opt, flag) and getattr(opt, flag) != parser.get_default(flag)]
     if given:
         print(f"warning: --mrff_arch released ignores {', '.join(given)} (the authors' network has no "
-              f"normalisation, no dropout and fixed widths).", file=sys.stderr)
+              f"normalisation, no dropout, and widths set by --mrff_released_width).", file=sys.stderr)
 
 
 @register_generator(add_options=add_options, check=check)
 def unetpp_fusion(input_nc, output_nc, ngf=64, norm_layer=nn.BatchNorm2d, use_dropout=False, mrff_arch="paper",
-                  mrff_fusion="nested", mrff_channels=MRFF_CHANNELS):
+                  mrff_fusion="nested", mrff_channels=MRFF_CHANNELS, mrff_released_width=RELEASED_WIDTH):
     """The paper's generator (Ma, Hua, Zuo 2021, Fig. 4, Table 1), or with mrff_arch 'released' the authors'.
 
-    The released network has no normalisation or dropout and fixed widths:
-    norm_layer, use_dropout and ngf do not reach it.
+    The released network has no normalisation or dropout and its own widths (mrff_released_width):
+    norm_layer, use_dropout and ngf do not reach it; mrff_released_width reaches nothing else.
     """
     if mrff_arch == "released":
         from .unetpp_released import ReleasedFusionGenerator
-        return ReleasedFusionGenerator(input_nc, output_nc, mrff_fusion=mrff_fusion, mrff_channels=mrff_channels)
+        return ReleasedFusionGenerator(input_nc, output_nc, mrff_fusion=mrff_fusion, mrff_channels=mrff_channels,
+                                       width=mrff_released_width)
+    check_released_width(mrff_arch, mrff_released_width)
     if mrff_arch != "paper":
         raise ValueError(f"--mrff_arch {mrff_arch} is not one of {' | '.join(ARCHS)}.")
     return UnetppFusionGenerator(input_nc, output_nc, ngf, norm_layer, use_dropout, mrff_fusion=mrff_fusion,

@@ -7,6 +7,8 @@ the network behind the paper's Table 3 can be trained and compared.  Wiring,
 fusion and the four maps are shared with `--mrff_arch paper` (`fusion.py`).
 
     ch = 64, 128, 256, 512, 512   (the bottleneck X4,0 is 512, not Table 1's 1024)
+         = W * (1, 2, 4, 8, 8) with the release's W = 64 (`--mrff_released_width W`
+           builds the same design narrower or wider, e.g. W = 16: 16, 32, 64, 128, 128)
     "block" = conv3x3 (bias) -> ReLU; no normalisation, no dropout, ReLU everywhere
 
 1. Encoder X_i,0: block stride 2 (ch[i-1] -> ch[i]) then block stride 1, so
@@ -21,16 +23,21 @@ fusion and the four maps are shared with `--mrff_arch paper` (`fusion.py`).
    block conv3x3 (32 -> 32) -> ReLU.
 6. Output: conv3x3 32 -> output_nc, tanh (the release always outputs 3 channels).
 
-25,943,430 parameters for 3 -> 3 channels (25,942,852 for 3 -> 1); the count is
-derived by hand in tests/test_unetpp_fusion.py.  The host's --norm, --no_dropout
-and --ngf have no effect here, as in the release; --mrff_fusion and
---mrff_channels (default 32, the release's width) do.
+25,943,430 parameters for 3 -> 3 channels (25,942,852 for 3 -> 1) at the release's
+width; the count is derived by hand in tests/test_unetpp_fusion.py, and for any
+width in tests/test_released_width.py.  The host's --norm, --no_dropout and --ngf
+have no effect here, as in the release; --mrff_fusion, --mrff_channels (default
+32, the release's branch width) and --mrff_released_width (default 64) do.  The
+two widths are separate flags: f1..f4 run at the full input resolution, so at a
+small W most of the network's compute is in the branches and fusion, set by
+--mrff_channels (the release has --mrff_channels = W / 2).
 """
 import torch.nn as nn
 
 from .fusion import DEPTH, AttentionFusion, FusionGenerator, branch_levels
 
-RELEASED_CHANNELS = (64, 128, 256, 512, 512)  # ch[0..4]; the release's X4,0 has 512 channels
+RELEASED_WIDTH = 64  # ch[0] in the release
+RELEASED_MULTIPLIERS = (1, 2, 4, 8, 8)  # ch[i] = W * these: 64, 128, 256, 512, 512; the release's X4,0 has 512
 KERNEL = 3  # every convolution of the release but its up-samplings
 UP_KERNEL = 2  # up-sampling: 2x2 stride-2 transposed convolution
 BRANCH_KERNEL = 4  # branch layers: 4x4 stride-2 padding-1 transposed convolution
@@ -51,11 +58,14 @@ class ReleasedFusionGenerator(FusionGenerator):
                  input_nc,                      # channels of the input image
                  output_nc,                     # channels of the output image (the release: 3)
                  mrff_fusion="nested",          # 'nested' (the release) | 'average' | 'last'
-                 mrff_channels=MRFF_CHANNELS):  # channels of f1..f4 (the release: 32)
+                 mrff_channels=MRFF_CHANNELS,   # channels of f1..f4 (the release: 32)
+                 width=RELEASED_WIDTH):         # ch[0]; ch = width * RELEASED_MULTIPLIERS (the release: 64)
         super().__init__(mrff_fusion, mrff_channels)
+        if not isinstance(width, int) or isinstance(width, bool) or width < 1:
+            raise ValueError(f"--mrff_released_width {width} must be a positive number of channels.")
         self.config = dict(input_nc=input_nc, output_nc=output_nc, mrff_arch=self.arch,
-                           mrff_fusion=mrff_fusion, mrff_channels=mrff_channels)
-        ch, C = RELEASED_CHANNELS, mrff_channels
+                           mrff_fusion=mrff_fusion, mrff_channels=mrff_channels, mrff_released_width=width)
+        ch, C = [width * m for m in RELEASED_MULTIPLIERS], mrff_channels
         self.nodes = nn.ModuleDict()
         self.ups = nn.ModuleDict()
         for i in range(DEPTH + 1):  # X_i,0: down-sampling block, then a block at that size
