@@ -146,3 +146,5 @@ def test_generate_radiometric_flags_are_refused_where_they_cannot_be_honoured(tm
     with pytest.raises(GenerateError, match=r"have no saved calibration; pass --calibration FILE"):
         radiometric_output(args(lwir_out=["kelvin"]), tmp_path)
     assert radiometric_output(args(lwir_out=None), tmp_path) is None
+    with pytest.raises(GenerateError, match=r"--direction BtoA: this network takes LWIR at full depth"):
+        radiometric_output(args(lwir_out=None, direction="BtoA"), tmp_path)

@@ -133,6 +133,12 @@ def radiometric_output(args, run_folder):
     """The RadiometricOutput for `mrff generate`'s flags, or None without --lwir_out; GenerateError (one sentence)
     when the run has no radiometric map or a temperature cannot be had."""
     outputs = list(dict.fromkeys(getattr(args, "lwir_out", None) or ()))
+    saved = ranges.load(run_folder) if run_folder else None
+    if getattr(args, "direction", None) == "BtoA" and saved is not None and saved.how != ranges.DISPLAY:
+        where = os.path.join(run_folder, ranges.RANGE_FILE)
+        raise GenerateError(f"--direction BtoA: this network takes LWIR at full depth ({where}), and mrff generate "
+                            f"reads its inputs as 8-bit pictures; run the host's test.py on it, which reads them "
+                            f"through the run's map.")
     if not outputs:
         if getattr(args, "calibration", None):
             raise GenerateError("--calibration converts --lwir_out kelvin/celsius outputs; add --lwir_out kelvin, "
@@ -144,7 +150,7 @@ def radiometric_output(args, run_folder):
                             "palette PNG.")
     range_file = os.path.join(run_folder, ranges.RANGE_FILE) if run_folder else None
     try:
-        lwir_range = ranges.load(run_folder) if run_folder else None
+        lwir_range = saved
         if lwir_range is None or lwir_range.how == ranges.DISPLAY:
             raise GenerateError(f"--lwir_out needs a run trained with --lwir_range (its map, {ranges.RANGE_FILE}, "
                                 f"beside the checkpoint), but {range_file or 'the model'} has "
