@@ -8,7 +8,6 @@ one-sentence refusal (exit 2, one line naming the flag, nothing written).  Runs 
 size, outputs, metadata -- are what the flag decides (`spy`), and the one real export (`written`) checks the
 file's opset, input size, outputs and metadata.  The network is tests/tiny_generator.py's checkpoint (ngf 8).
 """
-import argparse
 import os
 import shutil
 
@@ -17,7 +16,7 @@ import torch
 
 from mrff_plugin import cli
 from mrff_plugin.commands import export as command
-from mrff_plugin.networks import OPTIONS
+from flag_table import declared_flags
 from tiny_generator import plain_network
 
 onnx = pytest.importorskip("onnx")
@@ -137,16 +136,10 @@ FLAGS = {
 WRITTEN = [arg for rows in FLAGS.values() for kind, argv, _ in rows if kind == "written" for arg in argv]
 
 
-def declared_flags():
-    parser = argparse.ArgumentParser()
-    command.add_arguments(parser)
-    flags = {option for action in parser._actions for option in action.option_strings if option.startswith("--")}
-    flags.discard("--help")
-    return flags | {f"--{flag}" for options in OPTIONS.values() for flag in options.flags}
 
 
 def test_every_declared_flag_has_a_row():
-    assert declared_flags() == set(FLAGS)
+    assert declared_flags(command) == set(FLAGS)
 
 
 def rows(kind):

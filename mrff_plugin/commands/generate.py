@@ -171,8 +171,8 @@ TORCH_ONLY = ("checkpoint", "epoch", "host", "direction", "netG", "norm", "ngf",
 
 def check_backend_flags(args):
     """GenerateError (one sentence) for a flag the chosen --backend would not use: with onnxruntime the torch
-    backend's (TORCH_ONLY, the generator's own flags such as --mrff_arch: the ONNX file holds its network),
-    with torch --model."""
+    backend's (TORCH_ONLY, the generator's own flags such as --mrff_arch: the ONNX file holds its network) and
+    --device cuda without ONNX Runtime's CUDA provider; with torch --model."""
     from ..generate import GenerateError
     if args.backend == "torch":
         if args.model is not None:
@@ -184,6 +184,11 @@ def check_backend_flags(args):
     if given:
         raise GenerateError(f"{given[0]} applies to --backend torch only, and --backend onnxruntime runs the "
                             f"network the --model file holds; drop {given[0]}.")
+    if args.device == "cuda":
+        from ..generate.backends import require_onnxruntime
+        if "CUDAExecutionProvider" not in require_onnxruntime("--backend onnxruntime").get_available_providers():
+            raise GenerateError("--device cuda: this ONNX Runtime has no CUDA provider, so the --model would run on "
+                                "the CPU; install onnxruntime-gpu, or pass --device cpu.")
 
 
 def checkpoint_epoch(args):
