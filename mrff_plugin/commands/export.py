@@ -23,7 +23,9 @@ def add_arguments(parser):
                         help="<run folder>/<epoch>_net_G.pth, or the run folder with --epoch")
     parser.add_argument("--epoch", default=None, help="checkpoint label when --checkpoint is a folder (default latest)")
     parser.add_argument("--out", default="model.onnx", help="the ONNX file to write (default model.onnx)")
-    parser.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the exporter's recommended one)")
+    parser.add_argument("--opset", type=int, default=None,
+                        help="ONNX opset, from 18 (the exporter's own) to the newest the installed onnx defines "
+                             "(default: the exporter's recommended one)")
     parser.add_argument("--size", type=_size, default=None, metavar="WxH",
                         help="fix the input size (multiples of 32); default: dynamic height and width")
     parser.add_argument("--with_attention", action="store_true",
