@@ -16,7 +16,8 @@ import pytest
 from conftest import HOST_DIR, host_env, write_aligned_set
 from test_registration import NEWER_NETWORKS, clean_slate, write_host  # noqa: F401 (clean_slate: a fixture)
 
-RELEASED_PARAMETERS, RELEASED_TENSORS = 25_943_430, 108   # the authors' network (docs/released-network.md)
+# the authors' network (docs/architecture.md, "The released network")
+RELEASED_PARAMETERS, RELEASED_TENSORS = 25_943_430, 108
 
 SCRIPT = textwrap.dedent("""
     import io, json, pickle, sys

@@ -157,21 +157,13 @@ def wrap_define_G(original, networks):
 
 # ------------------------------------------------------------------ models.base_model.BaseModel.load_networks
 
-def saved_generator_options(save_dir, label):
-    """(the options saved with checkpoint `label` in `save_dir`, their file): `<label>_state.pth`'s (the bundled
-    host), else the run's `train_opt.txt` (every host), else ({}, None)."""
-    import os
-
-    from ..networks.checkpoint_flags import read_options_file
-    state = os.path.join(save_dir, f"{label}_state.pth")
-    if os.path.isfile(state):
-        import torch
-        try:
-            return dict(torch.load(state, map_location="cpu", weights_only=True).get("opt") or {}), state
-        except Exception:   # unreadable: the host's own loading says so next
-            return {}, None
-    options_file = os.path.join(save_dir, "train_opt.txt")
-    return (read_options_file(options_file), options_file) if os.path.isfile(options_file) else ({}, None)
+def read_saved_state(path):
+    """A state file's dict (torch.load, weights_only), or {} when it is unreadable (the host's loading says so)."""
+    import torch
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:   # truncated or foreign: the host's own loading reports it next
+        return {}
 
 
 class SavedOptionsError(MrffError, ValueError):
@@ -190,10 +182,12 @@ def wrap_load_networks(original, base_model):
     def load_networks(self, epoch, *args, **kwargs):
         import os
 
-        from ..networks.checkpoint_flags import HOST_GENERATOR_FLAGS, contradiction_sentence, contradictions, own_flags
+        from ..networks.checkpoint_flags import (HOST_GENERATOR_FLAGS, contradiction_sentence, contradictions,
+                                                 own_flags, saved_options)
         opt, save_dir = getattr(self, "opt", None), getattr(self, "save_dir", None)
         generators = [name for name in getattr(self, "model_names", ()) if str(name).startswith("G")]
-        saved, source = saved_generator_options(save_dir, epoch) if opt is not None and save_dir else ({}, None)
+        saved, source = ({}, None) if opt is None or not save_dir else saved_options(
+            os.path.join(save_dir, f"{epoch}_state.pth"), save_dir, read_saved_state)
         if generators and "netG" in saved and "norm" in saved:
             given = {flag: value for flag, value in vars(opt).items() if value is not None}
             flags = HOST_GENERATOR_FLAGS + own_flags(saved["netG"]) + own_flags(str(given.get("netG")))

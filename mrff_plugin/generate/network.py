@@ -36,7 +36,7 @@ from . import GenerateError
 # The host's options that decide a generator's shape (a plugin generator's own come from the registry).
 HOST_NETWORK_FLAGS = ("netG", "norm", "ngf", "input_nc", "output_nc", "no_dropout")
 NET_SUFFIX = "_net_G.pth"
-OPTIONS_FILE = "train_opt.txt"
+OPTIONS_FILE = "train_opt.txt"   # = checkpoint_flags.OPTIONS_FILE (not imported here: that imports torch)
 DIRECTIONS = ("AtoB", "BtoA")   # the host's --direction; A is visible, B is LWIR (mrff generate runs AtoB)
 CYCLE_SUFFIXES = {"AtoB": "_net_G_A.pth", "BtoA": "_net_G_B.pth"}   # CycleGAN's G_A (A -> B) and G_B (B -> A)
 
@@ -182,17 +182,16 @@ def newest_complete_set(host_checkpoint, weights_path, state_path, folder):
 
 def saved_options(state_path, folder, host_checkpoint):
     """(the training options saved with a checkpoint, the file they come from): from its state file, else
-    train_opt.txt, else ({}, None)."""
-    from ..networks.checkpoint_flags import read_options_file
-    if state_path and os.path.isfile(state_path):
+    train_opt.txt, else ({}, None) (`checkpoint_flags.saved_options`); GenerateError for a damaged state file."""
+    from ..networks import checkpoint_flags
+
+    def load_state(path):
         try:
-            state = _load(state_path, host_checkpoint, "load_state")
+            return _load(path, host_checkpoint, "load_state")
         except GenerateError:  # damaged file
-            raise GenerateError(f"{state_path} is truncated or corrupt; delete it and pass the network flags "
+            raise GenerateError(f"{path} is truncated or corrupt; delete it and pass the network flags "
                                 f"(--netG, --norm, ...) instead.") from None
-        return dict(state.get("opt") or {}), state_path
-    options_file = os.path.join(folder, OPTIONS_FILE)
-    return (read_options_file(options_file), options_file) if os.path.isfile(options_file) else ({}, None)
+    return checkpoint_flags.saved_options(state_path, folder, load_state)
 
 
 def network_options(saved, overrides, fallbacks=None, looked_for=()):

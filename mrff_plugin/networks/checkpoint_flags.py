@@ -1,7 +1,8 @@
 """Which generator flags a checkpoint was trained with: read from what was saved beside it, told apart from the
 flags a user gives, and -- for a checkpoint saved without its options -- found from its weights.
 
-- `read_options_file` reads the `train_opt.txt` every host's option printer writes into the run folder;
+- `saved_options`: a checkpoint's options from its state file, else from the `train_opt.txt` every host's
+  option printer writes into the run folder (`read_options_file`);
 - `contradictions(networks, saved, given)`: the given flags that build another network than the saved ones
   (`--norm none` for a network trained with `--norm instance`: the same weights, another network); a flag
   the generator ignores (`--norm` for `--mrff_arch released`) builds the same one and is no contradiction;
@@ -16,12 +17,14 @@ generators and through the host's public `define_G`/`define_D` (`networks`, eith
 import contextlib
 import io
 import itertools
+import os
 import re
 
 HOST_GENERATOR_FLAGS = ("netG", "norm", "ngf", "input_nc", "output_nc")   # shape the host's define_G call
 NORMS = ("batch", "instance", "none")          # the host's get_norm_layer (docs/architecture.md, "The host contract")
 DISCRIMINATORS = ("basic", "n_layers", "pixel")  # the host's define_D
 DEFAULTS = {"ngf": 64, "input_nc": 3, "output_nc": 3, "no_dropout": False}
+OPTIONS_FILE = "train_opt.txt"                 # the host's option printer's file in the run folder
 
 
 # ------------------------------------------------------------------ saved options
@@ -49,6 +52,16 @@ def read_options_file(path):
             if match:
                 options[match.group(1)] = _plain_value(match.group(2).strip())
     return options
+
+
+def saved_options(state_path, folder, load_state):
+    """(the training options saved with a checkpoint, the file they come from): the `opt` of its state file
+    `state_path` (read by `load_state(path)`, the bundled host's), else the run `folder`'s train_opt.txt (every
+    host's), else ({}, None)."""
+    if state_path and os.path.isfile(state_path):
+        return dict((load_state(state_path) or {}).get("opt") or {}), state_path
+    options_file = os.path.join(folder, OPTIONS_FILE)
+    return (read_options_file(options_file), options_file) if os.path.isfile(options_file) else ({}, None)
 
 
 def flag_text(flag, value):
