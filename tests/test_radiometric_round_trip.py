@@ -172,3 +172,20 @@ def test_sixteen_bit_pngs_of_7000_to_9000_counts_train_to_a_non_constant_output(
     assert saved["low"] <= counts.min() and counts.max() <= saved["high"]
     assert counts.std() > 100      # of a 2,000-count span; grey 27-35 of 255 would be about 8 levels in all
     assert np.corrcoef(counts.ravel(), target.ravel())[0, 1] > 0.5   # and it follows the held-out frame
+
+
+def test_export_carries_the_map_and_onnxruntime_writes_the_same_counts(trip):
+    pytest.importorskip("onnxruntime", reason="the [onnx] extra is not installed")
+    model = trip["tmp"] / "onnx" / "model.onnx"
+    model.parent.mkdir()
+    exported = mrff("export", "--checkpoint", trip["run"], "--out", model)
+    assert exported.returncode == 0, exported.stderr
+    assert (model.parent / "lwir_range.json").read_bytes() == (trip["run"] / "lwir_range.json").read_bytes()
+    out = trip["tmp"] / "generated_onnx"
+    result = mrff("generate", "--backend", "onnxruntime", "--model", model, "--input",
+                  trip["data"] / "test" / "visible", "--output", out, "--lwir_out", "counts", "--quiet")
+    assert result.returncode == 0, result.stderr
+    for png in sorted(trip["out"].rglob("*.png")):
+        torch_counts = np.asarray(Image.open(png), np.float64)
+        onnx_counts = np.asarray(Image.open(out / png.relative_to(trip["out"])), np.float64)
+        assert np.abs(torch_counts - onnx_counts).max() <= 1     # rounding of nearly equal floats
