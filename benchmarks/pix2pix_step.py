@@ -17,6 +17,8 @@ and activations in that layout; False gives the host's usual contiguous layout.
 `schedule=(n_constant, n_decay)` runs the host's `--lr_policy linear` (its own `get_scheduler`)
 with one step as one epoch: the learning rate stays at --lr for n_constant steps, then falls
 linearly towards 0 over n_decay steps, as `--n_epochs n_constant --n_epochs_decay n_decay`.
+`generator_options` (e.g. {"norm": "none", "mrff_released_width": 15}) changes the generator's options
+only; the discriminator keeps batch norm.
 """
 from types import SimpleNamespace
 
@@ -34,11 +36,12 @@ class Pix2PixStep:
     """G + D with their optimizers; calling it with (A, B) batches does one training step."""
 
     def __init__(self, netG, ngf=64, input_nc=3, output_nc=1, amp="none", mrff_fusion="nested", seed=0,
-                 device="cpu", channels_last=True, ndf=64, mrff_arch="paper", schedule=None, init_type="normal"):
+                 device="cpu", channels_last=True, ndf=64, mrff_arch="paper", schedule=None, init_type="normal",
+                 generator_options=None):
         networks, _ = attach_host()
         torch.manual_seed(seed)
-        options = dict(netG=netG, norm="batch", ngf=ngf, input_nc=input_nc, output_nc=output_nc,
-                       no_dropout=False, mrff_fusion=mrff_fusion, mrff_arch=mrff_arch)
+        options = {**dict(netG=netG, norm="batch", ngf=ngf, input_nc=input_nc, output_nc=output_nc,
+                          no_dropout=False, mrff_fusion=mrff_fusion, mrff_arch=mrff_arch), **(generator_options or {})}
         self.layout = torch.channels_last if channels_last else torch.contiguous_format
         layout = dict(memory_format=self.layout)
         self.G = build_generator(networks, options)

@@ -10,6 +10,8 @@ Layers, each importing only those above it:
 * figures.py  -- the PNGs, drawn from a results file and the cached seed-0 weights.
 
 Each version of the study is a thin driver that holds its fixed numbers and runs the layers:
-v1.py (synthetic scenes; its numbers are its SCALES table) and v2.py (RoadScene and synthetic,
-benchmarks/protocols/quality_v2.md, fixed before its first run).  Figures never import a driver.
+v1.py (synthetic scenes; its numbers are its SCALES table), v2.py (RoadScene and synthetic,
+benchmarks/protocols/quality_v2.md, fixed before its first run) and v3.py (RoadScene, the released network's
+factors at matched compute, benchmarks/protocols/quality_v3.md); compute.py counts the MACs of v3's models.
+Figures never import a driver.
 """

@@ -123,3 +123,28 @@ def oracle_ceiling(data, size):
         oracle = torch.from_numpy(centre_crop(data["oracle_" + "+".join(drop)], size).copy())
         ceiling["without " + " + ".join(drop)] = means(batch_scores(oracle[:, None].float() / 127.5 - 1.0, real))
     return ceiling
+
+
+def inception_features(network, grey_u8):
+    """(N, 2048) Inception features (mrff_plugin.inception) of 8-bit grey images [(H, W)] of any size."""
+    from mrff_plugin import inception
+    return np.concatenate([inception.features(network, torch.as_tensor(image)[None]).numpy() for image in grey_u8])
+
+
+def lwir_features(network, pairs):
+    """The Inception features of the pairs' real LWIR, as read (8-bit, as `mrff evaluate` reads the real files)."""
+    return inception_features(network, [np.array(lwir) for _, lwir in pairs])
+
+
+def set_scores(fakes, pairs, network, real_features=None):
+    """{'fid', 'kid_mean', 'kid_std', 'kid_subset_size', 'images'} of outputs [(1, 1, H, W) in [-1, 1]] against
+    the pairs' LWIR, as `mrff evaluate` computes them (mrff_plugin.metrics_fid) on the PNGs the host would save
+    (metrics.tensor_to_u8) and the real files, through the Inception network `network`
+    (mrff_plugin.inception.load()); `real_features` (lwir_features) are computed when not given.  FID is biased
+    at this few images (metrics_fid): compare it only between sets of one size."""
+    from mrff_plugin.metrics_fid import fid, kid, kid_subset_size
+    fake = inception_features(network, [tensor_to_u8(output)[0, 0] for output in fakes])
+    real = lwir_features(network, pairs) if real_features is None else real_features
+    kid_mean, kid_std = kid(fake, real)
+    return {"fid": fid(fake, real), "kid_mean": kid_mean, "kid_std": kid_std,
+            "kid_subset_size": kid_subset_size(len(fake), len(real)), "images": len(fake)}

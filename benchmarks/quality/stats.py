@@ -283,3 +283,105 @@ def print_table_v1(report):
               f"{'flat' if flat['flat'] else 'not yet flat'}")
     print(f"study time so far: {report['study_seconds'] / 3600:.2f} h over {len(report['runs'])} runs")
 
+
+
+# ---------------------------------------------------------------- version 3
+
+SET_METRICS = ("fid", "kid_mean")   # version 3: one figure per run (no per-image values), lower is better
+
+
+def seed_ci(differences, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED):
+    """95% percentile interval of the mean of per-seed `differences`, resampling the seeds."""
+    d = np.asarray(differences, float)
+    rng = np.random.default_rng(seed)
+    resampled = d[rng.integers(0, len(d), (resamples, len(d)))].mean(axis=1)
+    low, high = np.percentile(resampled, [2.5, 97.5])
+    return [float(low), float(high)]
+
+
+def set_paired(records_a, records_b, metric):
+    """A - B of a set metric (FID, KID) over the seeds both have, with the seed-resampling interval; None if
+    no shared seed has it."""
+    value = lambda r: (r["final"].get("set_generate") or {}).get(metric)  # noqa: E731
+    seeds = sorted({r["seed"] for r in records_a if value(r) is not None}
+                   & {r["seed"] for r in records_b if value(r) is not None})
+    if not seeds:
+        return None
+    pick = lambda records: np.array([value(next(r for r in records if r["seed"] == s)) for s in seeds])  # noqa: E731
+    d = pick(records_a) - pick(records_b)
+    low, high = seed_ci(d)
+    return {"seeds": seeds, "mean": float(d.mean()), "per_seed": [float(v) for v in d], "ci95_seeds": [low, high],
+            "shown": bool(low > 0 or high < 0)}
+
+
+def peak(curve, key):
+    """The curve point with the highest `key` (the earliest of ties)."""
+    return max(curve, key=lambda point: (point[key], -point["iter"]))
+
+
+def schedule_stats(records):
+    """Per model: the iteration of each seed's best held-out SSIM, and of its validation peak with the held-out
+    SSIM there (what stopping at the validation peak would have given), beside the final one."""
+    best = [peak(r["curve"], "ssim_mean")["iter"] for r in records]
+    at_peak = [peak(r["curve"], "val_ssim_mean") for r in records]
+    return {"best_test_iter": {"per_seed": best, "mean": float(np.mean(best)), "seed_std": seed_std(best),
+                               "min": min(best), "max": max(best)},
+            "val_peak_iter": {"per_seed": [p["iter"] for p in at_peak]},
+            "test_ssim_at_val_peak": {"per_seed": [p["ssim_mean"] for p in at_peak],
+                                      "mean": float(np.mean([p["ssim_mean"] for p in at_peak]))},
+            "test_ssim_final": {"mean": float(np.mean([np.mean(r["final"]["generate"]["ssim"]) for r in records]))}}
+
+
+def paired_at_val_peak(records_a, records_b):
+    """A - B of held-out SSIM, each seed's run taken at its own validation peak, with the hierarchical interval."""
+    seeds = sorted({r["seed"] for r in records_a} & {r["seed"] for r in records_b})
+    if not seeds:
+        return None
+    pick = lambda records: np.array([peak(next(r for r in records if r["seed"] == s)["curve"],  # noqa: E731
+                                          "val_ssim_mean")["test"]["ssim"] for s in seeds])
+    d = pick(records_a) - pick(records_b)
+    low, high = hierarchical_ci(d)
+    return {"seeds": seeds, "mean": float(d.mean()), "per_seed": [float(v) for v in d.mean(axis=1)],
+            "ci95_hierarchical": [low, high], "shown": bool(low > 0 or high < 0)}
+
+
+def finding(result):
+    """What a comparison shows: 'higher' or 'lower' where its interval excludes 0, else 'not shown'."""
+    return ("higher" if result["mean"] > 0 else "lower") if result["shown"] else "not shown"
+
+
+def summarise_v3(runs, models, comparisons, baseline):
+    """Version 3's summary: version 2's (per-model tables, comparisons with hierarchical intervals), and for
+    version 3 the set metrics' comparisons (seed-resampling intervals), each model's schedule, each comparison
+    at the validation peaks, and the ranking by final and by validation-peak held-out SSIM."""
+    summary = summarise_v2(runs, models, comparisons, baseline)
+    by_model = {label: sorted((r for r in runs.values() if r["model"] == label), key=lambda r: r["seed"])
+                for label in models}
+    for label, records in by_model.items():
+        if records:
+            summary["models"][label]["schedule"] = schedule_stats(records)
+            sets = [r["final"].get("set_generate") for r in records if r["final"].get("set_generate")]
+            if sets:
+                summary["models"][label]["set_generate"] = {
+                    m: {"per_seed": {str(r["seed"]): r["final"]["set_generate"][m] for r in records
+                                     if r["final"].get("set_generate")},
+                        "mean": float(np.mean([s[m] for s in sets])), "seed_std": seed_std([s[m] for s in sets])}
+                    for m in SET_METRICS}
+    for a, b in comparisons:
+        name = f"{a} - {b}"
+        if name not in summary["comparisons"]:
+            continue
+        for metric in SET_METRICS:
+            result = set_paired(by_model[a], by_model[b], metric)
+            if result is not None:
+                summary["comparisons"][name][f"set/{metric}"] = result
+        summary["comparisons"][name]["val_peak/ssim"] = paired_at_val_peak(by_model[a], by_model[b])
+    ranked = [label for label in models if by_model[label]]
+    final = sorted(ranked, key=lambda label: -summary["models"][label]["schedule"]["test_ssim_final"]["mean"])
+    stopped = sorted(ranked, key=lambda label: -summary["models"][label]["schedule"]["test_ssim_at_val_peak"]["mean"])
+    changed = [name for name, entry in summary["comparisons"].items()
+               if entry.get("val_peak/ssim") and "generate/ssim" in entry
+               and finding(entry["val_peak/ssim"]) != finding(entry["generate/ssim"])]
+    summary["schedule"] = {"ranking_final": final, "ranking_at_val_peak": stopped,
+                           "ranking_changes": final != stopped, "comparisons_whose_finding_changes": changed}
+    return summary

@@ -7,7 +7,9 @@ the initial weights (torch.manual_seed) and the order, crops and flips of the pa
 * train_run_v1: version 1 -- square crops of the synthetic pairs at the load size, held-out pairs scored
   centre-cropped as test.py runs (seed 0 also in eval mode), the final scores on held-out and training pairs;
 * train_run_v2: version 2 -- crops of the pairs at their native size, whole held-out images scored as
-  `mrff generate` runs along the way, and at the end in each of score.MODES.
+  `mrff generate` runs along the way, and at the end in each of score.MODES;
+* train_run_v3: version 3 -- version 2 with generator options (--norm, --no_dropout, widths), validation
+  images scored beside the held-out ones along the way, FID / KID, and every run's weights kept.
 Both return a JSON-ready record: options, parameters, curve, final per-image scores, timings, the machine.
 """
 import os
@@ -18,7 +20,8 @@ import torch
 from benchmarks.common import machine
 from benchmarks.pix2pix_step import Pix2PixStep
 from benchmarks.quality.data import CropStream, SquareCropStream, centre_crop, pairs_of, to_tensors
-from benchmarks.quality.score import MODES, batch_scores, crop_outputs, means, pair_scores, whole_outputs
+from benchmarks.quality.score import (MODES, batch_scores, crop_outputs, means, pair_scores, set_scores,
+                                      whole_outputs)
 
 
 def train_loop(step, stream, iters, eval_every, evaluate, device, progress=None):
@@ -104,3 +107,52 @@ def train_run_v2(label, seed, data, setup, device, weights_dir=None, progress=No
     final["train_generate"] = scored(data["train_scored"], "generate")
     save_seed0(step, label, seed, weights_dir)
     return record(label, seed, options, step, curve, final, iters, train_seconds, start, load_before)
+
+
+GENERATOR_OPTIONS = ("norm", "no_dropout", "mrff_channels", "mrff_released_width")   # passed to the generator only
+CURVE_METRICS = ("ssim", "psnr", "scc")   # version 3's curve keeps these per image
+
+
+def save_weights(step, label, seed, weights_dir):
+    """Keep the run's generator (weights_dir/<label>_seed<k>.pth, a state dict); returns {'path', 'sha256'}."""
+    import hashlib
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    path = weights_dir / f"{label.replace(' ', '_')}_seed{seed}.pth"
+    torch.save(step.G.state_dict(), path)
+    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def train_run_v3(label, seed, data, setup, device, weights_dir, progress=None, inception=None, real_features=None):
+    """Version 3: as version 2, with the generator options of GENERATOR_OPTIONS (--norm, --no_dropout, the
+    widths), the curve scoring both the held-out (test) and the validation images with per-image scores, the
+    validation images' final scores, FID / KID of the held-out outputs (`inception`: the network, or None to
+    leave them out) and every run's weights kept; returns its record."""
+    options = setup["models"][label]
+    iters, decay_iters, pad = setup["iters"], setup["decay_iters"], setup["pad_multiple"]
+    step = Pix2PixStep(options["netG"], ngf=options["ngf"], ndf=setup["ndf"],
+                       mrff_fusion=options.get("mrff_fusion", "nested"), mrff_arch=options.get("mrff_arch", "paper"),
+                       seed=seed, device=device, schedule=(iters - decay_iters, decay_iters),
+                       init_type=options.get("init_type", "normal"),
+                       generator_options={k: options[k] for k in GENERATOR_OPTIONS if k in options})
+    stream = CropStream(data["train"], seed, setup["crop"])
+    start, load_before = time.perf_counter(), os.getloadavg()[0]
+
+    def scored(pairs, mode):
+        return pair_scores(whole_outputs(step.G, pairs, mode, device, pad), pairs)
+
+    def evaluate(it, train_seconds):
+        test, val = scored(data["test"], "generate"), scored(data["val"], "generate")
+        return {"iter": it, "train_seconds": round(train_seconds, 2), **means(test),
+                **{f"val_{name}": value for name, value in means(val).items()},
+                "test": {m: test[m] for m in CURVE_METRICS}, "val": {m: val[m] for m in CURVE_METRICS}}
+    curve, train_seconds = train_loop(step, stream, iters, setup["eval_every"], evaluate, device, progress)
+    generated = whole_outputs(step.G, data["test"], "generate", device, pad)
+    final = {mode: pair_scores(generated, data["test"]) if mode == "generate" else scored(data["test"], mode)
+             for mode in MODES}
+    final["train_generate"] = scored(data["train_scored"], "generate")
+    final["val_generate"] = scored(data["val"], "generate")
+    if inception is not None:
+        final["set_generate"] = set_scores(generated, data["test"], inception, real_features)
+    weights = save_weights(step, label, seed, weights_dir)
+    return {**record(label, seed, options, step, curve, final, iters, train_seconds, start, load_before),
+            "weights": weights}

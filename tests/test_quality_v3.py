@@ -1,0 +1,240 @@
+"""The quality study, version 3: its code carries out the committed protocol, and its machinery runs.
+
+The protocol (benchmarks/protocols/quality_v3.md) was committed before any run; these tests hold the driver's
+constants and models to it, check the compute matching it promises (MACs counted as the protocol says, on
+networks built as training builds them), the validation block, the set metrics against `mrff evaluate`'s, the
+schedule analysis on records of known shape, and run the whole driver in --quick mode on a small stand-in for
+RoadScene.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from benchmarks.quality import compute
+from benchmarks.quality import v3 as study
+from benchmarks.quality.stats import paired_at_val_peak, schedule_stats, set_paired
+
+ROOT = Path(__file__).resolve().parents[1]
+PROTOCOL = (ROOT / study.PROTOCOL).read_text()
+
+torch.set_num_threads(1)
+
+
+def table_rows():
+    """{label: row} of the protocol's Models table."""
+    return {m.group(1): line for line in PROTOCOL.splitlines() if (m := re.match(r"^\| `([^`]+)` \|", line))}
+
+
+def test_the_codes_constants_are_the_protocols():
+    assert f"{study.ITERS} iterations" in PROTOCOL and f"constant for {study.ITERS - study.DECAY_ITERS}" in PROTOCOL
+    assert f"ndf {study.NDF}, batch norm" in PROTOCOL and f"random {study.CROP}x{study.CROP} crop" in PROTOCOL
+    assert f"test = the {study.TEST_COUNT} highest frame numbers, a gap of {study.FRAME_GAP}" in PROTOCOL
+    assert f"validation = the {study.VAL_COUNT} highest frame numbers of the training" in PROTOCOL
+    assert f"a gap of {study.VAL_GAP} frame numbers below them left out, and" in PROTOCOL
+    assert f"multiple of {study.PAD_MULTIPLE}" in PROTOCOL and f"every {study.EVAL_EVERY} iterations" in PROTOCOL
+    assert f"every {study.TRAIN_SCORED_EVERY}th of the 111 training pairs" in PROTOCOL
+    assert f"at least {study.MIN_SEEDS} and at most {study.MAX_SEEDS}" in PROTOCOL
+    assert f"seeds 0-{study.EXPENSIVE_SEEDS - 1} of each (at least 3)" in PROTOCOL
+    last = study.EXPENSIVE_SEEDS + study.EXPENSIVE_EXTRA - 1
+    assert f"then seeds {study.EXPENSIVE_SEEDS}-{last} of all three" in PROTOCOL
+
+
+def test_the_models_table_is_the_protocols():
+    rows = table_rows()
+    assert set(rows) == set(study.MODELS)
+    for label, options in study.MODELS.items():
+        row = rows[label]
+        if options.get("mrff_arch") == "released":
+            width = options.get("mrff_released_width")
+            assert "--mrff_arch released" in row and (width is None or (
+                f"--mrff_released_width {width} --mrff_channels {options['mrff_channels']}" in row)), row
+        elif label.endswith("10G"):
+            assert f"ngf {options['ngf']}" in row, row
+        elif "norm" in options:
+            assert f"`--norm {options['norm']}`" in row, row
+        elif options.get("no_dropout"):
+            assert "`--no_dropout`" in row, row
+        else:
+            assert f"ngf {options['ngf']}" in row and (options["netG"] in row or "`fusion paper`" in row), row
+        if options.get("mrff_fusion") == "average":
+            assert "average" in row, row
+    order = PROTOCOL.split("**Order:**")[1].split("then `fusion paper no dropout`")[0]
+    assert re.findall(r"`([^`]+)`", order) == list(study.PRIMARY)
+    assert study.SECONDARY == ("fusion paper no dropout",)
+
+
+def test_the_comparisons_are_the_protocols():
+    primary = PROTOCOL.split("**Primary comparisons**")[1].split("Secondary:")[0]
+    assert re.findall(r"`([^`]+)` - `([^`]+)`", primary) == list(study.COMPARISONS)
+    secondary = PROTOCOL.split("Secondary: ")[1].split("and every comparison")[0]
+    assert re.findall(r"`([^`]+)`\s+-\s+`([^`]+)`", secondary) == list(study.SECONDARY_COMPARISONS)
+
+
+def test_every_model_is_within_ten_percent_of_its_references_macs_as_the_protocol_says():
+    costs = compute.table()
+    rows = table_rows()
+    for label, entry in costs.items():
+        assert abs(entry["ratio_to_reference"] - 1) <= compute.TOLERANCE, (label, entry)
+        assert f"{entry['macs'] / 1e9:.3f} G" in rows[label], (label, rows[label])
+    assert costs["fusion released"]["params"] == 25_942_852   # the authors' network, 3 -> 1
+    assert costs["fusion paper"]["macs"] / costs["fusion released"]["macs"] < 0.1
+
+
+def test_the_counted_networks_are_the_ones_training_builds():
+    """compute builds on the meta device from options_of(); training builds through Pix2PixStep: same modules."""
+    from benchmarks.pix2pix_step import Pix2PixStep
+    from benchmarks.quality.train import GENERATOR_OPTIONS
+    for label in ("released narrow", "fusion paper norm none", "fusion paper instance", "fusion paper no dropout",
+                  "unet matched norm none", "paper average"):
+        options = study.MODELS[label]
+        trained = Pix2PixStep(options["netG"], ngf=options["ngf"], ndf=study.NDF,
+                              mrff_fusion=options.get("mrff_fusion", "nested"),
+                              mrff_arch=options.get("mrff_arch", "paper"),
+                              generator_options={k: options[k] for k in GENERATOR_OPTIONS if k in options}).G
+        assert repr(compute.generator(options)) == repr(trained.eval()), label
+    # the flags reach the network: no norm layers with --norm none, no dropout with --no_dropout
+    kinds = {type(m).__name__ for m in compute.generator(study.MODELS["fusion paper norm none"]).modules()}
+    assert "BatchNorm2d" not in kinds and "InstanceNorm2d" not in kinds
+    kinds = {type(m).__name__ for m in compute.generator(study.MODELS["fusion paper no dropout"]).modules()}
+    assert "Dropout" not in kinds and "BatchNorm2d" in kinds
+
+
+def record(model, seed, test_curve, val_curve, final=None, set_metrics=None):
+    """A run record with per-image held-out / validation SSIM along a curve (2 images, iterations 1, 2, 3)."""
+    curve = [{"iter": it, "ssim_mean": float(np.mean(t)), "psnr_mean": 0.0, "scc_mean": 0.0,
+              "val_ssim_mean": float(np.mean(v)), "test": {"ssim": list(t)}, "val": {"ssim": list(v)}}
+             for it, t, v in zip((1, 2, 3), test_curve, val_curve)]
+    scores = {m: list(final if final is not None else test_curve[-1]) for m in
+              ("ssim", "psnr", "scc", "ssim_released", "psnr_released")}
+    return {"model": model, "seed": seed, "params": 1, "seconds_per_iter": 0.1, "curve": curve,
+            "final": {"generate": scores, "test.py": scores, "running": scores, "train_generate": scores,
+                      **({"set_generate": set_metrics} if set_metrics else {})}}
+
+
+def test_the_schedule_analysis_finds_peaks_and_what_stopping_there_gives():
+    rising_then_falling = record("a", 0, [(0.3, 0.3), (0.5, 0.5), (0.4, 0.4)], [(0.2, 0.2), (0.6, 0.6), (0.1, 0.1)])
+    late = record("a", 1, [(0.3, 0.3), (0.4, 0.4), (0.6, 0.6)], [(0.2, 0.2), (0.3, 0.3), (0.4, 0.4)])
+    s = schedule_stats([rising_then_falling, late])
+    assert s["best_test_iter"]["per_seed"] == [2, 3] and s["val_peak_iter"]["per_seed"] == [2, 3]
+    assert s["test_ssim_at_val_peak"]["per_seed"] == pytest.approx([0.5, 0.6])
+    assert s["test_ssim_final"]["mean"] == pytest.approx(0.5)
+    flat = [record("b", k, [(0.45, 0.45)] * 3, [(0.5, 0.5)] * 3) for k in (0, 1)]
+    d = paired_at_val_peak([rising_then_falling, late], flat)
+    assert d["per_seed"] == pytest.approx([0.05, 0.15]) and d["mean"] == pytest.approx(0.10)
+
+
+def test_the_ranking_at_the_validation_peak_can_differ_from_the_final_one():
+    models = {"a": {}, "b": {}}
+    runs = {}
+    for seed in range(3):   # a: best at iteration 2 (0.6), falls to 0.4; b: flat 0.5
+        runs[f"a/seed{seed}"] = record("a", seed, [(0.3, 0.3), (0.6, 0.6), (0.4, 0.4)],
+                                       [(0.3, 0.3), (0.6, 0.6), (0.4, 0.4)])
+        runs[f"b/seed{seed}"] = record("b", seed, [(0.5, 0.5)] * 3, [(0.5, 0.5)] * 3)
+    from benchmarks.quality.stats import summarise_v3
+    summary = summarise_v3(runs, models, [("a", "b")], "b")
+    assert summary["schedule"]["ranking_final"] == ["b", "a"]
+    assert summary["schedule"]["ranking_at_val_peak"] == ["a", "b"] and summary["schedule"]["ranking_changes"]
+    assert summary["comparisons"]["a - b"]["val_peak/ssim"]["mean"] == pytest.approx(0.1)
+    assert summary["comparisons"]["a - b"]["generate/ssim"]["mean"] == pytest.approx(-0.1)
+    assert summary["schedule"]["comparisons_whose_finding_changes"] == ["a - b"]   # lower at the end, higher at peak
+
+
+def test_set_metric_differences_use_the_shared_seeds_and_an_interval_over_seeds():
+    a = [record("a", s, [(0.5, 0.5)] * 3, [(0.5, 0.5)] * 3, set_metrics={"fid": 10.0 + s, "kid_mean": 0.1})
+         for s in range(3)]
+    b = [record("b", s, [(0.5, 0.5)] * 3, [(0.5, 0.5)] * 3, set_metrics={"fid": 12.0, "kid_mean": 0.1})
+         for s in range(2)]
+    d = set_paired(a, b, "fid")
+    assert d["seeds"] == [0, 1] and d["per_seed"] == pytest.approx([-2.0, -1.0]) and d["mean"] == pytest.approx(-1.5)
+    assert d["ci95_seeds"][0] >= -2.0 and d["ci95_seeds"][1] <= -1.0 and d["shown"]
+    assert set_paired(a, b, "kid_mean")["ci95_seeds"] == pytest.approx([0.0, 0.0])
+
+
+def test_the_studys_fid_and_kid_are_mrff_evaluates_on_the_same_images(tmp_path):
+    """score.set_scores on outputs in memory equals `mrff evaluate`'s score_folders on them written as PNGs."""
+    from mrff_plugin import inception
+    from mrff_plugin.commands.evaluate import score_folders
+    from benchmarks.quality.score import set_scores
+    try:
+        network = inception.load()
+    except inception.InceptionMissing:
+        pytest.skip("the Inception file is not installed")
+    rng = np.random.default_rng(3)
+    pairs, fakes = [], []
+    for k, (h, w) in enumerate(((64, 96), (80, 64), (64, 64), (72, 88))):
+        lwir = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        noise = rng.normal(0, 0.3, (h, w)).astype(np.float32)
+        fake = torch.from_numpy(lwir.astype(np.float32) / 127.5 - 1 + noise).clamp(-1, 1)
+        pairs.append((np.zeros((h, w, 3), np.uint8), lwir))
+        fakes.append(fake[None, None])
+        saved = np.asarray(((fake + 1) / 2 * 255).numpy(), np.uint8)   # as the host saves an output: truncated
+        for folder, image in (("fake", saved), ("real", lwir)):
+            (tmp_path / folder).mkdir(exist_ok=True)
+            Image.fromarray(image).save(tmp_path / folder / f"img{k}.png")
+    ours = set_scores(fakes, pairs, network)
+    theirs = score_folders(str(tmp_path / "fake"), str(tmp_path / "real"))
+    assert ours["fid"] == pytest.approx(theirs["fid"], rel=1e-5, abs=1e-6) and ours["fid"] > 0
+    assert ours["kid_mean"] == pytest.approx(theirs["kid_mean"], rel=1e-5, abs=1e-9)
+    assert ours["images"] == 4 and ours["kid_subset_size"] == theirs["kid_subset_size"]
+
+
+# ------------------------------------------------------------------ the driver, end to end in --quick mode
+
+def write_roadscene_stand_in(root, count=60):
+    """`count` visible/LWIR pairs in RoadScene's two-folder layout, frame numbers 200 apart (the splits' gaps of
+    100 then cut nothing), 136 x 160 px: enough for the protocol's 34 / 16 split and 128 px crops."""
+    rng = np.random.default_rng(0)
+    for folder in ("crop_LR_visible", "cropinfrared"):
+        (root / folder).mkdir(parents=True)
+    for k in range(count):
+        small = rng.integers(0, 256, (17, 20, 3), dtype=np.uint8)
+        visible = Image.fromarray(small).resize((160, 136), Image.BILINEAR)
+        visible.save(root / "crop_LR_visible" / f"FLIR_{200 * (k + 1):05d}.jpg")
+        Image.fromarray(255 - np.asarray(visible)[..., 0]).save(root / "cropinfrared" / f"FLIR_{200 * (k + 1):05d}.jpg")
+    return root
+
+
+def test_the_validation_block_is_cut_from_the_top_of_the_training_block(tmp_path):
+    data = study.study_data(write_roadscene_stand_in(tmp_path / "rs"))
+    numbers = {part: [int(i.split("_")[1]) for i in ids] for part, ids in data["ids"].items()}
+    assert len(numbers["test"]) == study.TEST_COUNT and len(numbers["val"]) == study.VAL_COUNT
+    assert max(numbers["train"]) < min(numbers["val"]) - study.VAL_GAP
+    assert max(numbers["val"]) < min(numbers["test"]) - study.FRAME_GAP
+    assert len(data["train"]) == 60 - 34 - 16 and numbers["train_scored"] == numbers["train"][::4]
+
+
+@pytest.mark.slow
+@pytest.mark.end_to_end(reason="the study driver as it is run, `python -m benchmarks.quality.v3 --quick`, twice")
+def test_the_driver_runs_quick_keeps_every_runs_weights_and_resumes(tmp_path):
+    data = write_roadscene_stand_in(tmp_path / "rs")
+    argv = [sys.executable, "-m", "benchmarks.quality.v3", "--quick", "--data", str(data), "--records",
+            str(tmp_path / "records"), "--weights", str(tmp_path / "weights")]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    first = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    records = sorted((tmp_path / "records").glob("*.json"))
+    assert [p.name for p in records] == ["fusion_paper_seed0.json", "released_narrow_seed0.json"]
+    for path in records:
+        r = json.loads(path.read_text())
+        assert r["protocol"] == study.PROTOCOL and [p["iter"] for p in r["curve"]] == [2, 4]
+        assert len(r["curve"][0]["val"]["ssim"]) == 2 and len(r["final"]["val_generate"]["ssim"]) == 2
+        weights = torch.load(r["weights"]["path"], map_location="cpu", weights_only=True)
+        assert sum(v.numel() for k, v in weights.items() if "running" not in k and "num_batches" not in k) \
+            == r["params"]
+        if "set_generate" in r["final"]:
+            assert r["final"]["set_generate"]["images"] == 2
+    released = json.loads(records[1].read_text())
+    assert released["options"]["mrff_released_width"] == study.RELEASED_WIDTH_NARROW and released["params"] == \
+        compute.cost(study.MODELS["released narrow"])["params"]
+    summary = json.loads((tmp_path / "records_summary.json").read_text())
+    assert "released narrow - fusion paper" in summary["summary"]["comparisons"]
+    again = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "2 runs done, 0 to go" in again.stdout, again.stdout + again.stderr[-2000:]
