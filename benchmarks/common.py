@@ -3,6 +3,7 @@
 * Folders: ROOT (the repository), RESULTS (committed measurements), OUT (scratch, ignored by git),
   PROTOCOLS (study protocols, fixed before their runs), HOST_DIR (the bundled host) and the shared
   data folders beside the repository (ROADSCENE).
+* commit_of(path): the commit that last changed a file (a protocol's, in its study's results).
 * write_json(path, report): the one writer of result files -- a temporary file beside the target,
   flushed to disk (fsync), then renamed over it, so a killed run never leaves half a file.
 * machine(): the one record of where a figure was measured -- CPU model and the flags that decide
@@ -12,6 +13,7 @@
 """
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -38,6 +40,16 @@ def write_json(path, report, indent=1):
         os.fsync(handle.fileno())
     os.replace(tmp, path)
     return report
+
+
+def commit_of(path):
+    """The commit that last changed `path` (relative to ROOT), or None outside a git checkout: a study's results
+    name the commit that fixed its protocol."""
+    try:
+        return subprocess.run(["git", "log", "-1", "--format=%H", "--", str(path)], cwd=ROOT, capture_output=True,
+                              text=True, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def cpu_info():

@@ -89,17 +89,13 @@ def test_every_model_is_within_ten_percent_of_its_references_macs_as_the_protoco
 
 
 def test_the_counted_networks_are_the_ones_training_builds():
-    """compute builds on the meta device from options_of(); training builds through Pix2PixStep: same modules."""
-    from benchmarks.pix2pix_step import Pix2PixStep
-    from benchmarks.quality.train import GENERATOR_OPTIONS
+    """compute builds on the meta device from options_of(); training builds through make_step: the same modules."""
+    from benchmarks.quality.train import make_step
+    setup = study.settings(quick=True)
     for label in ("released narrow", "fusion paper norm none", "fusion paper instance", "fusion paper no dropout",
                   "unet matched norm none", "paper average"):
-        options = study.MODELS[label]
-        trained = Pix2PixStep(options["netG"], ngf=options["ngf"], ndf=study.NDF,
-                              mrff_fusion=options.get("mrff_fusion", "nested"),
-                              mrff_arch=options.get("mrff_arch", "paper"),
-                              generator_options={k: options[k] for k in GENERATOR_OPTIONS if k in options}).G
-        assert repr(compute.generator(options)) == repr(trained.eval()), label
+        trained = make_step(study.MODELS[label], setup, 0, torch.device("cpu")).G
+        assert repr(compute.generator(study.MODELS[label])) == repr(trained.eval()), label
     # the flags reach the network: no norm layers with --norm none, no dropout with --no_dropout
     kinds = {type(m).__name__ for m in compute.generator(study.MODELS["fusion paper norm none"]).modules()}
     assert "BatchNorm2d" not in kinds and "InstanceNorm2d" not in kinds

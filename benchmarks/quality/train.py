@@ -23,6 +23,9 @@ from benchmarks.quality.data import CropStream, SquareCropStream, centre_crop, p
 from benchmarks.quality.score import (MODES, batch_scores, crop_outputs, means, pair_scores, set_scores,
                                       whole_outputs)
 
+GENERATOR_OPTIONS = ("norm", "no_dropout", "mrff_channels", "mrff_released_width")   # passed to the generator only
+CURVE_METRICS = ("ssim", "psnr", "scc")   # version 3's curve keeps these per image
+
 
 def train_loop(step, stream, iters, eval_every, evaluate, device, progress=None):
     """`iters` steps of `step` on `stream.next()` pairs; every `eval_every` iterations and at the last, the curve
@@ -85,15 +88,23 @@ def train_run_v1(label, options, seed, data, study, device, weights_dir=None, pr
     return record(label, seed, options, step, curve, final, study["iters"], train_seconds, start, load_before)
 
 
+def make_step(options, setup, seed, device):
+    """The pix2pix step of a study model's `options` (netG, ngf, mrff_fusion, mrff_arch, init_type and the
+    GENERATOR_OPTIONS) against setup['ndf']'s discriminator, with setup's schedule (constant, then decay)."""
+    iters, decay_iters = setup["iters"], setup["decay_iters"]
+    return Pix2PixStep(options["netG"], ngf=options["ngf"], ndf=setup["ndf"],
+                       mrff_fusion=options.get("mrff_fusion", "nested"), mrff_arch=options.get("mrff_arch", "paper"),
+                       seed=seed, device=device, schedule=(iters - decay_iters, decay_iters),
+                       init_type=options.get("init_type", "normal"),
+                       generator_options={k: options[k] for k in GENERATOR_OPTIONS if k in options})
+
+
 def train_run_v2(label, seed, data, setup, device, weights_dir=None, progress=None):
     """Version 2: train setup['models'][label] (netG, ngf, ...) against a discriminator of setup['ndf'] on
     setup['crop'] crops of data['train'] for setup['iters'] iterations; return its record."""
     options = setup["models"][label]
     iters, decay_iters, pad = setup["iters"], setup["decay_iters"], setup["pad_multiple"]
-    step = Pix2PixStep(options["netG"], ngf=options["ngf"], ndf=setup["ndf"],
-                       mrff_fusion=options.get("mrff_fusion", "nested"), mrff_arch=options.get("mrff_arch", "paper"),
-                       seed=seed, device=device, schedule=(iters - decay_iters, decay_iters),
-                       init_type=options.get("init_type", "normal"))
+    step = make_step(options, setup, seed, device)
     stream = CropStream(data["train"], seed, setup["crop"])
     start, load_before = time.perf_counter(), os.getloadavg()[0]
 
@@ -108,9 +119,6 @@ def train_run_v2(label, seed, data, setup, device, weights_dir=None, progress=No
     save_seed0(step, label, seed, weights_dir)
     return record(label, seed, options, step, curve, final, iters, train_seconds, start, load_before)
 
-
-GENERATOR_OPTIONS = ("norm", "no_dropout", "mrff_channels", "mrff_released_width")   # passed to the generator only
-CURVE_METRICS = ("ssim", "psnr", "scc")   # version 3's curve keeps these per image
 
 
 def save_weights(step, label, seed, weights_dir):
@@ -129,11 +137,7 @@ def train_run_v3(label, seed, data, setup, device, weights_dir, progress=None, i
     leave them out) and every run's weights kept; returns its record."""
     options = setup["models"][label]
     iters, decay_iters, pad = setup["iters"], setup["decay_iters"], setup["pad_multiple"]
-    step = Pix2PixStep(options["netG"], ngf=options["ngf"], ndf=setup["ndf"],
-                       mrff_fusion=options.get("mrff_fusion", "nested"), mrff_arch=options.get("mrff_arch", "paper"),
-                       seed=seed, device=device, schedule=(iters - decay_iters, decay_iters),
-                       init_type=options.get("init_type", "normal"),
-                       generator_options={k: options[k] for k in GENERATOR_OPTIONS if k in options})
+    step = make_step(options, setup, seed, device)
     stream = CropStream(data["train"], seed, setup["crop"])
     start, load_before = time.perf_counter(), os.getloadavg()[0]
 

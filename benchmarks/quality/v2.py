@@ -16,12 +16,11 @@ command runs again.
 """
 import argparse
 import json
-import subprocess
 from pathlib import Path
 
 import torch
 
-from benchmarks.common import OUT, RESULTS, ROADSCENE, ROOT, machine, write_json
+from benchmarks.common import OUT, RESULTS, ROADSCENE, commit_of, machine, write_json
 from benchmarks.quality.data import roadscene_pairs, synthetic_pairs
 from benchmarks.quality.figures import draw_all_v2
 from benchmarks.quality.score import means
@@ -83,11 +82,7 @@ def summarise(runs):
 
 def protocol_commit():
     """The commit that last changed the protocol file (the results name it)."""
-    try:
-        return subprocess.run(["git", "log", "-1", "--format=%H", "--", PROTOCOL], cwd=ROOT, capture_output=True,
-                              text=True, timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
+    return commit_of(PROTOCOL)
 
 
 def settings(study, quick):

@@ -15,13 +15,12 @@ generator's weights are kept beside the other scratch output (benchmarks/out/), 
 """
 import argparse
 import json
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from benchmarks.common import OUT, RESULTS, ROADSCENE, ROOT, machine, write_json
+from benchmarks.common import OUT, RESULTS, ROADSCENE, commit_of, machine, write_json
 from benchmarks.quality.data import roadscene_pairs
 from benchmarks.quality.score import lwir_features, means
 from benchmarks.quality.stats import hierarchical_ci, summarise_v3
@@ -152,15 +151,6 @@ def study_data(root=ROADSCENE):
 
 # ---------------------------------------------------------------- driver
 
-def protocol_commit():
-    """The commit that last changed the protocol file (the records name it)."""
-    try:
-        return subprocess.run(["git", "log", "-1", "--format=%H", "--", PROTOCOL], cwd=ROOT, capture_output=True,
-                              text=True, timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 def settings(quick):
     return {"study": "roadscene", "quick": quick, "iters": 4 if quick else ITERS,
             "decay_iters": 2 if quick else DECAY_ITERS, "eval_every": 2 if quick else EVAL_EVERY, "crop": CROP,
@@ -245,7 +235,7 @@ def main(argv=None):
             if it % 200 == 0:
                 print(f"  [{n}/{len(todo)}] {label} seed {seed}: {it}/{setup['iters']}, {rate:.3f} s/it", flush=True)
         record = train_run_v3(label, seed, data, setup, device, args.weights, progress, network, real)
-        record.update(protocol=PROTOCOL, protocol_commit=protocol_commit(), settings=setup, decisions=decisions,
+        record.update(protocol=PROTOCOL, protocol_commit=commit_of(PROTOCOL), settings=setup, decisions=decisions,
                       held_out_ids=data["ids"]["test"], val_ids=data["ids"]["val"], notes=notes)
         write_json(record_path(args.records, label, seed), record)
         runs[f"{label}/seed{seed}"] = record
@@ -266,7 +256,7 @@ def inception_network(data):
 
 
 def write_summary(path, runs, decisions):
-    report = {"protocol": PROTOCOL, "protocol_commit": protocol_commit(), "decisions": decisions,
+    report = {"protocol": PROTOCOL, "protocol_commit": commit_of(PROTOCOL), "decisions": decisions,
               "machine": machine(), "summary": summarise(runs) if runs else None, "runs": sorted(runs),
               "study_seconds": round(sum(r["seconds"] for r in runs.values()), 1)}
     return write_json(path, report)
