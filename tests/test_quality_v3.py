@@ -221,6 +221,7 @@ def test_the_driver_runs_quick_keeps_every_runs_weights_and_resumes(tmp_path):
     for path in records:
         r = json.loads(path.read_text())
         assert r["protocol"] == study.PROTOCOL and [p["iter"] for p in r["curve"]] == [2, 4]
+        assert len(r["code"]["commit"]) == 40 and isinstance(r["code"]["uncommitted"], list)
         assert len(r["curve"][0]["val"]["ssim"]) == 2 and len(r["final"]["val_generate"]["ssim"]) == 2
         weights = torch.load(r["weights"]["path"], map_location="cpu", weights_only=True)
         assert sum(v.numel() for k, v in weights.items() if "running" not in k and "num_batches" not in k) \

@@ -15,12 +15,13 @@ generator's weights are kept beside the other scratch output (benchmarks/out/), 
 """
 import argparse
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from benchmarks.common import OUT, RESULTS, ROADSCENE, commit_of, machine, write_json
+from benchmarks.common import OUT, RESULTS, ROADSCENE, ROOT, commit_of, machine, write_json
 from benchmarks.quality.data import roadscene_pairs
 from benchmarks.quality.score import lwir_features, means
 from benchmarks.quality.stats import hierarchical_ci, summarise_v3
@@ -230,19 +231,20 @@ def main(argv=None):
             and (not args.only or label in args.only) and (not args.seed or seed in args.seed)][:args.max_runs]
     print(f"quality v3: {len(runs)} runs done, {len(todo)} to go; records in {args.records}; {decisions}", flush=True)
     network, real, notes = inception_network(data)
+    code = code_state()
     for n, (label, seed) in enumerate(todo, 1):
         def progress(it, rate, label=label, seed=seed, n=n):
             if it % 200 == 0:
                 print(f"  [{n}/{len(todo)}] {label} seed {seed}: {it}/{setup['iters']}, {rate:.3f} s/it", flush=True)
         record = train_run_v3(label, seed, data, setup, device, args.weights, progress, network, real)
-        record.update(protocol=PROTOCOL, protocol_commit=commit_of(PROTOCOL), settings=setup, decisions=decisions,
-                      held_out_ids=data["ids"]["test"], val_ids=data["ids"]["val"], notes=notes)
+        record.update(protocol=PROTOCOL, protocol_commit=commit_of(PROTOCOL), code=code, settings=setup,
+                      decisions=decisions, held_out_ids=data["ids"]["test"], val_ids=data["ids"]["val"], notes=notes)
         write_json(record_path(args.records, label, seed), record)
         runs[f"{label}/seed{seed}"] = record
         f = means(record["final"]["generate"])
         print(f"  done {label} seed {seed}: SSIM {f['ssim_mean']:.4f} PSNR {f['psnr_mean']:.2f} SCC "
               f"{f['scc_mean']:.4f} in {record['seconds'] / 60:.1f} min", flush=True)
-    return write_summary(args.summary, runs, decisions)
+    return write_summary(args.summary, load_records(args.records), decisions)
 
 
 def inception_network(data):
@@ -255,7 +257,19 @@ def inception_network(data):
     return network, lwir_features(network, data["test"]), []
 
 
+def code_state():
+    """{'commit': HEAD, 'uncommitted': the changed files of mrff_plugin/ and benchmarks/ (the code a run imports)}."""
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", "mrff_plugin", "benchmarks").splitlines()
+    return {"commit": git("rev-parse", "HEAD").strip() or None, "uncommitted": [line[3:] for line in changed]}
+
+
 def write_summary(path, runs, decisions):
+    """The summary of every record in the folder of `runs` as it is now (other processes' runs too)."""
     report = {"protocol": PROTOCOL, "protocol_commit": commit_of(PROTOCOL), "decisions": decisions,
               "machine": machine(), "summary": summarise(runs) if runs else None, "runs": sorted(runs),
               "study_seconds": round(sum(r["seconds"] for r in runs.values()), 1)}
