@@ -180,7 +180,8 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="4 iterations, 2 images, 2 runs: the machinery only")
     p.add_argument("--data", type=Path, default=ROADSCENE, help="the RoadScene folder (default: ../shared/data)")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", help="cpu (the protocol), or cuda for both sides of a 10 G "
+                                                   "comparison (fp32, TF32 off)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (the protocol: 1)")
     p.add_argument("--records", type=Path, default=None,
                    help="folder of the run records (default results/quality_v3/roadscene; quick: benchmarks/out/)")
@@ -213,6 +214,8 @@ def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    if device.type == "cuda":   # the protocol: fp32 on a GPU too (no TF32 in matrix products or convolutions)
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
     setup = settings(args.quick)
     runs = load_records(args.records)
     other = [key for key, r in runs.items() if r.get("settings") != json.loads(json.dumps(setup))]
