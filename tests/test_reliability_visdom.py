@@ -29,7 +29,7 @@ def test_every_visdom_server_command_the_project_shows_binds_to_the_local_machin
     assert exposed == []
 
 
-def test_the_readme_says_how_to_expose_visdom_on_purpose_and_what_that_exposes():
-    text = (ROOT / "README.md").read_text()
+def test_the_training_page_says_how_to_expose_visdom_on_purpose_and_what_that_exposes():
+    text = (ROOT / "docs" / "training.md").read_text()
     assert "-enable_login" in text and "-bind_local" in text
     assert re.search(r"training images", text) and re.search(r"HTML", text)

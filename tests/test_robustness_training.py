@@ -184,8 +184,9 @@ def test_checkpoint_of_another_output_nc_names_the_flag_and_the_saved_value(stra
     result = run_host("test.py", *straight["test"], "--output_nc", "1", "--checkpoints_dir", straight["tmp"] / "ck",
                       "--results_dir", tmp_path / "results")
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"error: checkpoint {straight['run'] / 'latest_net_G.pth'} was trained with "
-                                     f"--output_nc 3 but this run uses --output_nc 1; pass --output_nc 3.")
+    assert result.stderr.strip() == (f"error: --output_nc 1 contradicts {straight['run'] / 'latest_state.pth'}, "
+                                     f"which says {straight['run'] / 'latest_net_G.pth'} was trained with "
+                                     f"--output_nc 3; pass --output_nc 3.")
     assert not (tmp_path / "results" / "run" / "train_latest" / "images").exists()
 
 
