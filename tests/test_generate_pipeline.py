@@ -83,8 +83,8 @@ def test_workers_default_to_in_line_decoding_on_cpu(monkeypatch, tmp_path):
     monkeypatch.setattr(allocator, "keep_freed_memory", lambda: True)  # not in the pytest process
     monkeypatch.setattr(files, "plan_jobs", lambda *args: ([], 0, []))
     monkeypatch.setattr(backends, "open_backend", lambda *args, **kwargs: (argparse.Namespace(), 1))
-    monkeypatch.setattr(engine, "generate", lambda backend, jobs, nc, batch, workers, *a, **k:
-                        seen.append(workers) or {"written": 0, "bad": [], "seconds": 0.0})
+    monkeypatch.setattr(engine, "generate", lambda backend, jobs, options, **k:
+                        seen.append(options.workers) or {"written": 0, "bad": [], "seconds": 0.0})
     parser = argparse.ArgumentParser()
     command.add_arguments(parser)
     model = tmp_path / "model.onnx"
@@ -125,6 +125,7 @@ def run_recorded(monkeypatch, tmp_path, workers, name):
     from PIL import Image
 
     from mrff_plugin.generate import engine, files
+    from mrff_plugin.generate.options import GenerateOptions
     source = tmp_path / "in"
     if not source.is_dir():
         source.mkdir()
@@ -145,7 +146,7 @@ def run_recorded(monkeypatch, tmp_path, workers, name):
     monkeypatch.setattr(engine, "load_image", recorded("decode", engine.load_image))
     monkeypatch.setattr(engine, "write_png", recorded("encode", files.write_png, 0.01))
     jobs = files.plan_jobs(str(source), str(tmp_path / name))[0]
-    result = engine.generate(SlowBackend(0.05, log), jobs, 1, batch_size=4, workers=workers)
+    result = engine.generate(SlowBackend(0.05, log), jobs, GenerateOptions(1, batch_size=4, workers=workers))
     assert result["written"] == 12
     pngs = {p.name: np.asarray(Image.open(p)) for p in sorted((tmp_path / name).glob("*.png"))}
     return pngs, log

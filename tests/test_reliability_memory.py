@@ -44,9 +44,10 @@ def test_the_attention_pass_is_tiled_within_max_memory_like_the_main_pass(tmp_pa
     import torch
     from PIL import Image
     from tiny_generator import write_images
-    from mrff_plugin.commands.generate import save_attention_maps
     from mrff_plugin.generate import engine, files
+    from mrff_plugin.generate.attention import save_attention_maps
     from mrff_plugin.generate.backends import open_backend
+    from mrff_plugin.generate.options import GenerateOptions
     weights = tiny_checkpoint(output_gain=1.0)
     write_images(tmp_path / "in", {"photo.png": (416, 320)})
     torch.set_num_threads(1)
@@ -57,7 +58,7 @@ def test_the_attention_pass_is_tiled_within_max_memory_like_the_main_pass(tmp_pa
     for label, budget in (("untiled", None), ("tiled", 40 * 2 ** 20)):
         jobs = files.plan_jobs(str(tmp_path / "in"), str(tmp_path / label), 0, 1, False)[0]
         (tmp_path / label).mkdir()
-        save_attention_maps(backend, jobs, max_memory=budget)
+        save_attention_maps(backend, jobs, GenerateOptions(1, max_memory=budget))
         maps[label] = np.stack([np.asarray(Image.open(tmp_path / label / f"photo_attention_{k}.png"), np.int16)
                                 for k in range(1, 5)])
     assert calls[0][0] is None and calls[1][0] is not None     # tile: none, then the plan's

@@ -12,18 +12,18 @@ Under `torchrun --nproc_per_node=K mrff generate ...` the K processes share the
 files and none is written twice.  See mrff_plugin/generate/ for the machinery.
 `--save_attention` also writes, beside each output `<name>.png`, the four maps of
 Fig. 13-14 as `<name>_attention_1.png` .. `_4.png` (the weight of f1..f4, one fixed
-0..1 colour scale; `save_attention_maps`), in a second forward pass, tiled as the first.
+0..1 colour scale), in a second forward pass, tiled as the first (generate/attention.py).
 """
 import os
 import sys
 
 from ..argtypes import positive_count, process_count
 from ..generate import NORM_STATS
+from ..generate.attention import attention_paths
 from ..generate.network import add_network_flags
 from ..generate.radiometric_out import add_arguments as add_radiometric_arguments
 from ..palettes import PALETTES
 
-ATTENTION_SUFFIX = "_attention_{}.png"   # <name>_attention_1.png .. _4.png: w1..w4 of Fig. 13-14
 DEFAULT_WORKERS = {"cpu": 0, "cuda": 2}  # --workers by device type (docs/performance.md, "Inference")
 ACCEPTS_EXTRA = True  # a generator's own network flags (--mrff_arch, ...): generate.network.network_overrides
 SKIP_TEARDOWN = True  # the `mrff` executable exits without the interpreter's teardown after a run (cli.console)
@@ -129,9 +129,11 @@ def run(args):
     from tqdm import tqdm
 
     from ..generate.allocator import keep_freed_memory
+    from ..generate.attention import fusion_net, save_attention_maps
     from ..generate.backends import open_backend
     from ..generate.engine import generate
     from ..generate.network import network_overrides
+    from ..generate.options import GenerateOptions
     from ..generate.tiling import DEFAULT_OVERLAP, check_tile, default_max_memory, parse_memory
     device = choose_device(args.device)
     check_tile(args.tile, DEFAULT_OVERLAP if args.overlap is None else args.overlap)  # --overlap alone too
@@ -143,21 +145,22 @@ def run(args):
                                        args.host, overrides, {"output_nc": args.output_nc},
                                        norm_stats=args.norm_stats)
     args.norm_stats = getattr(backend, "norm_stats", args.norm_stats)   # what runs: the run's record says it
-    output_nc = args.output_nc or network_nc
-    workers = args.workers if args.workers is not None else DEFAULT_WORKERS.get(device.type, 2)
+    options = GenerateOptions(
+        output_nc=args.output_nc or network_nc, batch_size=args.batch_size,
+        workers=args.workers if args.workers is not None else DEFAULT_WORKERS.get(device.type, 2),
+        size=args.size, skip_bad=args.skip_bad, max_memory=max_memory, tile=args.tile, overlap=args.overlap,
+        palette=args.palette, also_grey=args.also_grey, radiometric=args.radiometric)
     if args.save_attention:
         fusion_net(backend)  # refuse before the main pass, not after it
     output_existed = os.path.isdir(args.output)
-    claimed = claim_output(args.output, run_options(args, output_nc))  # a resume with other options is refused here
+    claimed = claim_output(args.output, run_options(args, options.output_nc))  # a resume with other options: refused
     label = f"rank {rank}/{world}" if world > 1 else "generate"
     try:
         with tqdm(total=len(jobs), desc=label, unit="img", disable=args.quiet) as bar:
-            result = generate(backend, jobs, output_nc, args.batch_size, workers, args.size, args.skip_bad,
-                              progress=bar, max_memory=max_memory, tile=args.tile, overlap=args.overlap,
-                              log=lambda line: bar.write(f"mrff generate: {line}", file=sys.stderr),
-                              palette=args.palette, also_grey=args.also_grey, radiometric=args.radiometric)
+            result = generate(backend, jobs, options, progress=bar,
+                              log=lambda line: bar.write(f"mrff generate: {line}", file=sys.stderr))
         if args.save_attention:
-            save_attention_maps(backend, jobs, args.size, set(result["bad"]), max_memory, args.tile, args.overlap)
+            save_attention_maps(backend, jobs, options, skip=set(result["bad"]))
     except BaseException:   # refused or stopped before the first image: the folder is left as it was found
         if claimed and world == 1 and not done:
             unclaim_output(args.output, [job.target for job in jobs], remove_folder=not output_existed)
@@ -225,12 +228,6 @@ def run_options(args, output_nc):
             **(radiometric.record() if radiometric else {})}
 
 
-def attention_paths(target):
-    """<name>_attention_1.png .. _4.png beside the output <name>.png."""
-    import os
-    return [os.path.splitext(target)[0] + ATTENTION_SUFFIX.format(k) for k in range(1, 5)]
-
-
 def extra_outputs(args):
     """target -> [(path, flag), ...]: the files the flags write beside each output (files.check_output_names)."""
     from ..palettes import grey_path
@@ -241,57 +238,6 @@ def extra_outputs(args):
         return (grey + [(path, "--save_attention") for path in (attention_paths(target) if args.save_attention else ())]
                 + (radiometric.beside(target) if radiometric else []))
     return extra
-
-
-def fusion_net(backend):
-    """The backend's unetpp_fusion network, or GenerateError: --save_attention needs its feature weights."""
-    from ..generate import GenerateError
-    from ..networks.fusion import FusionGenerator
-    net = getattr(backend, "net", None)
-    if not isinstance(net, FusionGenerator):
-        raise GenerateError("--save_attention needs --backend torch and a --netG unetpp_fusion checkpoint; "
-                            "drop --save_attention for other generators.")
-    return net
-
-
-def save_attention_maps(backend, jobs, size=None, skip=(), max_memory=None, tile=None, overlap=None):
-    """`<name>_attention_k.png` (k = 1..4) beside each job's output: the fusion generator's four feature
-    weights (`net(x, with_weights=True)`), colour-mapped on the fixed 0..1 scale (`visuals.weight_pngs`).
-    Tiled as the main pass is (tiling.plan_size under the same --max_memory/--tile/--overlap): the weights of
-    overlapping tiles blend like the images (they still sum to 1), normalised with the whole image's
-    statistics."""
-    import torch
-
-    from ..generate.engine import ImageJobs, run_network
-    from ..generate.files import write_png
-    from ..generate.tiling import plan_size
-    from ..training.visuals import weight_pngs
-    net = fusion_net(backend)
-
-    class Weights:  # the engine's backend interface, returning the (N, 4, H, W) weights
-        multiple, per_image_norm = backend.multiple, backend.per_image_norm
-
-        def __call__(self, x):
-            with torch.inference_mode(), backend.precision.autocast():
-                return net(x.contiguous(memory_format=torch.channels_last), with_weights=True)[1].float()
-
-        def whole_image_statistics(self, image, run):
-            return backend.whole_image_statistics(image, run)
-
-    images = ImageJobs(jobs, backend.input_nc, size)
-    for index, job in enumerate(jobs):
-        if job.source in skip:
-            continue
-        image = images[index][1]
-        if image is None:
-            continue   # unreadable: already reported (or refused) by the main pass
-        height, width = image.shape[-2:]
-        plan = plan_size(width, height, backend.multiple, backend.cost if max_memory else None,
-                         max_memory or float("inf"), 1, tile, overlap)
-        weights = run_network(Weights(), image[None].to(backend.device), plan["tile"], plan["overlap"], plan["batch"],
-                              plan["statistics_scale"])   # (1, 4, H, W), padded and cropped back
-        for png, path in zip(weight_pngs(weights)[0], attention_paths(job.target)):
-            write_png(png, path)
 
 
 def main(args):

@@ -5,8 +5,10 @@ Reading order:
   network.py  the checkpoint -> the generator, rebuilt from its saved options through
               the host's `define_G` (plugin attached), ready for inference
   files.py    which images to do: the input tree, the output path of each, resume, shards
+  options.py  GenerateOptions: what the run does to every image, settled once from the flags
   engine.py   the batched loop: the network runs; images are decoded and PNGs written
               atomically by a thread pool between its passes (CPU), or beside them (GPU)
+  attention.py  --save_attention: the fusion weights of Fig. 13-14, a second pass tiled as the first
   allocator.py  freed activation memory kept in the process (glibc mallopt) between batches
 """
 from ..errors import MrffError

@@ -187,22 +187,16 @@ def decoded_in_workers(dataset, batches, workers, pin_memory):
                                        pin_memory=pin_memory)
 
 
-def generate(backend, jobs, output_nc, batch_size=8, workers=2, size=None, skip_bad=False, progress=None,
-             max_memory=None, tile=None, overlap=None, log=None, palette="grey", also_grey=False, radiometric=None):
+def generate(backend, jobs, options, progress=None, log=None):
     """Write one PNG per job; return {'written', 'bad', 'seconds'}.
 
     backend: backends.TorchBackend or OnnxRuntimeBackend (its input_nc decides grey or RGB reading).
-    output_nc: channels of the written PNGs (1 or 3).
-    workers: 0 -- decode and encode in threads, one per torch thread, between forward passes, so that they
-    never compete with the network's threads for the cores (CPU); N -- decode in N loader processes and
-    encode in N threads while the network runs (GPU, whose forward pass leaves the cores free).
-    max_memory: bytes of activations one forward pass may use (None: no limit); tile/overlap: force tiling.
+    options: an options.GenerateOptions (channels, batch size, workers, size, tiling, palette, radiometric).
     progress: a tqdm-like object with update(n), or None; log: a function taking one line, or None.
-    palette, also_grey: thermal palette of the PNGs and whether the grey one is kept too (palettes.py).
-    radiometric: a radiometric_out.RadiometricOutput (--lwir_out: counts, temperatures), or None for 8-bit PNGs.
     """
-    device = backend.device
-    plans = plan_sizes(backend, jobs, batch_size, size, max_memory, tile, overlap, log, output_nc)
+    device, size, workers, radiometric = backend.device, options.size, options.workers, options.radiometric
+    plans = plan_sizes(backend, jobs, options.batch_size, size, options.max_memory, options.tile, options.overlap,
+                       log, options.output_nc)
     batches = group_by_size(jobs, {key: 1 if plan["tile"] else plan["batch"] for key, plan in plans.items()}, size)
     dataset = ImageJobs(jobs, backend.input_nc, size)
     written, bad, pending = 0, [], deque()
@@ -220,9 +214,9 @@ def generate(backend, jobs, output_nc, batch_size=8, workers=2, size=None, skip_
         source = (decoded_in_workers(dataset, batches, workers, device.type == "cuda") if workers
                   else decoded_in_threads(dataset, batches, pool))
         for indices, batch, failed in source:  # in threads: encoding the previous batch went on meanwhile
-            finish(2 * batch_size if workers else 0)  # bound memory; in threads: nothing beside the network
+            finish(2 * options.batch_size if workers else 0)  # bound memory; in threads: nothing beside the network
             for index in failed:
-                if not skip_bad:
+                if not options.skip_bad:
                     raise GenerateError(f"{jobs[index].source} cannot be decoded as an image; delete or "
                                         f"replace it, or pass --skip_bad to skip unreadable images.")
                 bad.append(jobs[index].source)
@@ -233,9 +227,9 @@ def generate(backend, jobs, output_nc, batch_size=8, workers=2, size=None, skip_
             plan = plans[tuple(size) if size else jobs[indices[0]].size]
             y = run_network(backend, batch.to(device, non_blocking=True), plan["tile"], plan["overlap"],
                             plan["batch"], plan["statistics_scale"])
-            images, write = (to_u8_images(y, output_nc), write_png) if radiometric is None else \
+            images, write = (to_u8_images(y, options.output_nc), write_png) if radiometric is None else \
                 (radiometric.images(y), radiometric.write)
             for index, image in zip(indices, images):
-                pending.append(pool.submit(write, image, jobs[index].target, palette, also_grey))
+                pending.append(pool.submit(write, image, jobs[index].target, options.palette, options.also_grey))
         finish(0)
     return {"written": written, "bad": bad, "seconds": time.perf_counter() - start}
