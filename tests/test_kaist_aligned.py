@@ -12,7 +12,8 @@ import pytest
 from PIL import Image
 
 from mrff_plugin.datasets.images import UnreadableImageError, load_image
-from mrff_plugin.datasets.kaist_layout import KaistLayoutError, parse_sets, shared_file_names
+from mrff_plugin.datasets.kaist_layout import KaistLayoutError, parse_sets
+from mrff_plugin.datasets.listing import shared_file_names
 from mrff_plugin.datasets.pairs_layout import list_pairs
 
 HOST = Path(__file__).resolve().parents[1] / "third_party" / "pix2pix_toolkit"

@@ -1,8 +1,8 @@
 """Two folders of images with the same names: RoadScene, MSRS, M3FD and TNO-style sets (`--pairs_layout folders`).
 
 Most visible/infrared fusion sets are published as two folders whose files pair
-up by name. Torch-free file-name logic, like `kaist_layout`, whose pieces it
-uses (`images_in`, `pair_folders`, `Unpaired`, `pairs_from_list`). The trees as
+up by name. Torch-free file-name logic, with the pieces every layout shares
+(`listing`: `images_in`, `pair_folders`, `Unpaired`, `pairs_from_list`). The trees as
 published (looked up in the sets' READMEs and loaders with the project's search
 tool):
 
@@ -24,7 +24,7 @@ absolute NAME is taken as it is). `--pairs_layout auto` recognises the
 Files pair up by stem, extension aside (`vi/0001.png` + `ir/0001.bmp`); only
 files with an image extension directly in the folder are read, so `Thumbs.db`,
 `desktop.ini` or a `labels/` sub-folder are skipped. A pair's id is its stem
-(`FLIR_00006`), the form of a `--kaist_list` line (a folder before it, as in
+(`FLIR_00006`), the form of a `--pairs_list` line (a folder before it, as in
 `cropinfrared/FLIR_00006.jpg`, is ignored). Errors are the KAIST
 sentences (`KaistLayoutError`): frames without a partner counted with the first
 one named, an empty folder, a listed id not on disk; an unreadable file and
@@ -32,8 +32,8 @@ partners of different sizes are named when the dataset reads them.
 """
 import os
 
-from .kaist_layout import KaistLayoutError, Selection, Unpaired, count_pairs, images_in, keep_every, \
-    pair_folders, pairs_from_list, read_pair_list
+from .listing import KaistLayoutError, Selection, Unpaired, count_pairs, images_in, pair_folders, paired_frames, \
+    pairs_from_list, read_pair_list
 
 # (visible folder, infrared folder) of the published two-folder sets, in the order auto detection tries them.
 KNOWN_FOLDERS = {
@@ -43,7 +43,6 @@ KNOWN_FOLDERS = {
 }
 SIDES = ("visible", "infrared")          # the two sides, as the error sentences call them
 FLAGS = ("--pairs_visible", "--pairs_infrared")
-FIX = "add the missing files, or pass --kaist_list to select complete pairs"
 
 
 def _subfolders_by_lower_name(folder):
@@ -102,10 +101,7 @@ def list_folder_pairs(vis_dir, ir_dir, stride=1, list_file=None, where=None):
         return Selection(pairs, f"{where}: {count_pairs(pairs)} from --kaist_list {list_file}", [])
     unpaired = Unpaired(SIDES)
     pairs = pair_folders(vis_dir, ir_dir, images_in(vis_dir), images_in(ir_dir), "", unpaired, SIDES)
-    unpaired.raise_if_any(where, FIX)
-    if not pairs:
-        raise KaistLayoutError(f"{where} hold no image pairs (expected files with the same names in both); "
-                               f"put the pairs there or name other folders with --pairs_visible / "
-                               f"--pairs_infrared.")
-    pairs = keep_every(pairs, stride)
+    pairs = paired_frames(pairs, unpaired, where,
+                          f"{where} hold no image pairs (expected files with the same names in both); put the "
+                          f"pairs there or name other folders with --pairs_visible / --pairs_infrared.", stride)
     return Selection(pairs, f"{where}: {count_pairs(pairs)}, frame stride {stride}", [])

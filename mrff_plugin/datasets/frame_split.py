@@ -1,4 +1,4 @@
-"""A train/test split by frame number, written as two `--kaist_list` files.
+"""A train/test split by frame number, written as two `--pairs_list` files.
 
 Sets cut from video (RoadScene's `FLIR_NNNNN` frames, MSRS's `NNNNND`) hold
 neighbouring frames that look alike, so a random split leaks the test set into
@@ -11,15 +11,15 @@ next to a test frame. Torch-free.
     python -m mrff_plugin.datasets.frame_split --dataroot /data/RoadScene --test_count 34 --out lists
     # -> lists/train.txt (the 134 lowest frame numbers), lists/test.txt (the 34 highest)
 
-then `train.py ... --dataset_mode kaist_aligned --kaist_list lists/train.txt` and
-`test.py ... --kaist_list lists/test.txt --preprocess pad`.
+then `train.py ... --dataset_mode kaist_aligned --pairs_list lists/train.txt` and
+`test.py ... --pairs_list lists/test.txt --preprocess pad`.
 """
 import argparse
 import os
 import re
 import sys
 
-from .kaist_layout import KaistLayoutError, count_pairs
+from .listing import KaistLayoutError, count_pairs
 from .pairs_layout import list_pairs
 
 LIST_NAMES = ("train.txt", "test.txt")
@@ -30,7 +30,7 @@ def frame_number(pair_id):
     digits = re.findall(r"\d+", pair_id.rpartition("/")[2])
     if not digits:
         raise KaistLayoutError(f"pair {pair_id} has no frame number in its name; split such a set with "
-                               f"hand-written --kaist_list files instead.")
+                               f"hand-written --pairs_list files instead.")
     return int(digits[-1])
 
 
@@ -53,7 +53,7 @@ def split_by_frame_number(pair_ids, test_count, gap=0):
 
 
 def write_pair_list(path, pair_ids, comment):
-    """A `--kaist_list` file: a `# comment` line, then one pair id per line."""
+    """A `--pairs_list` file: a `# comment` line, then one pair id per line."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(f"# {comment}\n" + "".join(f"{i}\n" for i in pair_ids))

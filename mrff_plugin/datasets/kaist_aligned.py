@@ -57,8 +57,10 @@ from ..errors import MrffError, in_host_family
 from .framing import (MODES, PAD, SHORTSIDE, frame_shortside, generator_multiple, own_size_problem, pad_to_multiple,
                       padded_size, shortside_params)
 from .images import UnreadableImageError, load_image, shown_size
-from .kaist_layout import TIMES, KaistLayoutError, shared_file_names
+from .kaist_layout import TIMES
+from .listing import KaistLayoutError, shared_file_names
 from .lwir_values import add_option as add_lwir_range_option, load_values, run_range, values_to_tensor
+from .option_alias import AliasedOption
 from .pairs_layout import LAYOUTS, list_pairs
 
 # A KAIST layout/selection/file problem, in the host's user-error family when it has one (made at import,
@@ -103,13 +105,15 @@ class KaistAlignedDataset(BaseDataset):
                                  "train day 00-02, test day 06-08, night 03-05 / 09-11)")
         parser.add_argument("--kaist_time", default="day", choices=TIMES,
                             help="time of day of the default sets (ignored with --kaist_sets)")
-        parser.add_argument("--kaist_stride", type=int, default=1,
+        parser.add_argument("--frame_stride", "--kaist_stride", dest="kaist_stride", type=int, default=1,
+                            action=AliasedOption, metavar="N",
                             help="keep every N-th frame of each video (KAIST is 20 fps; neighbours are "
-                                 "near duplicates)")
-        parser.add_argument("--kaist_list", default=None,
-                            help="text file of pair ids (set00/V000/I01225, one per line) that alone "
-                                 "decides the pairs, to reproduce a published split (any layout; for FLIR "
-                                 "it replaces align_train/validation.txt)")
+                                 "near duplicates); --kaist_stride is an alias")
+        parser.add_argument("--pairs_list", "--kaist_list", dest="kaist_list", default=None,
+                            action=AliasedOption, metavar="FILE",
+                            help="text file of pair ids (set00/V000/I01225, FLIR_00006, one per line) that "
+                                 "alone decides the pairs, to reproduce a published split (any layout; for FLIR "
+                                 "it replaces align_train/validation.txt); --kaist_list is an alias")
         parser.add_argument("--skip_bad_images", action="store_true",
                             help="read every selected image once at start-up and leave out the pairs with a "
                                  "truncated or corrupt file (printing how many) instead of stopping at the first")

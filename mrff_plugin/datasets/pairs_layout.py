@@ -1,7 +1,7 @@
 """Which layout a dataroot has -- KAIST, LLVIP, FLIR aligned or flat -- and the pairs a run uses from it.
 
-`list_pairs` is the one entry point (`kaist_aligned` calls it). Like
-`kaist_layout`, whose listing pieces it shares, it is torch-free file-name
+`list_pairs` is the one entry point (`kaist_aligned` calls it). Like the
+listing pieces every layout shares (`listing`), it is torch-free file-name
 logic. The layouts, as published:
 
 * **kaist** -- `<root>/images/setNN/V00M/{visible,lwir}/I0XXXX.jpg` (`kaist_layout`).
@@ -23,8 +23,8 @@ logic. The layouts, as published:
   the lists under `ImageSets/Main/` or the tree inside an `align/` folder -- both
   are accepted. Phase `train` reads align_train.txt; `test`, `val` and
   `validation` read align_validation.txt (the release has no separate test list);
-  `--kaist_list FILE` replaces the list. A pair's id is the frame id `FLIR_NNNNN`.
-* **flat** -- `<root>/<phase>/{visible,lwir}/...` (`kaist_layout.list_flat`).
+  `--pairs_list FILE` replaces the list. A pair's id is the frame id `FLIR_NNNNN`.
+* **flat** -- `<root>/<phase>/{visible,lwir}/...` (`list_flat`).
 * **folders** -- two folders of images with the same names (`folder_pairs`): RoadScene's
   `crop_LR_visible/` + `cropinfrared/`, MSRS's `vi/` + `ir/` (in `<phase>/` or the root),
   M3FD's `Vis/` + `Ir/`, or any two names given with `--pairs_visible` / `--pairs_infrared`.
@@ -42,9 +42,10 @@ import os
 
 from .folder_pairs import KNOWN_FOLDERS, find_known_folders, find_named_folders, list_folder_pairs
 from .images import IMAGE_EXTENSIONS
-from .kaist_layout import (MODALITIES, KaistLayoutError, Pair, Selection, Unpaired, count_pairs, images_in,
-                           is_kaist_tree, keep_every, list_flat, list_kaist_tree, pair_folders,
-                           pairs_from_list, read_pair_list)
+from .kaist_layout import is_kaist_tree, list_kaist_tree
+from .listing import (MODALITIES, UNPAIRED_FIX, KaistLayoutError, Pair, Selection, Unpaired, count_pairs,
+                      images_below, images_in, keep_every, pair_folders, paired_frames, pairs_from_list,
+                      read_pair_list)
 
 LAYOUTS = ("auto", "kaist", "llvip", "flir", "flat", "folders")
 
@@ -60,7 +61,6 @@ FLIR_LISTS = {"train": "align_train.txt", "test": "align_validation.txt",
               "val": "align_validation.txt", "validation": "align_validation.txt"}
 FLIR_LIST_FOLDERS = ("", os.path.join("ImageSets", "Main"))     # relative to the FLIR root
 FLIR_NESTED = "align"                                           # the tree may sit in <root>/align/
-FIX = "add the missing files, or pass --kaist_list to select complete pairs"
 
 
 # ---------------------------------------------------------------- detection
@@ -141,12 +141,10 @@ def list_llvip(root, phase, stride=1):
                                f"disk: {', '.join(on_disk) or 'none'}); pass --phase train or --phase test.")
     unpaired = Unpaired(LLVIP_MODALITIES)
     pairs = pair_folders(vis_dir, ir_dir, images_in(vis_dir), images_in(ir_dir), "", unpaired, LLVIP_MODALITIES)
-    unpaired.raise_if_any(f"LLVIP tree {root}", FIX)
-    if not pairs:
-        raise KaistLayoutError(f"LLVIP tree {root}: visible/{phase} and infrared/{phase} hold no pairs "
-                               f"(expected NNNNNN.jpg with the same names in both); add the images or "
-                               f"choose the other --phase.")
-    pairs = keep_every(pairs, stride)
+    pairs = paired_frames(pairs, unpaired, f"LLVIP tree {root}",
+                          f"LLVIP tree {root}: visible/{phase} and infrared/{phase} hold no pairs (expected "
+                          f"NNNNNN.jpg with the same names in both); add the images or choose the other --phase.",
+                          stride)
     return Selection(pairs, f"LLVIP tree {root}: {count_pairs(pairs)} from visible/{phase} + infrared/{phase}, "
                             f"frame stride {stride}", [])
 
@@ -200,7 +198,7 @@ def list_flir(base, phase, stride=1, list_file=None):
     unpaired = Unpaired(FLIR_MODALITIES)
     unpaired.add("RGB", folder, rgb, (rgb.keys() & listed) - thermal.keys())
     unpaired.add("thermal", folder, thermal, (thermal.keys() & listed) - rgb.keys())
-    unpaired.raise_if_any(f"FLIR aligned tree {base} ({os.path.basename(list_file)})", FIX)
+    unpaired.raise_if_any(f"FLIR aligned tree {base} ({os.path.basename(list_file)})", UNPAIRED_FIX)
     pairs = keep_every([Pair(i, os.path.join(folder, rgb[i]), os.path.join(folder, thermal[i])) for i in ids],
                        stride)
     if not pairs:
@@ -208,6 +206,19 @@ def list_flir(base, phase, stride=1, list_file=None):
                                f"in it, one per line.")
     return Selection(pairs, f"FLIR aligned tree {base}: {count_pairs(pairs)} from {os.path.basename(list_file)}, "
                             f"frame stride {stride}", [])
+
+
+# ---------------------------------------------------------------- flat
+
+def list_flat(folder, stride=1):
+    """Pairs of `<folder>/visible/...` and `<folder>/lwir/...` matched by relative path."""
+    vis_dir, lwir_dir = (os.path.join(folder, modality) for modality in MODALITIES)
+    unpaired = Unpaired()
+    pairs = pair_folders(vis_dir, lwir_dir, images_below(vis_dir), images_below(lwir_dir), "", unpaired)
+    pairs = paired_frames(pairs, unpaired, folder,
+                          f"{folder}: visible/ and lwir/ hold no images; put the pairs there (same file names in "
+                          f"both) or point --dataroot elsewhere.", stride)
+    return Selection(pairs, f"{folder}: {count_pairs(pairs)}, frame stride {stride}", [])
 
 
 # ---------------------------------------------------------------- the entry point
