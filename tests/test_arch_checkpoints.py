@@ -1,5 +1,6 @@
 """`--mrff_arch` through the host and `mrff generate`: the released network trains, tests and is rebuilt from
-its saved options; a checkpoint of the older H/2-fusion layout is refused in one sentence, never half-loaded."""
+its saved options; weights of a layout no flag builds (fusion at H/2) get the ordinary mismatch sentence, never
+half-loaded."""
 import subprocess
 import sys
 import textwrap
@@ -19,9 +20,9 @@ TINY = ["--model", "pix2pix", "--netG", "unetpp_fusion", "--dataset_mode", "kais
         "--crop_size", "64", "--gpu_ids", "-1", "--num_threads", "0", "--ndf", "8"]
 TRAIN = ["--n_epochs", "1", "--n_epochs_decay", "0", "--display_id", "0", "--max_dataset_size", "1"]
 
-# The layout before --mrff_arch: X0,k reduced by 1x1 conv + BatchNorm + ReLU at H/2 ("reduce.f{k}"), then a
-# head of a 4x4 transposed conv + BatchNorm + ReLU and the 3x3 output conv.  Written from a current paper
-# network (same extractor and fusion keys) with its branch and head weights replaced by the old ones.
+# A layout no flag builds: X0,k reduced by 1x1 conv + BatchNorm + ReLU at H/2 ("reduce.f{k}"), then a head of
+# a 4x4 transposed conv + BatchNorm + ReLU and the 3x3 output conv.  Written from a paper network (same
+# extractor and fusion keys) with its branch and head weights replaced by these.
 MAKE_OLD_CHECKPOINT = textwrap.dedent("""
     import argparse, sys
     import torch
@@ -99,21 +100,25 @@ def test_released_network_trains_tests_and_is_rebuilt_by_generate_from_its_saved
     assert [round(float(w.mean()), 2) for w in weights] == pytest.approx([0.125, 0.125, 0.25, 0.5], abs=0.03)
 
 
-def test_a_checkpoint_of_the_older_layout_is_refused_in_one_sentence_by_test_py_and_generate(data):
+def test_weights_of_a_layout_no_flag_builds_get_the_ordinary_mismatch_sentence_from_test_py_and_generate(data):
     run = data / "ck" / "old"
     run.mkdir(parents=True)
     made = subprocess.run([sys.executable, "-c", MAKE_OLD_CHECKPOINT, str(HOST_DIR), str(run)],
                           env=host_env(), capture_output=True, text=True, timeout=120)
     assert made.returncode == 0, made.stderr
-    sentence = ("this checkpoint holds the older unetpp_fusion layout (fusion at H/2, saved before --mrff_arch "
-                "existed), which this version no longer builds: retrain it with this version, or load it with "
-                "the mrff_plugin checkout that trained it.")
+    weights = run / "latest_net_G.pth"
     test = run_host("test.py", "--dataroot", data / "data", "--name", "old", "--checkpoints_dir", data / "ck",
                     *TINY, "--ngf", "8", "--results_dir", data / "results")
     assert test.returncode == 2 and "Traceback" not in test.stderr
-    assert test.stderr.strip().splitlines()[-1] == f"error: {sentence}"
-    generated = mrff("generate", "--checkpoint", run / "latest_net_G.pth", "--input", data / "photos",
+    assert test.stderr.strip().splitlines()[-1] == (
+        f"error: checkpoint {weights} does not fit the network built from --netG unetpp_fusion --norm batch; it was "
+        f"probably trained with another --netG or --norm, so pass the values used for training.")
+    generated = mrff("generate", "--checkpoint", weights, "--input", data / "photos",
                      "--output", data / "old_ir", "--quiet", "--workers", "0")
     assert generated.returncode == 2 and "Traceback" not in generated.stderr
-    assert generated.stderr.strip().splitlines() == [f"mrff generate: {run / 'latest_net_G.pth'}: {sentence}"]
+    lines = generated.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"mrff generate: checkpoint {weights} does not fit the generator built from --netG unetpp_fusion ")
+    assert lines[0].endswith(")."), lines[0]   # "...; pass the flags it was trained with (--netG, --norm, ...)."
+    assert "pass the flags it was trained with (--netG, --norm" in lines[0]
     assert not (data / "old_ir" / "p.png").exists()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import warnings
+from dataclasses import asdict
 
 import pytest
 import torch
@@ -127,8 +128,8 @@ def test_classic_host_gets_an_initialised_network_through_its_own_init_net(clean
     net = networks.define_G(3, 1, 4, "unetpp_fusion", "instance", True, "xavier", 0.5, [])
     assert isinstance(net, UnetppFusionGenerator) and net.initialised_by_host
     assert networks.CALLS == [("init_net", "xavier", 0.5, [])]
-    assert net.config == dict(input_nc=3, output_nc=1, ngf=4, use_dropout=True, mrff_arch="paper",
-                              mrff_fusion="nested", mrff_channels=32, norm="instance")
+    assert asdict(net.config) == dict(input_nc=3, output_nc=1, ngf=4, use_dropout=True, mrff_arch="paper",
+                                      mrff_fusion="nested", mrff_channels=32, norm="instance")
     assert isinstance(networks.define_G(3, 3, 4, "unet_128"), torch.nn.Conv2d)  # other names: the original
     assert networks.define_G.__wrapped__ is original
 
@@ -187,7 +188,7 @@ def test_options_gain_the_plugin_flags_and_the_generator_is_built_with_them(clea
         "specify generator architecture [resnet_9blocks | unet_128 | unetpp_fusion (mrff plugin)]"
     from models import create_model
     model = create_model(opt)   # the host's model calls define_G(3, 3, 4, opt.netG, opt.norm): flags ride with netG
-    assert model.netG.config["mrff_fusion"] == "last" and model.netG.config["mrff_channels"] == 6
+    assert model.netG.config.mrff_fusion == "last" and model.netG.config.mrff_channels == 6
     assert list(model.netG.branches) == ["f4"] and model.netG_name_type == "GeneratorChoice"
     assert opt.netG == "unetpp_fusion"
     defaults = BaseOptions().parse([])
@@ -195,9 +196,9 @@ def test_options_gain_the_plugin_flags_and_the_generator_is_built_with_them(clea
     # the flags stay with the options they were parsed into, not with the process: a direct call with this
     # opt.netG builds them, a plain name the generator's defaults
     net = networks.define_G(3, 3, 4, opt.netG, opt.norm)
-    assert (net.config["mrff_fusion"], net.config["mrff_channels"]) == ("last", 6)
+    assert (net.config.mrff_fusion, net.config.mrff_channels) == ("last", 6)
     net = networks.define_G(3, 3, 4, "unetpp_fusion", opt.norm)
-    assert (net.config["mrff_fusion"], net.config["mrff_channels"]) == ("nested", 32)
+    assert (net.config.mrff_fusion, net.config.mrff_channels) == ("nested", 32)
 
 
 def test_mrff_arch_released_is_built_and_warns_once_about_the_host_flags_it_ignores(clean_slate, tmp_path, capsys):
@@ -213,7 +214,7 @@ def test_mrff_arch_released_is_built_and_warns_once_about_the_host_flags_it_igno
                                        "--mrff_released_width).\n")
     from models import create_model
     net = create_model(opt).netG
-    assert isinstance(net, ReleasedFusionGenerator) and net.config["mrff_arch"] == "released"
+    assert isinstance(net, ReleasedFusionGenerator) and net.config.mrff_arch == "released"
     assert options.parser._option_string_actions["--norm"].help == "no effect with --mrff_arch released"
     BaseOptions().parse(["--netG", "unetpp_fusion", "--mrff_arch", "released"])
     BaseOptions().parse(["--netG", "unetpp_fusion", "--norm", "batch"])  # paper: --norm is read, nothing to say

@@ -5,6 +5,7 @@ the flag is refused where no released network reads it; and a narrow network tra
 is rebuilt at its width by test.py, `mrff generate` and `mrff export` from the options saved with it.
 """
 import argparse
+from dataclasses import asdict
 
 import pytest
 import torch
@@ -73,7 +74,7 @@ def test_the_hand_derivation_gives_the_authors_count_and_the_worked_example():
 def test_the_default_width_is_the_authors_network():
     net = released()
     assert count(net) == 25_943_430 == released_parameter_count(64, 32, 3, 3)
-    assert net.config["mrff_released_width"] == 64
+    assert net.config.mrff_released_width == 64
     assert count(released(mrff_released_width=64)) == 25_943_430
 
 
@@ -83,8 +84,8 @@ def test_a_narrow_network_has_the_hand_derived_count_and_channels(width, mrff_ch
     assert count(net) == released_parameter_count(width, mrff_channels, 3, output_nc)
     assert [net.nodes[f"x{i}_0"][0].out_channels for i in range(5)] == [width * m for m in (1, 2, 4, 8, 8)]
     assert net.branches["f1"][0].in_channels == width and net.branches["f1"][0].out_channels == mrff_channels
-    assert net.config == dict(input_nc=3, output_nc=output_nc, mrff_arch="released", mrff_fusion="nested",
-                              mrff_channels=mrff_channels, mrff_released_width=width)
+    assert asdict(net.config) == dict(input_nc=3, output_nc=output_nc, mrff_arch="released", mrff_fusion="nested",
+                                      mrff_channels=mrff_channels, mrff_released_width=width)
     out = net(torch.randn(1, 3, 64, 96))
     assert out.shape == (1, output_nc, 64, 96) and out.std() > 0
 

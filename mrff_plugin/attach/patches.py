@@ -10,6 +10,7 @@ name: they ask the registry (`mrff_plugin.networks`).
 """
 import codecs
 import copy
+import dataclasses
 import functools
 import inspect
 from dataclasses import dataclass
@@ -136,8 +137,9 @@ def wrap_define_G(original, networks):
                      "ngf": arg["ngf"], "use_dropout": arg["use_dropout"]}
             net = build(str(name), arg["input_nc"], arg["output_nc"], flags,
                         networks.get_norm_layer(norm_type=arg["norm"]))
-            if isinstance(getattr(net, "config", None), dict):
-                net.config["norm"] = arg["norm"]
+            config = getattr(net, "config", None)   # a frozen dataclass (networks/unetpp_fusion.py)
+            if dataclasses.is_dataclass(config) and hasattr(config, "norm"):
+                net.config = dataclasses.replace(config, norm=arg["norm"])
             if classic:
                 return networks.init_net(net, arg["init_type"], arg["init_gain"], arg["gpu_ids"])
             return net

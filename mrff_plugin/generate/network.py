@@ -13,9 +13,9 @@ the call training used, without drawing weights the checkpoint replaces; a host
 generator (`unet_256`, ...) by the host's own `models.networks.define_G`.  An upstream
 checkout given as `--host` (either era) needs only that public `define_G`: it has
 no `util/checkpoint.py`, so its weights are read with plain `torch.load` and its
-options from `train_opt.txt`.  A checkpoint of
-the older H/2-fusion layout (saved before --mrff_arch) is refused in one sentence
-that names the file and says what to do; nothing is loaded half-matching.
+options from `train_opt.txt`.  Weights that fit no network the options build
+are refused in one sentence that names the file and the flags to pass
+(`mismatch_sentence`); nothing is loaded half-matching.
 
 For inference the network is switched to eval mode (no dropout) and its
 BatchNorms normalise as `norm_stats` says (image_norm.py): by default each
@@ -318,7 +318,7 @@ def load_generator(checkpoint, epoch="latest", host=None, overrides=None, fallba
     state_dict = _load(weights_path, host_checkpoint, "load_weights")
     try:
         net.load_state_dict(state_dict)
-    except ValueError as exc:  # the generator refuses an older layout (FusionGenerator.legacy_message)
+    except ValueError as exc:  # a plugin generator that refuses the weights in its own sentence
         raise GenerateError(f"{weights_path}: {exc}") from None
     except RuntimeError:
         raise GenerateError(mismatch_sentence(networks, weights_path, options, state_dict)) from None

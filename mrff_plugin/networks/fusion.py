@@ -40,17 +40,12 @@ exports as an ONNX output.  After every forward the module also keeps, detached:
 import torch
 import torch.nn as nn
 
-from ..errors import MrffError, host_error
 from .map_conv import conv_of_concatenation
 
 FUSION_MODES = ("nested", "average", "last")  # nested = Fig. 6; the others are ablations
 DEPTH = 4  # deepest level X4,0; the nested nodes fill X0,1..X0,4 (Fig. 4)
 SIZE_MULTIPLE = 2 ** (DEPTH + 1)  # five stride-2 stages: X0,0 at H/2, X4,0 at H/32
 CONSTANT_WEIGHTS = {"average": (0.25, 0.25, 0.25, 0.25), "last": (0.0, 0.0, 0.0, 1.0)}
-
-
-class CheckpointLayoutError(MrffError, ValueError):
-    """A checkpoint of a layout this version no longer builds (FusionGenerator.legacy_message)."""
 
 
 def check_input_size(height, width):
@@ -109,11 +104,9 @@ class AttentionFusion(nn.Module):
 class FusionGenerator(nn.Module):
     """UNet++ extractor + multi-receptive-field fusion + head, wired as the module docstring says.
 
-    Subclasses call `super().__init__(mrff_fusion, mrff_channels)` and then build
-    nodes, ups, branches, fuse and head.
+    Subclasses call `super().__init__(mrff_fusion, mrff_channels)`, set `config` (a frozen dataclass of what
+    they are built from, `mrff_arch` among it) and then build nodes, ups, branches, fuse and head.
     """
-
-    arch = None  # the --mrff_arch a subclass builds
 
     def __init__(self, mrff_fusion, mrff_channels):
         super().__init__()
@@ -160,14 +153,3 @@ class FusionGenerator(nn.Module):
             tuple(f_k.detach().abs().mean(dim=1, keepdim=True) for f_k in f)
         output = self.head(fused)  # (N, output_nc, H, W)
         return (output, weights) if with_weights else output
-
-    def load_state_dict(self, state_dict, strict=True, **kwargs):
-        """nn.Module's, but a checkpoint of an older layout is refused with one sentence (`legacy_message`)."""
-        message = self.legacy_message(state_dict)
-        if message:
-            raise host_error(CheckpointLayoutError(message))
-        return super().load_state_dict(state_dict, strict=strict, **kwargs)
-
-    def legacy_message(self, state_dict):
-        """One sentence when `state_dict` is of a layout this version no longer builds, else None."""
-        return None

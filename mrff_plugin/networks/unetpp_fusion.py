@@ -58,10 +58,7 @@ table's input/output columns give):
   channels, the fused 32 channels go straight into the 3x3 output convolution,
   and the fusion must already be at H x W: the branch layers are 4x4 stride-2
   transposed convolutions (the kernel of Table 1's up-sampling DBs).  The
-  authors' released code does the same (docs/architecture.md, "The released network").  Earlier
-  versions fused at H/2 after 1x1 reductions and needed a transposed convolution
-  in the head that neither the text nor the release has; their checkpoints are
-  refused with one sentence (`legacy_message`).
+  authors' released code does the same (docs/architecture.md, "The released network").
 - Row "Output CCB_O (3,4,1,1) (1,32,32,32)" is garbled: read as the 3x3 output
   convolution of the text, 32 -> output_nc channels, then tanh.
 - Fig. 6's layer parameters are not legible in our copy: H is one 3x3
@@ -79,6 +76,8 @@ Choices the paper leaves open, taken from pix2pix (Isola et al. 2017):
 """
 import functools
 import sys
+from dataclasses import dataclass, field
+from typing import Optional
 
 import torch.nn as nn
 
@@ -98,7 +97,22 @@ ARCHS = ("paper", "released")  # --mrff_arch: this file's reading of the text | 
 LEAKY_SLOPE = 0.2  # pix2pix encoder
 DROPOUT = 0.5  # pix2pix decoder
 DROPOUT_UPSAMPLINGS = ("x4_0", "x3_0", "x3_1")  # DB4.0, DB3.0, DB3.1
-LEGACY_KEY = "reduce."  # the 1x1 reductions of the H/2 fusion (before --mrff_arch)
+
+
+@dataclass(frozen=True)
+class UnetppFusionConfig:
+    """What an `UnetppFusionGenerator` is built from, in the builder's terms: its fields but `norm` are
+    `unetpp_fusion`'s arguments, which with the host's norm layer build the same network again."""
+
+    input_nc: int                          # channels of the input image (3 visible, 1 grey)
+    output_nc: int                         # channels of the output image (1 or 3 for LWIR)
+    ngf: int = 64                          # ch[0]; Table 1 uses 64
+    use_dropout: bool = False              # the host's `not --no_dropout`
+    mrff_fusion: str = "nested"            # 'nested' (paper) | 'average' | 'last'
+    mrff_channels: int = MRFF_CHANNELS     # channels of f1..f4
+    norm: Optional[str] = None             # the host's --norm, where its define_G built the network (the
+    #                                        builder itself receives only the norm layer)
+    mrff_arch: str = field(default="paper", init=False)
 
 
 def _is_batch_norm(norm_layer):
@@ -122,8 +136,6 @@ def conv_block(conv, in_ch, out_ch, kernel, stride, padding, norm_layer, activat
 class UnetppFusionGenerator(FusionGenerator):
     """UNet++ extractor + multi-receptive-field fusion + output convolution; see the module docstring."""
 
-    arch = "paper"
-
     def __init__(self,
                  input_nc,                      # channels of the input image (3 visible, 1 grey)
                  output_nc,                     # channels of the output image (1 or 3 for LWIR)
@@ -133,9 +145,7 @@ class UnetppFusionGenerator(FusionGenerator):
                  mrff_fusion="nested",          # 'nested' (paper) | 'average' | 'last'
                  mrff_channels=MRFF_CHANNELS):  # channels of f1..f4
         super().__init__(mrff_fusion, mrff_channels)
-        # Kept so a network can be rebuilt from a checkpoint's saved options.
-        self.config = dict(input_nc=input_nc, output_nc=output_nc, ngf=ngf, use_dropout=use_dropout,
-                           mrff_arch=self.arch, mrff_fusion=mrff_fusion, mrff_channels=mrff_channels)
+        self.config = UnetppFusionConfig(input_nc, output_nc, ngf, use_dropout, mrff_fusion, mrff_channels)
         ch = [ngf * m for m in CHANNEL_MULTIPLIERS]  # Table 1: 64, 128, 256, 512, 1024
         relu = functools.partial(nn.ReLU, inplace=True)
         block = functools.partial(conv_block, norm_layer=norm_layer, activation=relu)
@@ -167,13 +177,6 @@ class UnetppFusionGenerator(FusionGenerator):
             nn.Conv2d(mrff_channels, output_nc, kernel_size=OUTPUT_KERNEL, padding=1),
             nn.Tanh(),
         )
-
-    def legacy_message(self, state_dict):
-        if any(key.startswith(LEGACY_KEY) for key in state_dict):
-            return ("this checkpoint holds the older unetpp_fusion layout (fusion at H/2, saved before "
-                    "--mrff_arch existed), which this version no longer builds: retrain it with this version, "
-                    "or load it with the mrff_plugin checkout that trained it.")
-        return None
 
 
 # ------------------------------------------------------------------ its flags and their check

@@ -32,6 +32,8 @@ two widths are separate flags: f1..f4 run at the full input resolution, so at a
 small W most of the network's compute is in the branches and fusion, set by
 --mrff_channels (the release has --mrff_channels = W / 2).
 """
+from dataclasses import dataclass, field
+
 import torch.nn as nn
 
 from .fusion import DEPTH, AttentionFusion, FusionGenerator, branch_levels
@@ -44,6 +46,19 @@ BRANCH_KERNEL = 4  # branch layers: 4x4 stride-2 padding-1 transposed convolutio
 MRFF_CHANNELS = 32  # f1..f4 channels in the release
 
 
+@dataclass(frozen=True)
+class ReleasedFusionConfig:
+    """What a `ReleasedFusionGenerator` is built from, in the builder's terms: its fields are `unetpp_fusion`'s
+    arguments, which build the same network again (no norm layer reaches it)."""
+
+    input_nc: int                               # channels of the input image
+    output_nc: int                              # channels of the output image (the release: 3)
+    mrff_fusion: str = "nested"                 # 'nested' (the release) | 'average' | 'last'
+    mrff_channels: int = MRFF_CHANNELS          # channels of f1..f4 (the release: 32)
+    mrff_released_width: int = RELEASED_WIDTH   # ch[0]; ch = width * RELEASED_MULTIPLIERS (the release: 64)
+    mrff_arch: str = field(default="released", init=False)
+
+
 def block(in_ch, out_ch, stride=1):
     """conv3x3 (padding 1, bias) -> ReLU: the release's building block."""
     return [nn.Conv2d(in_ch, out_ch, KERNEL, stride=stride, padding=1), nn.ReLU(inplace=True)]
@@ -51,8 +66,6 @@ def block(in_ch, out_ch, stride=1):
 
 class ReleasedFusionGenerator(FusionGenerator):
     """The authors' released fusion generator; see the module docstring."""
-
-    arch = "released"
 
     def __init__(self,
                  input_nc,                      # channels of the input image
@@ -63,8 +76,7 @@ class ReleasedFusionGenerator(FusionGenerator):
         super().__init__(mrff_fusion, mrff_channels)
         if not isinstance(width, int) or isinstance(width, bool) or width < 1:
             raise ValueError(f"--mrff_released_width {width} must be a positive number of channels.")
-        self.config = dict(input_nc=input_nc, output_nc=output_nc, mrff_arch=self.arch,
-                           mrff_fusion=mrff_fusion, mrff_channels=mrff_channels, mrff_released_width=width)
+        self.config = ReleasedFusionConfig(input_nc, output_nc, mrff_fusion, mrff_channels, width)
         ch, C = [width * m for m in RELEASED_MULTIPLIERS], mrff_channels
         self.nodes = nn.ModuleDict()
         self.ups = nn.ModuleDict()
