@@ -109,6 +109,32 @@ def quality_v2(name, title):
     return lines + [""]
 
 
+def flat_rank(mid):
+    """How many of v2's RoadScene models score a mean SSIM below the flat image's, in words."""
+    models = load("quality_v2_roadscene.json")["summary"]["models"]
+    below = [name for name, m in models.items() if m["generate"]["ssim"]["mean"] < mid["ssim"]]
+    return "%d of v2's %d models have a lower mean SSIM" % (len(below), len(models))
+
+
+def flat_reference():
+    name = files("quality-v2-flatreference-roadscene-")[0].name
+    d = load(name)
+    mid, best = d["mid_grey"], d["best_flat"]
+    lines = ["#### An image with no content", "",
+             "%s (`python -m benchmarks.quality.flat_reference`): one flat grey level for every held-out "
+             "image, scored exactly as a model's output. Mid-grey scores SSIM %.4f, PSNR %.2f dB on the %d "
+             "held-out frames (the best flat level, %+.3f, SSIM %.4f): %s in the table above, because much "
+             "of a thermal frame is smooth. Read SSIM on this set beside the detail score (SCC), which is 0 "
+             "for a flat image." % (link(name), mid["ssim"], mid["psnr"], d["images"], best["level"], best["ssim"],
+                                    flat_rank(mid)), ""]
+    runs = d["constant_output_runs"]
+    if runs:
+        lines += ["Runs whose outputs had no detail at all (SCC 0 on every held-out image at every point of "
+                  "the curve): a generator that stopped learning and writes one grey level:", ""]
+        lines += table(["run", "SSIM", "PSNR dB"], [[r["run"], "%.4f" % r["ssim"], "%.2f" % r["psnr"]] for r in runs])
+    return lines + [""]
+
+
 def quality_v1():
     name = "quality.json"
     d = load(name)
@@ -313,16 +339,27 @@ def headline():
     """README's table: the few figures a newcomer asks for first, each linking its section."""
     road = load("quality_v2_roadscene.json")["summary"]["comparisons"]
     synth = load("quality_v2_synthetic.json")["summary"]["comparisons"]
+    flat = load(files("quality-v2-flatreference-roadscene-")[0].name)
+    constant = [r["run"].split(" ", 1)[1] for r in flat["constant_output_runs"] if r["run"].startswith("v2 ")]
+    released = "RoadScene: the authors' released network minus `unet_128`"
+    if any(run.startswith("fusion released/") for run in constant):
+        released += " (%s wrote one flat grey image for every input: SSIM of no content)" % ", ".join(
+            "seed " + run.rsplit("seed", 1)[1] for run in constant if run.startswith("fusion released/"))
     rows = []
     for label, c in (
             ("RoadScene (real LWIR): fusion `paper` minus pix2pix `unet_128`", road["fusion paper - unet"]),
             ("RoadScene: fusion `paper` minus a U-Net of the same compute", road["fusion paper - unet matched"]),
             ("RoadScene: nested attention minus plain averaging of the branches", road["fusion paper - paper average"]),
-            ("RoadScene: the authors' released network minus `unet_128`", road["fusion released - unet"]),
+            (released, road["fusion released - unet"]),
             ("synthetic scenes: fusion `paper` minus a U-Net of the same compute", synth["fusion paper - unet matched"])):
         n = len(c["generate/ssim"]["seeds"])
         rows.append([label, "SSIM %s, PSNR %s dB" % (ci(c["generate/ssim"]), ci(c["generate/psnr"], 2)),
                      "%d seeds, 95%% interval over seeds and images" % n, "[quality](docs/results.md#quality-does-fusion-beat-pix2pix)"])
+    mid = flat["mid_grey"]
+    rows.append(["RoadScene: a flat mid-grey image, no network (the bar a model must clear)",
+                 "SSIM %.3f, PSNR %.2f dB (%s)" % (mid["ssim"], mid["psnr"], flat_rank(mid)),
+                 "the %d held-out images, scored as the models' outputs" % flat["images"],
+                 "[quality](docs/results.md#quality-does-fusion-beat-pix2pix)"])
     demo_file = files("demo-schedule-")[0].name
     after = load(demo_file)["configurations"]["after"]
     rows.append(["`mrff demo`", "SSIM %.3f, PSNR %.2f dB in %.1f min" % (after["ssim_mean"], after["psnr_mean"], after["seconds"] / 60),
@@ -362,6 +399,7 @@ def render():
              "[benchmarks/README.md](../benchmarks/README.md).", "",
              "## Quality: does fusion beat pix2pix?", ""]
     lines += quality_v2("quality_v2_roadscene.json", "Version 2: real LWIR (RoadScene)")
+    lines += flat_reference()
     lines += quality_v2("quality_v2_synthetic.json", "Version 2: synthetic scenes")
     lines += quality_v1()
     lines += demo()
