@@ -328,6 +328,96 @@ def tiling():
     return lines + [""]
 
 
+# ------------------------------------------------------------------------------ radiometric
+
+def mean(values):
+    return sum(values) / len(values)
+
+
+def kelvin(interval, per_image=None):
+    """'mean [low, high]' of a (mean, 2.5th, 97.5th percentile) triple; its mean must be the per-image values' mean."""
+    if per_image is not None and abs(mean(per_image) - interval[0]) > 1e-9:
+        raise SystemExit("a radiometric results file's mean differs from the mean of its per-image values")
+    return "%.2f [%.2f, %.2f]" % tuple(interval)
+
+
+def radiometric_label(run):
+    network = "fusion" if run["netG"] == "unetpp_fusion" else "U-Net (`%s`)" % run["netG"]
+    if run["bits"] == 16:
+        return "%s, 16-bit counts" % network
+    if run["agc_range"] == "own":
+        return "%s, 8-bit frames, mapped back through each test frame's own AGC range" % network
+    return "%s, 8-bit frames, mapped back through the training frames' mean AGC range (%.0f to %.0f counts)" % (
+        network, run["agc_range"][0], run["agc_range"][1])
+
+
+def radiometric():
+    lines = ["## Radiometric: temperature error of `mrff generate`", "",
+             "`OMP_NUM_THREADS=1 nice python -m benchmarks.radiometric` ([radiometric.md](radiometric.md), "
+             "[benchmarks/README.md](../benchmarks/README.md)): `mrff synth --lwir_bits 16`, `mrff train` at the "
+             "demo's scale, then `mrff generate`; the kelvin output against the synthetic scene's temperature. "
+             "Newest first.", ""]
+    for path in files("radiometric-"):
+        d = load(path.name)
+        runs = d["runs"]
+        lines += ["%s: %d pairs (%d of them test pairs), %s; %s, torch %s, %d thread(s). Mean over the %d test "
+                  "images, 95%% bootstrap interval:" % (
+                      link(path.name), d["pairs"], d["test_pairs"], d["size"], CPU_NAMES[cpu_of(path.name)],
+                      d["machine"]["torch"], d["machine"]["threads"], d["test_pairs"]), ""]
+        rows = [[radiometric_label(r), kelvin(r["mae_k"], r["per_image_mae_k"]), kelvin(r["mae_k_offset_removed"]),
+                 "%.0f s" % r["train_seconds"]] for r in runs.values()]
+        rows.append(["the camera's own counts (floor: blur, NETD, fixed pattern)",
+                     kelvin(d["camera_floor_k"], d["camera_floor"]), "", ""])
+        lines += table(["model", "temperature MAE (K)", "with each frame's mean offset removed (K)", "training"], rows)
+        sixteen = runs["fusion_16bit"]["per_image_mae_k"]
+        lost = d["fusion_8bit_training_agc_minus_16bit_k"]
+        gained = d["fusion_8bit_minus_16bit_k"]
+        for key in ("fusion_8bit_training_agc", "fusion_8bit"):
+            kelvin(d[key + "_minus_16bit_k"], [a - b for a, b in zip(runs[key]["per_image_mae_k"], sixteen)])
+        unet = mean([a - b for a, b in zip(sixteen, runs["unet_16bit"]["per_image_mae_k"])])
+        lines += ["", "Paired, per image: 8-bit training mapped back as a real 8-bit set allows (no AGC range "
+                  "recorded per frame) minus 16-bit training, %+.2f K [%+.2f, %+.2f]; handed each test frame's "
+                  "own AGC range, which no real 8-bit set records, %+.2f K [%+.2f, %+.2f]: that range carries the "
+                  "frame's absolute level (air temperature, sun), which the visible image hardly shows. Fusion "
+                  "minus the U-Net on the 16-bit counts, %+.2f K (no interval recorded). One training each, "
+                  "%s." % (lost[0], lost[1], lost[2], gained[0], gained[1], gained[2], unet,
+                           "flags `%s`" % " ".join(d["flags"]))]
+        lines += [""]
+    return lines
+
+
+# ---------------------------------------------------------------------------- evaluate speed
+
+def speed_evaluate():
+    lines = ["## `mrff evaluate` speed: FID and KID against the Inception network's bare pass", "",
+             "`nice python -m benchmarks.fid_speed --images N` ([metrics.md](metrics.md#speed)): the whole "
+             "`mrff evaluate --fake --real` command (SSIM, PSNR, FID, KID; start-up included) against the "
+             "Inception network's bare forward pass over the same images (fakes + reals), alternated bare / "
+             "evaluate / bare; fp32. CPU time (user + system) is less sensitive than wall time to the other "
+             "processes' load; older files record wall time only. Newest first.", ""]
+    rows = []
+    for path in files("speed-evaluate-fid-"):
+        d = load(path.name)
+        for r in d.get("rounds") or [dict(d, evaluate_over_bare_cpu=None, bare_cpu_seconds=None)]:
+            rows.append([link(path.name), cpu_of(path.name), d["machine"]["threads"], "%dx%d" % (d["images"], d["size"]),
+                         d["inception_images"], d["batch"],
+                         " / ".join("%.0f s" % s for s in r["bare_seconds"]),
+                         "%.0f s" % r["evaluate_seconds"], "%.0f%%" % (100 * r["evaluate_over_bare"]),
+                         "-" if r["bare_cpu_seconds"] is None else " / ".join("%.0f s" % s for s in r["bare_cpu_seconds"]),
+                         "-" if r["evaluate_over_bare_cpu"] is None else "%.0f s" % r["evaluate_cpu_seconds"],
+                         "-" if r["evaluate_over_bare_cpu"] is None else "%.0f%%" % (100 * r["evaluate_over_bare_cpu"]),
+                         "%.0f%%" % (100 * d["target"]),
+                         " to ".join("%.1f" % x for x in (d["load_average_start"][0], d["load_average_end"][0]))])
+    lines += table(["file", "CPU", "threads", "pairs", "Inception images", "batch", "bare wall (before / after)",
+                    "evaluate wall", "speed, share of bare (wall)", "bare CPU (before / after)", "evaluate CPU",
+                    "speed, share of bare (CPU)", "target", "load (1 min)"], rows)
+    newest = load(files("speed-evaluate-fid-")[0].name)
+    lines += ["", "The scores of those runs (two independent synthetic sets of one distribution, N = %d): KID "
+              "%.4f ± %.4f (unbiased: about 0), FID %.1f, the bias of FID at small N "
+              "([metrics.md](metrics.md#fid-is-biased-by-the-set-size-read-kid-for-small-sets))." % (
+                  newest["n"], newest["kid_mean"], newest["kid_std"], newest["fid"])]
+    return lines + [""]
+
 # ---------------------------------------------------------------------------------- README
 
 def ci(c, digits=3):
@@ -407,6 +497,8 @@ def render():
     lines += speed_generate()
     lines += speed_train()
     lines += tiling()
+    lines += radiometric()
+    lines += speed_evaluate()
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
