@@ -56,17 +56,62 @@ def test_unknown_preset_names_the_known_ones():
         read_preset("kaist_fussion")
 
 
-@pytest.mark.parametrize("preset", sorted(p.stem for p in PRESET_DIR.glob("*.txt")))
-@pytest.mark.parametrize("script", ["train.py", "test.py"])
-def test_host_parsers_accept_every_preset(preset, script, tmp_path):
+PRESETS = sorted(p.stem for p in PRESET_DIR.glob("*.txt"))
+SCRIPTS = ("train.py", "test.py")
+
+# one child process runs the host's script once per (preset, script), each through the runner's main() as
+# `python -m mrff_plugin SCRIPT ...` runs it, and reports each run's exit code and output: the host's modules stay
+# out of the pytest process, and torch is imported once rather than once per preset
+PARSE_EACH = """
+import contextlib, io, json, sys, traceback
+from mrff_plugin.__main__ import main
+results = []
+for argv in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+            if not isinstance(exc.code, int) and exc.code is not None:
+                print(exc.code, file=sys.stderr)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+    results.append({"returncode": code, "stdout": out.getvalue(), "stderr": err.getvalue()})
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def host_parses(tmp_path_factory):
+    """{(preset, script): (returncode, stdout, stderr, the missing data folder)} of the unmodified host."""
+    import json
+    tmp = tmp_path_factory.mktemp("presets")
+    jobs, runs = [], []
+    for preset in PRESETS:
+        for script in SCRIPTS:
+            where = tmp / f"{preset}_{script[:-3]}"
+            missing = where / "no_data_here"
+            flags = expand_presets([f"@{preset}"], for_test=script == "test.py")
+            results = ["--results_dir", str(where / "results")] if script == "test.py" else []  # not in the host's tree
+            jobs.append((preset, script, missing))
+            runs.append([script, *flags, "--dataroot", str(missing), "--gpu_ids", "-1", "--checkpoints_dir",
+                         str(where), *results])
+    proc = subprocess.run([sys.executable, "-c", PARSE_EACH, json.dumps(runs)], cwd=HOST_DIR,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    reports = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {(preset, script): (r["returncode"], r["stdout"], r["stderr"], missing)
+            for (preset, script, missing), r in zip(jobs, reports)}
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_host_parsers_accept_every_preset(preset, script, host_parses):
     """The unmodified host parses each preset in full (model and dataset flags included), then
     stops at the missing data folder -- not at argparse."""
-    flags = expand_presets([f"@{preset}"], for_test=script == "test.py")
-    missing = tmp_path / "no_data_here"
-    results = ["--results_dir", str(tmp_path / "results")] if script == "test.py" else []   # not in the host's tree
-    proc = subprocess.run([sys.executable, "-m", "mrff_plugin", script, *flags, "--dataroot", str(missing),
-                           "--gpu_ids", "-1", "--checkpoints_dir", str(tmp_path), *results],
-                          cwd=HOST_DIR, capture_output=True, text=True, timeout=120)
-    assert "unrecognized arguments" not in proc.stderr, proc.stderr[-2000:]
-    assert "kaist_time: day" in proc.stdout and "netG: " in proc.stdout     # the printed options
-    assert proc.returncode != 0 and str(missing) in proc.stderr
+    returncode, stdout, stderr, missing = host_parses[preset, script]
+    assert "unrecognized arguments" not in stderr, stderr[-2000:]
+    assert "kaist_time: day" in stdout and "netG: " in stdout     # the printed options
+    assert returncode != 0 and str(missing) in stderr
