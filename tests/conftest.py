@@ -76,6 +76,21 @@ def run_host(*args, timeout=180):
                           capture_output=True, text=True, timeout=timeout)
 
 
+def mrff_in_process(*args):
+    """`mrff ARGS...` through mrff_plugin.cli.main in this process (no interpreter and torch start-up per call);
+    a CompletedProcess with its exit code and printed text, as a separate process would give."""
+    import contextlib
+    import io
+    from mrff_plugin.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exit_:   # argparse's usage errors
+            code = exit_.code if isinstance(exit_.code, int) else 2
+    return subprocess.CompletedProcess(["mrff", *map(str, args)], code, out.getvalue(), err.getvalue())
+
+
 def pytest_collection_modifyitems(config, items):
     """Every `end_to_end` mark says in one line why its test must run separate processes (pytest.ini).
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import HOST_DIR, host_env
+from conftest import HOST_DIR, host_env, mrff_in_process
 from mrff_plugin.generate.files import RUN_RECORD
 
 SIZES = {"a/x.png": (64, 64), "a/b/odd.jpg": (70, 50), "top.png": (64, 64), "c/wide.bmp": (96, 32)}
@@ -67,7 +67,11 @@ def write_tree(root, sizes=SIZES, seed=0):
 
 
 def mrff(*args, env_extra=None, timeout=120):
-    env = dict(host_env(), **(env_extra or {}))
+    """`mrff ARGS...` in this process (what these tests check is the files and the messages, not the process);
+    with env_extra, a process of its own with that environment."""
+    if env_extra is None:
+        return mrff_in_process(*args)
+    env = dict(host_env(), **env_extra)
     env.pop("RANK", None)
     return subprocess.run([sys.executable, "-m", "mrff_plugin.cli", *map(str, args)], env=env,
                           capture_output=True, text=True, timeout=timeout)

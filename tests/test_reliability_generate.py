@@ -8,9 +8,16 @@ import os
 import numpy as np
 import pytest
 
-from tiny_generator import mrff, write_images
+from conftest import mrff_in_process
+from tiny_generator import mrff as mrff_process, write_images
 from mrff_plugin.generate.files import RUN_RECORD
 from mrff_plugin.generate.tiling import DEFAULT_OVERLAP, check_tile, plan_size
+
+
+def mrff(*args, timeout=60):
+    """`mrff ARGS...` in this process: the refusals and files are checked, not the process; a run that could
+    hang (a FIFO read) gets a process of its own with a timeout."""
+    return mrff_in_process(*args) if timeout is None else mrff_process(*args, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +45,7 @@ def test_an_overlap_too_large_for_automatic_tiles_is_refused_before_anything_is_
     photo = write_images(tmp_path / "in", {"photo.png": (1000, 1000)})
     out = tmp_path / "out"
     line = refused(mrff("generate", "--checkpoint", weights, "--input", photo, "--output", out, "--workers", "0",
-                        "--quiet", "--max_memory", "64M", "--overlap", "544"))
+                        "--quiet", "--max_memory", "64M", "--overlap", "544", timeout=None))
     assert line == ("mrff generate: --overlap 544 is too large for the 512x512 tiles that 1000x1000 images are cut "
                     "into to stay within --max_memory; pass an --overlap below 256 (default 96), or --tile N with "
                     "N larger than 1088.")
@@ -59,7 +66,7 @@ def test_automatic_tiling_never_plans_tiles_whose_overlap_leaves_pixels_uncovere
 def test_an_overlap_that_is_not_a_multiple_of_32_is_refused_without_tile_too(weights, tmp_path, overlap):
     photo = write_images(tmp_path / "in", {"photo.png": (64, 64)})
     line = refused(mrff("generate", "--checkpoint", weights, "--input", photo, "--output", tmp_path / "out",
-                        "--quiet", f"--overlap={overlap}"))
+                        "--quiet", f"--overlap={overlap}", timeout=None))
     assert line == (f"mrff generate: --overlap {overlap} must be a multiple of 32 and less than half of the tile "
                     f"side (default {DEFAULT_OVERLAP}).")
     assert files_under(tmp_path / "out") == []
@@ -68,7 +75,7 @@ def test_an_overlap_that_is_not_a_multiple_of_32_is_refused_without_tile_too(wei
 
 # ------------------------------------------------------------------ C: links, special files, names in the input tree
 
-def generate(weights, source, out, *extra, timeout=60):
+def generate(weights, source, out, *extra, timeout=None):
     return mrff("generate", "--checkpoint", weights, "--input", source, "--output", out, "--workers", "0",
                 "--quiet", *extra, timeout=timeout)
 
@@ -153,14 +160,13 @@ def test_an_output_name_over_255_bytes_is_one_sentence_before_writing(weights, t
 
 # ------------------------------------------------------------------ D: option and environment values
 
-def generate_with_env(weights, source, out, env_extra, *extra):
-    import subprocess
-    import sys
-    from conftest import host_env
-    env = dict(host_env(), **env_extra)
-    return subprocess.run([sys.executable, "-m", "mrff_plugin.cli", "generate", "--checkpoint", str(weights),
-                           "--input", str(source), "--output", str(out), "--quiet", *extra], env=env,
-                          capture_output=True, text=True, timeout=60)
+def generate_with_env(weights, source, out, env_extra, monkeypatch, *extra):
+    """`mrff generate` in this process with env_extra set in the environment (as torchrun sets it)."""
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env_extra.items():
+        monkeypatch.setenv(name, value)
+    return mrff_in_process("generate", "--checkpoint", weights, "--input", source, "--output", out, "--quiet", *extra)
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e400G"])
@@ -177,9 +183,9 @@ def test_a_max_memory_that_is_no_finite_size_is_one_sentence(weights, tmp_path, 
     ({"WORLD_SIZE": "2", "RANK": "-1"}, "RANK=-1 must be 0 to 1 with WORLD_SIZE=2"),
     ({"WORLD_SIZE": "two"}, "WORLD_SIZE=two is not a whole number"),
 ])
-def test_a_rank_or_world_size_that_shards_nothing_is_one_sentence(weights, tmp_path, env, told):
+def test_a_rank_or_world_size_that_shards_nothing_is_one_sentence(weights, tmp_path, monkeypatch, env, told):
     source = write_images(tmp_path / "in", {"x.png": (32, 32)})
-    line = refused(generate_with_env(weights, source, tmp_path / "out", env))
+    line = refused(generate_with_env(weights, source, tmp_path / "out", env, monkeypatch))
     assert line == (f"mrff generate: {told} (set by torchrun in the environment); launch with torchrun "
                     f"--nproc_per_node=K, which sets RANK and WORLD_SIZE, or unset both for one process.")
     assert files_under(tmp_path / "out") == []
