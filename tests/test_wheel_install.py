@@ -22,16 +22,18 @@ pytestmark = [pytest.mark.slow,
                                             "outside the checkout")]
 
 ROOT = HOST_DIR.parents[1]
-NOT_COPIED = {".git", ".venv", "build", "dist", ".pytest_cache", "checkpoints", "results", "datasets"}
+# paths from the checkout's root: what a clone does not have (venv, build output, runs, benchmark output)
+NOT_COPIED = {".git", ".venv", "build", "dist", ".pytest_cache", "checkpoints", "results", "datasets", "benchmarks/out"}
 SIZE = ["--load_size", "32", "--crop_size", "32", "--ngf", "8", "--ndf", "8"]
 ONE_EPOCH = ["--n_epochs", "1", "--n_epochs_decay", "0", "--display_id", "0", "--gpu_ids", "-1",
              "--num_threads", "0", "--max_dataset_size", "2"]
 
 
 def copy_ignore(folder, names):
-    """Leave out caches everywhere and, at the top, what a clone does not have (venv, build output, runs)."""
-    top = Path(folder).resolve() == ROOT
-    return [n for n in names if n == "__pycache__" or n.endswith((".pyc", ".egg-info")) or (top and n in NOT_COPIED)]
+    """Leave out caches everywhere and the paths of NOT_COPIED."""
+    where = Path(folder).resolve().relative_to(ROOT)
+    return [n for n in names if n == "__pycache__" or n.endswith((".pyc", ".egg-info"))
+            or (where / n).as_posix() in NOT_COPIED]
 
 
 @pytest.fixture(scope="module")
