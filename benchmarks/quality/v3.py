@@ -233,7 +233,7 @@ def main(argv=None):
     todo = [(label, seed) for label, seed in order if f"{label}/seed{seed}" not in runs
             and (not args.only or label in args.only) and (not args.seed or seed in args.seed)][:args.max_runs]
     print(f"quality v3: {len(runs)} runs done, {len(todo)} to go; records in {args.records}; {decisions}", flush=True)
-    network, real, notes = inception_network(data)
+    network, real, notes = inception_network(data) if todo else (None, None, [])   # nothing to train: not loaded
     code = code_state()
     for n, (label, seed) in enumerate(todo, 1):
         def progress(it, rate, label=label, seed=seed, n=n):
