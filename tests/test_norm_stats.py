@@ -18,12 +18,12 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.end_to_end(reason="compares the host's own test.py with `mrff generate`, each run as a "
                                             "user runs it")]
 
-NETWORKS = {
-    "fusion paper": ["--netG", "unetpp_fusion", "--mrff_arch", "paper"],
+NETWORKS = {  # label -> (flags, image side: 64 for the fusion networks, unet_128's seven halvings need 128)
+    "fusion paper": (["--netG", "unetpp_fusion", "--mrff_arch", "paper"], 64),
     # the host's default N(0, 0.02) leaves this deep plain-ReLU network's output flat grey for many steps, so
     # the comparison would prove nothing; Kaiming initialisation gives an image after one epoch
-    "fusion released": ["--netG", "unetpp_fusion", "--mrff_arch", "released", "--init_type", "kaiming"],
-    "unet_128": ["--netG", "unet_128"],
+    "fusion released": (["--netG", "unetpp_fusion", "--mrff_arch", "released", "--init_type", "kaiming"], 64),
+    "unet_128": (["--netG", "unet_128"], 128),
 }
 
 
@@ -33,11 +33,12 @@ def rgb(path):
 
 @pytest.mark.parametrize("label", list(NETWORKS))
 def test_generate_equals_test_py_fake_B_for_a_network_trained_without_dropout(tmp_path, label):
-    dataroot = write_aligned_set(tmp_path / "data", "train", count=2, seed=0)
-    write_aligned_set(dataroot, "test", count=3, seed=1)
+    flags, size = NETWORKS[label]
+    dataroot = write_aligned_set(tmp_path / "data", "train", count=2, size=size, seed=0)
+    write_aligned_set(dataroot, "test", count=3, size=size, seed=1)
     common = ["--dataroot", dataroot, "--name", "n", "--checkpoints_dir", tmp_path / "checkpoints",
-              "--model", "pix2pix", *NETWORKS[label], "--ngf", "8", "--ndf", "8", "--no_dropout",
-              "--load_size", "128", "--crop_size", "128", "--gpu_ids", "-1", "--num_threads", "0"]
+              "--model", "pix2pix", *flags, "--ngf", "8", "--ndf", "8", "--no_dropout",
+              "--load_size", str(size), "--crop_size", str(size), "--gpu_ids", "-1", "--num_threads", "0"]
     train = run_host("train.py", *common, "--display_id", "0", "--n_epochs", "1", "--n_epochs_decay", "0")
     assert train.returncode == 0, train.stderr
     test = run_host("test.py", *common, "--results_dir", tmp_path / "results")
@@ -61,7 +62,7 @@ def test_generate_equals_test_py_fake_B_for_a_network_trained_without_dropout(tm
     for path in inputs.iterdir():
         expected = rgb(gallery / (path.stem + "_fake_B.png"))
         got = rgb(out / path.name)
-        assert got.shape == expected.shape == (128, 128, 3)
+        assert got.shape == expected.shape == (size, size, 3)
         assert np.abs(got - expected).max() <= 1, (label, path.name, np.abs(got - expected).max())
         assert expected.std() > 1   # not a flat image
         differs_by_running_statistics.append(np.abs(rgb(running / path.name) - expected).mean())
