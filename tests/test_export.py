@@ -7,30 +7,19 @@ exported once with dynamic shapes.  The exported file is compared with the plain
 (nothing folded) for `--norm_stats running`, so the check covers the replaced or folded BatchNorms,
 the export and ONNX Runtime together.
 """
-import io
 import shutil
-from contextlib import redirect_stderr, redirect_stdout
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from mrff_plugin.cli import main
+from conftest import mrff_in_process as mrff  # nothing here is about the process boundary
 from tiny_generator import grey, one_at_a_time, plain_network, write_images
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 IMAGES = {"a.png": (64, 64), "b.png": (64, 64), "wide.png": (96, 64)}
-
-
-def mrff(*args):
-    """`mrff ARGS` in this process (nothing here is about the process boundary): exit code, stdout, stderr."""
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main([str(arg) for arg in args])
-    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def smooth_batch(n, height, width, seed=5):
