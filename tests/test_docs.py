@@ -83,6 +83,11 @@ def test_every_relative_link_in_the_markdown_resolves():
     assert not broken, "links that do not resolve inside the repository:\n" + "\n".join(broken)
 
 
+def written_by_a_command(token):
+    """A path git ignores (benchmarks/out/, results/, ...): an output a command writes, absent from a clone."""
+    return subprocess.run(["git", "check-ignore", "-q", "--no-index", token], cwd=ROOT).returncode == 0
+
+
 def test_files_the_pages_and_the_code_name_exist_in_the_repository():
     missing = []
     pages = [ROOT / "README.md", ROOT / "benchmarks" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -90,7 +95,8 @@ def test_files_the_pages_and_the_code_name_exist_in_the_repository():
         for token in re.findall(r"`([^`\s]+)`", page.read_text()):
             token = token.rstrip(".,;:")
             if (token.startswith(REPO_ROOTS) and not re.search(r"[<*{]|\.\.\.|_bundled", token)
-                    and not (ROOT / token).exists() and not (HOST / token).exists()):   # host files: options/...
+                    and not (ROOT / token).exists() and not (HOST / token).exists()   # host files: options/...
+                    and not written_by_a_command(token)):
                 missing.append(f"{page.relative_to(ROOT)}: {token}")
     for source in project_files(".py", ".md"):
         text = source.read_text(errors="replace")
