@@ -122,12 +122,15 @@ def train_run_v2(label, seed, data, setup, device, weights_dir=None, progress=No
 
 
 def save_weights(step, label, seed, weights_dir):
-    """Keep the run's generator (weights_dir/<label>_seed<k>.pth, a state dict); returns {'path', 'sha256'}."""
-    import hashlib
+    """Keep the run's generator (weights_dir/<label>_seed<k>.pth, a state dict, written atomically);
+    returns {'path', 'sha256'}."""
+    from mrff_plugin.durable import atomic_write
+    from mrff_plugin.file_hash import sha256_of
     weights_dir.mkdir(parents=True, exist_ok=True)
     path = weights_dir / f"{label.replace(' ', '_')}_seed{seed}.pth"
-    torch.save(step.G.state_dict(), path)
-    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    with atomic_write(path) as handle:
+        torch.save(step.G.state_dict(), handle)
+    return {"path": str(path), "sha256": sha256_of(path)}
 
 
 def train_run_v3(label, seed, data, setup, device, weights_dir, progress=None, inception=None, real_features=None):
