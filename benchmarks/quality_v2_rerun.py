@@ -1,12 +1,14 @@
 """Quality study v2, rerun with the shipped code and more seeds (protocols/quality_v2_rerun.md).
 
     .venv/bin/python benchmarks/quality_v2_rerun.py            # runs what is not done yet, in protocol order
+    .venv/bin/python benchmarks/quality_v2_rerun.py --lane synthetic   # a second process: synthetic runs first
     .venv/bin/python benchmarks/quality_v2_rerun.py --list     # the order and what is done
 
 Each run is a child process (quality_v2_rerun_child.py) over a git worktree of its pinned commit,
 made under benchmarks/out/code/ when missing; its record lands in
 results/quality_v2_rerun/<study>/<code>/<model>_seed<k>.json, so the command resumes where it
-stopped, on this machine or a fresh clone.
+stopped, on this machine or a fresh clone.  Two processes may run at once (the protocol's "Execution"):
+each takes a run by creating its lock under benchmarks/out/locks/ and skips runs another live process holds.
 """
 import argparse
 import os
@@ -18,23 +20,51 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "benchmarks" / "results" / "quality_v2_rerun"
 WEIGHTS = ROOT / "benchmarks" / "out" / "quality_v2_rerun_weights"
+LOCKS = ROOT / "benchmarks" / "out" / "locks"
 CODE = {"shipped": "26681d62ba67f2ee01f291a79c58beb442d88846",
         "pre-H": "dfb5cb3ddd950a9b2bed1fe89091a538160b6188"}
 HEADLINE = ("unet", "unet matched", "fusion paper", "paper average")
 
 
 def run_order():
-    """(study, code, model, seed) in the protocol's order."""
+    """(study, code, model, seed) in the protocol's order (as amended in its "Execution" section: the seeds v2
+    itself ran come first, so that v2's figures and its set metrics are complete before the new seeds)."""
     order = []
     for seed in range(5):                                                       # 1
         order += [("roadscene", "pre-H", "fusion paper", seed), ("roadscene", "shipped", "fusion paper", seed)]
-    order.append(("roadscene", "shipped", "fusion released", 0))               # 2
-    order += [("roadscene", "shipped", m, s) for s in range(5, 10) for m in HEADLINE]   # 3
-    order += [("roadscene", "shipped", "fusion released", s) for s in range(1, 5)]     # 4
     order += [("roadscene", "shipped", m, s) for s in range(5) for m in HEADLINE if m != "fusion paper"]  # 5
+    order += [("roadscene", "shipped", "fusion released", s) for s in (1, 0)]                            # 2
     order += [("synthetic", "shipped", m, s) for s in range(5) for m in HEADLINE]        # 6
+    order += [("roadscene", "shipped", m, s) for s in range(5, 10) for m in HEADLINE]   # 3
+    order += [("roadscene", "shipped", "fusion released", s) for s in range(2, 5)]     # 4
     order += [("synthetic", "shipped", "fusion released", s) for s in range(3)]
     return order
+
+
+def lane_order(lane):
+    """The order a process walks: the protocol's, or (lane "synthetic") the synthetic runs first."""
+    order = run_order()
+    if lane == "synthetic":
+        order = [r for r in order if r[0] == "synthetic"] + [r for r in order if r[0] != "synthetic"]
+    return order
+
+
+def take(run_key):
+    """Lock `run_key` for this process; False when another live process holds it."""
+    LOCKS.mkdir(parents=True, exist_ok=True)
+    lock = LOCKS / ("_".join(map(str, run_key)).replace(" ", "_") + ".lock")
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        try:
+            os.kill(int(lock.read_text() or 0), 0)
+            return False                       # held by a live process
+        except (ProcessLookupError, ValueError):
+            lock.unlink(missing_ok=True)       # left by a process that died
+            return take(run_key)
+    with os.fdopen(fd, "w") as f:
+        f.write(str(os.getpid()))
+    return lock
 
 
 def record_path(study, code, model, seed):
@@ -69,17 +99,30 @@ def main(argv=None):
     p.add_argument("--list", action="store_true", help="print the order and what is done, run nothing")
     p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "roadscene")
     p.add_argument("--max_runs", type=int, default=None)
+    p.add_argument("--lane", choices=("protocol", "synthetic"), default="protocol",
+                   help="the order this process walks: the protocol's, or the synthetic runs first")
     args = p.parse_args(argv)
-    todo = [r for r in run_order() if not record_path(*r).is_file()]
     if args.list:
         for r in run_order():
             print(("done " if record_path(*r).is_file() else "     ") + " / ".join(map(str, r)))
         return
+    todo = [r for r in lane_order(args.lane) if not record_path(*r).is_file()]
     print(f"quality v2 rerun: {len(run_order()) - len(todo)} runs done, {len(todo)} to go", flush=True)
-    for n, (study, code, model, seed) in enumerate(todo[:args.max_runs], 1):
-        start = time.time()
+    ran = 0
+    for n, (study, code, model, seed) in enumerate(todo, 1):
+        if args.max_runs is not None and ran >= args.max_runs:
+            break
+        lock = take((study, code, model, seed))
+        if not lock or record_path(study, code, model, seed).is_file():
+            if lock:
+                lock.unlink()
+            continue
+        start, ran = time.time(), ran + 1
         print(f"[{n}/{len(todo)}] {study} {code} {model} seed {seed} ({time.strftime('%H:%M')})", flush=True)
-        rc = run(study, code, model, seed, args.data.resolve() if study == "roadscene" else None)
+        try:
+            rc = run(study, code, model, seed, args.data.resolve() if study == "roadscene" else None)
+        finally:
+            lock.unlink(missing_ok=True)
         if rc != 0:
             raise SystemExit(f"quality_v2_rerun.py: the run {study}/{code}/{model}/seed {seed} failed (exit {rc}).")
         print(f"    finished in {(time.time() - start) / 60:.1f} min", flush=True)
