@@ -9,6 +9,7 @@ made under benchmarks/out/code/ when missing; its record lands in
 results/quality_v2_rerun/<study>/<code>/<model>_seed<k>.json, so the command resumes where it
 stopped, on this machine or a fresh clone.  Two processes may run at once (the protocol's "Execution"):
 each takes a run by creating its lock under benchmarks/out/locks/ and skips runs another live process holds.
+After each run, its FID and KID are added to its record (quality_v2_rerun_sets.py).
 """
 import argparse
 import os
@@ -126,6 +127,16 @@ def main(argv=None):
         if rc != 0:
             raise SystemExit(f"quality_v2_rerun.py: the run {study}/{code}/{model}/seed {seed} failed (exit {rc}).")
         print(f"    finished in {(time.time() - start) / 60:.1f} min", flush=True)
+        score_sets(study)
+
+
+def score_sets(study):
+    """FID and KID of the runs just finished (quality_v2_rerun_sets.py, today's code, one thread)."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    rc = subprocess.run(["nice", "-n", "19", sys.executable, "-m", "benchmarks.quality_v2_rerun_sets", "--study", study],
+                        cwd=ROOT, env=env).returncode
+    if rc != 0:
+        raise SystemExit(f"quality_v2_rerun.py: scoring the {study} runs' FID and KID failed (exit {rc}).")
 
 
 if __name__ == "__main__":

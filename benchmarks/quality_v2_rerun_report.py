@@ -10,11 +10,14 @@ import json
 
 import numpy as np
 
-from benchmarks.common import RESULTS, write_json
-from benchmarks.quality.stats import hierarchical_ci, summarise_v2
+from benchmarks.common import OUT, RESULTS, write_json
+from benchmarks.quality.stats import hierarchical_ci, seed_std, set_hierarchical, summarise_v2
 from benchmarks.quality.v2 import BASELINE, COMPARISONS, MODELS
 
 RECORDS = RESULTS / "quality_v2_rerun"
+FEATURES = OUT / "quality_v2_rerun_features"     # each scored run's output features (quality_v2_rerun_sets.py)
+REPRODUCES = 5e-4     # a rerun whose mean generate SSIM is within this of v2's run is that run reproduced
+SET_METRICS = ("fid", "kid_mean")
 V2_RESULTS = {"roadscene": RESULTS / "quality_v2_roadscene.json", "synthetic": RESULTS / "quality_v2_synthetic.json"}
 HALF_WIDTH_TARGET = 0.02      # SSIM: the smallest difference v2 reported as a finding
 MIN_SEEDS = 5
@@ -29,6 +32,19 @@ def load_runs(study, code):
         record = json.loads(path.read_text())
         runs[f"{record['model']}/seed{record['seed']}"] = record
     return runs
+
+
+def record_path(study, code, record):
+    return RECORDS / study / code / f"{record['model'].replace(' ', '_')}_seed{record['seed']}.json"
+
+
+def features_path(record_path):
+    """Where a scored run's output features are kept (benchmarks/out, beside the weights)."""
+    return FEATURES / record_path.parent.parent.name / record_path.parent.name / (record_path.stem + ".npy")
+
+
+def real_features_path(study):
+    return FEATURES / study / "real.npy"
 
 
 def ssim(record):
@@ -79,6 +95,69 @@ def seeds_needed(runs, a, b, rng):
             "seeds_needed": max(enough, MIN_SEEDS) if enough else None}
 
 
+def v2_reproductions(v2, runs_by_code):
+    """{v2 run key: (code, rerun record)} for each v2 run a rerun reproduces (mean generate SSIM within
+    REPRODUCES), preferring pre-H (v2's code state); v2 runs no rerun reproduces are left out."""
+    found = {}
+    for key, run in v2.items():
+        for code, runs in runs_by_code.items():
+            record = runs.get(key)
+            if record is not None and abs(ssim(record) - ssim(run)) <= REPRODUCES:
+                found[key] = (code, record)
+                break
+    return found
+
+
+def set_table(records):
+    """{model: {'per_seed': {seed: {fid, kid_mean}}, 'fid': {mean, seed_std}, 'kid_mean': {...}}} of the records
+    that have set metrics."""
+    table = {}
+    for record in records:
+        sets = record["final"].get("set_generate")
+        if sets:
+            entry = table.setdefault(record["model"], {"per_seed": {}})
+            entry["per_seed"][str(record["seed"])] = {m: sets[m] for m in SET_METRICS}
+    for entry in table.values():
+        for m in SET_METRICS:
+            values = [v[m] for v in entry["per_seed"].values()]
+            entry[m] = {"mean": float(np.mean(values)), "seed_std": seed_std(values)}
+    return table
+
+
+def set_comparisons(study, located):
+    """COMPARISONS of FID and KID with hierarchical intervals (stats.set_hierarchical) over `located`
+    ({key: (code, record)}), where every run's output features are on this machine; None otherwise."""
+    if not real_features_path(study).is_file():
+        return None
+    real = np.load(real_features_path(study)).astype(np.float64)
+    features = {}
+    for code, record in located.values():
+        path = features_path(record_path(study, code, record))
+        if path.is_file():
+            features.setdefault(record["model"], {})[record["seed"]] = np.load(path).astype(np.float64)
+    out = {}
+    for a, b in COMPARISONS:
+        if a in features and b in features:
+            result = set_hierarchical(features[a], features[b], real)
+            if result is not None:
+                out[f"{a} - {b}"] = result
+    return out
+
+
+def set_metrics(study, v2, pre, shipped):
+    """FID and KID: of v2's runs as the reruns reproduce them, and of the shipped runs, per model and seed with
+    comparisons."""
+    reproduced = v2_reproductions(v2, {"pre-H": pre, "shipped": shipped})
+    shipped_located = {key: ("shipped", record) for key, record in shipped.items()}
+    return {"v2_runs_reproduced": {key: code for key, (code, _) in sorted(reproduced.items())},
+            "v2_runs_not_reproduced": sorted(set(v2) - set(reproduced)),
+            "v2": set_table(record for _, record in reproduced.values()),
+            "v2_comparisons": set_comparisons(study, reproduced),
+            "pre_h": set_table(pre.values()),
+            "shipped": set_table(shipped.values()),
+            "shipped_comparisons": set_comparisons(study, shipped_located)}
+
+
 def report(study):
     shipped, pre = load_runs(study, "shipped"), load_runs(study, "pre-H")
     v2 = json.loads(V2_RESULTS[study].read_text())["runs"] if V2_RESULTS[study].is_file() else {}
@@ -88,7 +167,8 @@ def report(study):
             "code_change": code_change(pre, shipped),
             "summary_shipped": summarise_v2(shipped, MODELS, COMPARISONS, BASELINE) if shipped else None,
             "seeds_needed": {f"{a} - {b}": seeds_needed(shipped, a, b, rng) for a, b in COMPARISONS
-                             if sum(r["model"] in (a, b) for r in shipped.values()) >= 4}}
+                             if sum(r["model"] in (a, b) for r in shipped.values()) >= 4},
+            "set_metrics": set_metrics(study, v2, pre, shipped)}
 
 
 def print_report(r):
@@ -104,6 +184,16 @@ def print_report(r):
         if e:
             print(f"  {name}: {e['mean']:+.4f} [{e['ci95_hierarchical'][0]:+.4f}, {e['ci95_hierarchical'][1]:+.4f}]"
                   f" over seeds {e['seeds']}")
+    sets = r["set_metrics"]
+    for source in ("v2", "shipped"):
+        for model, entry in sets[source].items():
+            print(f"  {source:8s} {model:16s} FID {entry['fid']['mean']:7.1f}  KID {entry['kid_mean']['mean']:.4f}"
+                  f"  over seeds {sorted(entry['per_seed'], key=int)}")
+        for name, entry in (sets[f"{source}_comparisons"] or {}).items():
+            for metric in ("fid", "kid"):
+                e = entry[metric]
+                print(f"  {source:8s} {name} {metric.upper()}: {e['mean']:+.4g} "
+                      f"[{e['ci95_hierarchical'][0]:+.4g}, {e['ci95_hierarchical'][1]:+.4g}] over seeds {e['seeds']}")
     for name, entry in r["seeds_needed"].items():
         print(f"  seeds for {name}: " + ", ".join(f"{k}: ±{w:.3f}" for k, w in entry["mean_half_width"].items())
               + f" -> {entry['seeds_needed']}")

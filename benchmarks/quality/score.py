@@ -136,15 +136,25 @@ def lwir_features(network, pairs):
     return inception_features(network, [np.array(lwir) for _, lwir in pairs])
 
 
-def set_scores(fakes, pairs, network, real_features=None):
-    """{'fid', 'kid_mean', 'kid_std', 'kid_subset_size', 'images'} of outputs [(1, 1, H, W) in [-1, 1]] against
-    the pairs' LWIR, as `mrff evaluate` computes them (mrff_plugin.metrics_fid) on the PNGs the host would save
-    (metrics.tensor_to_u8) and the real files, through the Inception network `network`
-    (mrff_plugin.inception.load()); `real_features` (lwir_features) are computed when not given.  FID is biased
-    at this few images (metrics_fid): compare it only between sets of one size."""
+def fake_features(network, fakes):
+    """The Inception features of outputs [(1, 1, H, W) in [-1, 1]], on the PNGs the host would save
+    (metrics.tensor_to_u8)."""
+    return inception_features(network, [tensor_to_u8(output)[0, 0] for output in fakes])
+
+
+def set_scores_of(fake, real):
+    """{'fid', 'kid_mean', 'kid_std', 'kid_subset_size', 'images'} of two (N, 2048) feature sets, as `mrff evaluate`
+    computes them (mrff_plugin.metrics_fid).  FID is biased at few images (metrics_fid): compare it only between
+    sets of one size."""
     from mrff_plugin.metrics_fid import fid, kid, kid_subset_size
-    fake = inception_features(network, [tensor_to_u8(output)[0, 0] for output in fakes])
-    real = lwir_features(network, pairs) if real_features is None else real_features
     kid_mean, kid_std = kid(fake, real)
     return {"fid": fid(fake, real), "kid_mean": kid_mean, "kid_std": kid_std,
             "kid_subset_size": kid_subset_size(len(fake), len(real)), "images": len(fake)}
+
+
+def set_scores(fakes, pairs, network, real_features=None):
+    """set_scores_of the outputs [(1, 1, H, W) in [-1, 1]] against the pairs' LWIR (the real files as read),
+    through the Inception network `network` (mrff_plugin.inception.load()); `real_features` (lwir_features)
+    are computed when not given."""
+    real = lwir_features(network, pairs) if real_features is None else real_features
+    return set_scores_of(fake_features(network, fakes), real)

@@ -385,3 +385,73 @@ def summarise_v3(runs, models, comparisons, baseline):
     summary["schedule"] = {"ranking_final": final, "ranking_at_val_peak": stopped,
                            "ranking_changes": final != stopped, "comparisons_whose_finding_changes": changed}
     return summary
+
+
+# ---------------------------------------------------------------- set metrics (FID, KID) with images resampled
+
+def _grams(fake, real):
+    """The three Gram matrices (images x images, float64) every resampled FID and KID is computed from."""
+    fake, real = np.asarray(fake, np.float64), np.asarray(real, np.float64)
+    return fake @ fake.T, real @ real.T, fake @ real.T
+
+
+def resampled_fid(grams, cols):
+    """FID (metrics_fid.fid's N x N route) of fake[c] against real[c] for each row c of `cols` (R, N), from the
+    Gram matrices alone: centring is H G H with H = I - 11'/N, the trace of the covariances' product's root is
+    the nuclear norm of the centred cross Gram matrix over sqrt((N-1)^2)."""
+    g_ff, g_rr, g_fr = grams
+    n = cols.shape[1]
+    pick = lambda g: g[cols[:, :, None], cols[:, None, :]]  # noqa: E731
+    ff, rr, fr = pick(g_ff), pick(g_rr), pick(g_fr)
+    h = np.eye(n) - 1.0 / n
+    centred = h @ fr @ h
+    trace_root = np.linalg.svd(centred, compute_uv=False).sum(axis=1) / (n - 1)
+    traces = (np.einsum("rii->r", h @ ff @ h) + np.einsum("rii->r", h @ rr @ h)) / (n - 1)
+    mean_gap = (ff.sum(axis=(1, 2)) + rr.sum(axis=(1, 2)) - 2 * fr.sum(axis=(1, 2))) / n ** 2
+    return mean_gap + traces - 2.0 * trace_root
+
+
+def resampled_kid(grams, cols, dims):
+    """The unbiased MMD^2 with KID's kernel (metrics_fid) of fake[c] against real[c] for each row c of `cols`:
+    within a set, pairs of the same source image (the duplicates resampling makes) are left out, so a resample
+    holds only the pairs an unbiased estimate may use; with c = all images once it is metrics_fid's MMD^2 of the
+    whole sets."""
+    from mrff_plugin.metrics_fid import KID_COEF, KID_DEGREE
+    kernel = lambda g: (g / dims + KID_COEF) ** KID_DEGREE  # noqa: E731
+    k_ff, k_rr, k_fr = (kernel(g) for g in grams)
+    pick = lambda k: k[cols[:, :, None], cols[:, None, :]]  # noqa: E731
+    distinct = cols[:, :, None] != cols[:, None, :]
+    within = ((pick(k_ff) + pick(k_rr)) * distinct).sum(axis=(1, 2)) / distinct.sum(axis=(1, 2))
+    return within - 2.0 * pick(k_fr).mean(axis=(1, 2))
+
+
+def set_hierarchical(fake_a, fake_b, real, resamples=HIERARCHICAL_RESAMPLES, seed=BOOTSTRAP_SEED):
+    """A - B of FID and KID ({seed: (N, D) features} per model, `real` (N, D)), over the seeds both have: per-seed
+    differences on the whole sets and the hierarchical 95% interval of their mean -- seeds resampled, then images
+    (one draw of image indices per resample, the same for both models and the real set, as hierarchical_ci
+    draws them), each resample's FID and KID recomputed.  Duplicated images bias a resample's FID upwards for
+    both models alike; KID leaves their pairs out (resampled_kid)."""
+    seeds = sorted(set(fake_a) & set(fake_b))
+    if not seeds:
+        return None
+    real = np.asarray(real, np.float64)
+    n, dims = real.shape
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, len(seeds), (resamples, len(seeds)))
+    cols = rng.integers(0, n, (resamples, n))
+    whole = np.arange(n)[None]
+    out = {}
+    for metric, compute in (("fid", resampled_fid), ("kid", lambda g, c: resampled_kid(g, c, dims))):
+        per_seed = np.empty(len(seeds))
+        draws = np.empty((len(seeds), resamples))
+        for i, s in enumerate(seeds):
+            ga, gb = _grams(fake_a[s], real), _grams(fake_b[s], real)
+            per_seed[i] = compute(ga, whole)[0] - compute(gb, whole)[0]
+            for start in range(0, resamples, 1000):
+                chunk = cols[start:start + 1000]
+                draws[i, start:start + 1000] = compute(ga, chunk) - compute(gb, chunk)
+        resampled = draws[rows, np.arange(resamples)[:, None]].mean(axis=1)
+        low, high = np.percentile(resampled, [2.5, 97.5])
+        out[metric] = {"seeds": seeds, "mean": float(per_seed.mean()), "per_seed": [float(v) for v in per_seed],
+                       "ci95_hierarchical": [float(low), float(high)], "shown": bool(low > 0 or high < 0)}
+    return out
