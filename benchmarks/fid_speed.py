@@ -1,9 +1,12 @@
 """Speed of `mrff evaluate` with FID and KID against the Inception network's bare forward pass, in one run.
 
     python -m benchmarks.fid_speed [--images 500] [--size 256] [--out PATH]
+    python -m benchmarks.fid_speed --roadscene ../shared/data/roadscene   # its whole images, as they are
 
 1. writes --images synthetic 8-bit grey fakes and as many reals (--size x --size PNGs) to a
-   temporary folder;
+   temporary folder; or, with --roadscene, takes RoadScene's whole LWIR images as the reals and its
+   visible images, made grey and saved as PNGs under the same names, as the fakes (every pair, at its
+   own size: what `mrff evaluate` meets after `mrff generate` on that set);
 2. times, alternated as bare / evaluate / bare (--rounds N: N evaluate runs, each between two bare
    passes) so that load from other processes falls on both, in wall time and in CPU time:
    * the bare pass: the Inception TorchScript module (mrff_plugin.inception.load) on ready
@@ -58,6 +61,23 @@ def write_images(folder, count, size, seed):
         Image.fromarray(image.clip(0, 255).astype(np.uint8)).save(folder / f"I{i:05d}.png")
 
 
+def roadscene_folders(root, fake, real):
+    """RoadScene's LWIR (as they are) into `real` and its visible images, grey, into `fake`, as PNGs under the
+    pairs' names; returns (count, 'W x H' sizes seen)."""
+    from mrff_plugin.datasets.pairs_layout import list_pairs
+    from mrff_plugin.datasets.images import load_image
+    fake.mkdir(parents=True)
+    real.mkdir(parents=True)
+    sizes = set()
+    pairs = list_pairs(str(root), "train").pairs
+    for pair in pairs:
+        lwir = load_image(pair.lwir, "L")
+        sizes.add(f"{lwir.width}x{lwir.height}")
+        lwir.save(real / f"{pair.pair_id}.png")
+        load_image(pair.visible, "L").save(fake / f"{pair.pair_id}.png")
+    return len(pairs), sorted(sizes)
+
+
 def bare_pass(network, count, batch=BATCH):
     """(wall seconds, CPU seconds of this process) of the forward calls alone over `count` images, in batches
     of `batch`."""
@@ -96,18 +116,23 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="evaluate runs, each between two bare passes (default 1: bare, evaluate, bare)")
+    parser.add_argument("--roadscene", type=Path, default=None,
+                        help="time on this RoadScene folder's whole images instead of synthetic ones")
     parser.add_argument("--out", default=None, help="result JSON (default: benchmarks/results/<named by what/where/when>)")
     args = parser.parse_args(argv)
 
     _, flags = cpu_info()
     load_start = os.getloadavg()
     network = inception.load()
-    inception_images = 2 * args.images
-    bare, evaluations = [], []
+    bare, evaluations, sizes = [], [], [f"{args.size}x{args.size}"]
     with tempfile.TemporaryDirectory(prefix="fid_speed_") as tmp:
         tmp = Path(tmp)
-        write_images(tmp / "fake", args.images, args.size, seed=1)
-        write_images(tmp / "real", args.images, args.size, seed=2)
+        if args.roadscene:
+            args.images, sizes = roadscene_folders(args.roadscene, tmp / "fake", tmp / "real")
+        else:
+            write_images(tmp / "fake", args.images, args.size, seed=1)
+            write_images(tmp / "real", args.images, args.size, seed=2)
+        inception_images = 2 * args.images
         bare.append(bare_pass(network, inception_images))
         for _ in range(args.rounds):
             seconds, cpu, command, printed = run_evaluate(tmp / "fake", tmp / "real", tmp / "scores")
@@ -130,7 +155,8 @@ def main(argv=None):
         "what": "mrff evaluate --fake --real (SSIM, PSNR, FID, KID) against the Inception network's bare forward "
                 "pass, fp32, on the same number of Inception images (fakes + reals)",
         "command": " ".join(command[1:]),
-        "images": args.images, "inception_images": inception_images, "size": args.size, "batch": BATCH,
+        "images": args.images, "inception_images": inception_images, "data": "roadscene" if args.roadscene else
+        "synthetic", "sizes": sizes, "batch": BATCH,
         "precision": "fp32",
         "bare_seconds": [b[0] for b in bare], "bare_cpu_seconds": [b[1] for b in bare],
         "bare_images_per_s": bare_rate, "evaluate_images_per_s": evaluate_rate,
@@ -146,7 +172,8 @@ def main(argv=None):
         path = Path(args.out)
     else:
         torch_tag = "pt" + torch.__version__.split("+")[0].replace(".", "")
-        stem = (f"speed-evaluate-fid-{args.images}x{args.size}px-fp32-{cpu_tag(flags)}-{torch_tag}-"
+        what = f"{args.images}roadscene" if args.roadscene else f"{args.images}x{args.size}px"
+        stem = (f"speed-evaluate-fid-{what}-fp32-{cpu_tag(flags)}-{torch_tag}-"
                 f"{today.strftime('%Y%m%d')}")
         path, k = RESULTS / f"{stem}.json", 2
         while path.exists():

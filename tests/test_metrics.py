@@ -195,3 +195,22 @@ def test_detail_score_is_one_for_the_same_fine_structure_and_ignores_smooth_chan
     # batched, and tensors in [-1, 1] are quantised as tensor_scores does
     fake = noisy[None].float() / 127.5 - 1.0
     assert metrics.tensor_detail(fake, fake).tolist() == pytest.approx([1.0])
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_both_ssim_protocols_equal_torchmetrics_full_map_over_the_interior(index):
+    """A second independent oracle: torchmetrics' 2-D-convolution SSIM map, averaged over the same interior
+    (its padding never reaches it), for the Table-3 settings and for the released ones (sample covariance as
+    C2 scaled by 48/49, module docstring)."""
+    from torchmetrics.functional.image import structural_similarity_index_measure as tm_ssim
+    pred, target = (torch.from_numpy(np.ascontiguousarray(a)).double()[None, None] for a in fixed_pairs()[index])
+    _, full = tm_ssim(pred, target, gaussian_kernel=True, sigma=1.5, kernel_size=11, data_range=255.0,
+                      k1=0.01, k2=0.03, reduction="none", return_full_image=True)
+    ours, _ = metrics.scores_u8(pred, target)
+    assert float(ours[0]) == pytest.approx(float(full[..., 5:-5, 5:-5].mean()), abs=1e-9)
+    pred3, target3 = (torch.from_numpy(np.ascontiguousarray(a)).double()[None] for a in colour_pairs()[index])
+    pred3, target3 = pred3.permute(0, 3, 1, 2), target3.permute(0, 3, 1, 2)
+    _, full = tm_ssim(pred3, target3, gaussian_kernel=False, kernel_size=7, data_range=255.0,
+                      k1=0.01, k2=0.03 * (48 / 49) ** 0.5, reduction="none", return_full_image=True)
+    ours, _ = metrics.scores_released_u8(pred3, target3)
+    assert float(ours[0]) == pytest.approx(float(full[..., 3:-3, 3:-3].mean()), abs=1e-9)

@@ -82,10 +82,12 @@ def test_training_shows_maps_validates_keeps_best_and_plots(trained):
     run = checkpoints / "run"
     # validation after iterations 2 and 4 of the 4 training pairs, on the 2 held-out pairs
     lines = (run / "val_log.txt").read_text().splitlines()
-    found = [re.match(r"\(iters: (\d+)\) validation on (\d+) pairs: SSIM (\S+) PSNR (\S+) dB", l) for l in lines]
+    found = [re.match(r"\(iters: (\d+)\) validation on (\d+) pairs: SSIM (\S+) PSNR (\S+) dB FID (\S+) KID (\S+)", l)
+             for l in lines]
     assert [(m.group(1), m.group(2)) for m in found] == [("2", "2"), ("4", "2")]
     ssim = [float(m.group(3)) for m in found]
     assert all(-1 <= s <= 1 for s in ssim)
+    assert all(float(m.group(5)) >= 0 for m in found)   # FID of the 2 held-out pairs, beside SSIM and PSNR
     # best_net_G.pth: the generator only, loadable into the same architecture as latest_net_G.pth
     best = torch.load(run / "best_net_G.pth", weights_only=True)
     latest = torch.load(run / "latest_net_G.pth", weights_only=True)
@@ -136,6 +138,16 @@ def test_test_gallery_captions_equal_scores_of_the_saved_files(kaist_root, train
     assert summary and page.index("mrff-summary") < page.index("<h3>")
     assert float(summary.group(1)) == pytest.approx(np.mean([float(s) for s, _ in captions]), abs=1e-4)
     assert float(summary.group(2)) == pytest.approx(np.std([float(s) for s, _ in captions], ddof=1), abs=2e-4)
+    # FID and KID of the page's fake_B set against its real_B set: mrff evaluate's figures on the saved files
+    from mrff_plugin import inception
+    from mrff_plugin.metrics_fid import fid, kid
+    network = inception.load()
+    fake, real = (inception.features(network, torch.from_numpy(np.stack(
+        [metrics.grey_u8(gallery / "images" / f"{stem}_{label}.png") for stem in stems]))) for label in ("fake_B", "real_B"))
+    sets = re.search(r'<p id="mrff-summary"[^>]*>[^<]*dB, FID (\S+), KID (\S+) ± (\S+)\. FID is biased at N = 2', page)
+    assert sets, page[:600]
+    assert float(sets.group(1)) == pytest.approx(fid(fake, real), abs=0.01)
+    assert float(sets.group(2)) == pytest.approx(kid(fake, real)[0], abs=1e-4)
 
 
 REPLICAS = textwrap.dedent("""

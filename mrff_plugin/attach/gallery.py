@@ -11,7 +11,9 @@ which, for visuals holding both `fake_B` and `real_B`:
   write the row with the fake_B caption `fake_B: SSIM 0.8123, PSNR 21.40 dB`;
 * gives that page a summary paragraph (id `mrff-summary`) as the first element
   of its body when it is saved: `SSIM mean ± std, PSNR mean ± std dB over N images` (sample std, as
-  `mrff evaluate` computes it from the saved files).
+  `mrff evaluate` computes it from the saved files), then FID and KID (mean ± std over subsets) of the
+  page's fake_B set against its real_B set (`mrff_plugin.set_scores`: `mrff evaluate`'s figures on the
+  same images), or the one sentence saying why they are left out.
 
 and, for visuals holding the four maps attention_1..attention_4 (`--model
 mrff_pix2pix`), gives the page a colour bar (id `mrff-attention-scale`) under the
@@ -39,21 +41,29 @@ def caption(label, ssim, psnr):
     return f"{label}: SSIM {ssim:.4f}, PSNR {psnr:.2f} dB"
 
 
-def summary(scores):
-    """One line over [(stem, ssim, psnr), ...]: mean and sample std, as `mrff evaluate` reports them."""
+def summary(scores, sets=None):
+    """One line over [(stem, ssim, psnr), ...]: mean and sample std, as `mrff evaluate` reports them; with
+    `sets` (set_scores.SetScores of the same rows), FID and KID after them, or the sentence why not."""
     from ..metrics import summarise
     run = summarise(None, None, scores)
-    return (f"fake_B vs real_B over {run['n']} images (8-bit grey, SSIM window 11, sigma 1.5): "
+    line = (f"fake_B vs real_B over {run['n']} images (8-bit grey, SSIM window 11, sigma 1.5): "
             f"SSIM {run['ssim_mean']:.4f} ± {run['ssim_std']:.4f}, "
             f"PSNR {run['psnr_mean']:.2f} ± {run['psnr_std']:.2f} dB")
+    if sets is None:
+        return line
+    figures = sets.scores()
+    if figures:
+        line += f", FID {figures['FID']:.2f}, KID {figures['KID']:.4f} ± {figures['KID_std']:.4f}"
+    return line + (f". {sets.note}" if sets.note else "")
 
 
 def _page_state(webpage):
     """This page's gallery state, kept on the page: {'scores': [(stem, ssim, psnr)] or None (no row scored),
-    'scale': whether a row had the attention maps, 'captions': {label: caption} of the row being written}."""
+    'sets': the rows' set_scores.SetScores (made at the first scored row), 'scale': whether a row had the
+    attention maps, 'captions': {label: caption} of the row being written}."""
     state = getattr(webpage, "mrff_state", None)
     if state is None:
-        state = webpage.mrff_state = {"scores": None, "scale": False, "captions": {}}
+        state = webpage.mrff_state = {"scores": None, "sets": None, "scale": False, "captions": {}}
     return state
 
 
@@ -73,7 +83,7 @@ def page_save(host_save):
         if state is not None and state["scale"]:
             _put_first(self, SCALE_ID, colour_bar())
         if state is not None and state["scores"] is not None:
-            _put_first(self, SUMMARY_ID, _summary_line(summary(state["scores"])))
+            _put_first(self, SUMMARY_ID, _summary_line(summary(state["scores"], state["sets"])))
         return host_save(self, *args, **kwargs)
     return save
 
@@ -139,13 +149,19 @@ def scored_save_images(original):
             _page_state(webpage)["scale"] = True
         if not all(label in visuals for label in SCORED):
             return original(webpage, visuals, image_path, *args, **kwargs)
-        from ..metrics import tensor_scores
+        from ..metrics import luma_u8, scores_u8, tensor_to_u8
+        from ..set_scores import SetScores, load_network
+        fake, real = (luma_u8(tensor_to_u8(visuals[label][:1])) for label in SCORED)   # as the PNGs are saved
         try:
-            ssim, psnr = (float(v[0]) for v in tensor_scores(visuals["fake_B"][:1], visuals["real_B"][:1]))
+            ssim, psnr = (float(v[0]) for v in scores_u8(fake, real))
         except ValueError:   # too small for the 11x11 window, or sizes differ: an unscored row
             return original(webpage, visuals, image_path, *args, **kwargs)
         stem = os.path.splitext(os.path.basename(image_path[0]))[0]
         _page_scores(webpage).append((stem, ssim, psnr))
+        state = _page_state(webpage)
+        if state["sets"] is None:
+            state["sets"] = SetScores(*load_network())
+        state["sets"].add(stem, fake, real)
         captions = _page_state(webpage)["captions"]
         captions[SCORED[0]] = caption(SCORED[0], ssim, psnr)   # for this row only
         try:

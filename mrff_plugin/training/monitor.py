@@ -1,9 +1,11 @@
-"""Validation SSIM/PSNR curves in Visdom, beside the host's loss plot and image grid.
+"""Validation SSIM/PSNR (and FID/KID, where the Inception network is installed) curves in Visdom, beside the
+host's loss plot and image grid.
 
 The host's Visualizer belongs to `train.py` and is out of the model's reach, so
 `MetricMonitor` opens its own `visdom.Visdom` client from the same flags
 (`--display_id`, `--display_server`, `--display_port`, `--display_env`) and draws
-one line window per metric (`<name> validation SSIM`, `... PSNR`).  It never
+one line window per metric (`<name> validation SSIM`, `... PSNR`, `... FID`, `... KID`; a metric
+missing from a validation's scores is not drawn).  It never
 raises and never adds a warning of its own when no server answers: the host has
 already printed the one warning, so the monitor just stays off.  Rank 0 only.
 """
@@ -11,7 +13,7 @@ import logging
 
 import numpy as np
 
-METRICS = ("SSIM", "PSNR")
+METRICS = ("SSIM", "PSNR", "FID", "KID")
 
 
 def window_name(experiment, metric):
@@ -44,11 +46,11 @@ class MetricMonitor:
             visdom_logger.setLevel(level)
 
     def plot(self, iteration, scores):
-        """Add one point per metric in `scores` ({'SSIM': float, 'PSNR': float}) at x = iteration."""
+        """Add one point per metric in `scores` ({'SSIM': float, 'PSNR': float[, 'FID', 'KID']}) at x = iteration."""
         if self.vis is None:
             return
         for metric in METRICS:
-            if not np.isfinite(scores[metric]):   # PSNR of identical images is +inf: nothing to draw
+            if metric not in scores or not np.isfinite(scores[metric]):   # PSNR of identical images is +inf: nothing to draw
                 continue
             xs, ys = self.points[metric]
             xs.append(iteration)

@@ -98,6 +98,7 @@ class MrffPix2PixModel(Pix2PixModel):
         self.history = []              # (iteration, mean SSIM, mean PSNR) per validation
         self.best_ssim = None          # SSIM of best_net_G.pth; None until the first validation
         self.val_pairs = None          # the held-out dataset items, loaded once
+        self.val_sets = None           # {'network': Inception or None, 'reals': {index: features}}: FID / KID
         if not self.isTrain:
             return
         self.optimizer_G, self.optimizer_D = fused_adam(self.optimizer_G), fused_adam(self.optimizer_D)
@@ -207,11 +208,24 @@ class MrffPix2PixModel(Pix2PixModel):
         return [dataset[i] for i in range(min(len(dataset), self.opt.val_size))]
 
     def _score(self, state_dict=None):
-        """{'SSIM', 'PSNR'} means and the pair count of the generator (or of `state_dict` loaded into a copy of
-        it) on the held-out pairs, run as test.py / mrff generate run it (validation.py)."""
+        """{'SSIM', 'PSNR'} means, and 'FID', 'KID' of the set where the Inception network is installed, and the
+        pair count of the generator (or of `state_dict` loaded into a copy of it) on the held-out pairs, run as
+        test.py / mrff generate run it (validation.py); the real images' features are computed once."""
+        from ..set_scores import SetScores, load_network
         net = inference_copy(self._generator(), self.device, state_dict)
-        ssim, psnr = score_pairs(net, self.val_pairs, self.opt.netG, self.opt.direction, self.precision.autocast)
-        return {"SSIM": float(ssim.mean()), "PSNR": float(psnr.mean())}, len(ssim)
+        if self.val_sets is None:   # once per training: the network, and the reals' features as they come
+            network, note = load_network()
+            self.val_sets = {"network": network, "reals": {}}
+            if note:
+                self._log(note)
+        sets = SetScores(self.val_sets["network"], known_reals=self.val_sets["reals"]) \
+            if self.val_sets["network"] is not None else None
+        ssim, psnr = score_pairs(net, self.val_pairs, self.opt.netG, self.opt.direction, self.precision.autocast,
+                                 sets)
+        scores = {"SSIM": float(ssim.mean()), "PSNR": float(psnr.mean())}
+        if sets is not None:
+            scores.update({k: v for k, v in sets.scores().items() if k in ("FID", "KID")})
+        return scores, len(ssim)
 
     def _log(self, line):
         print(line, flush=True)
@@ -240,8 +254,9 @@ class MrffPix2PixModel(Pix2PixModel):
         scores, count = self._score()
         self.history.append((self.iterations, scores["SSIM"], scores["PSNR"]))
         better = scores["SSIM"] > self.best_ssim
+        sets = f" FID {scores['FID']:.2f} KID {scores['KID']:.4f}" if "FID" in scores else ""
         self._log(f"(iters: {self.iterations}) validation on {count} pairs: SSIM {scores['SSIM']:.4f} PSNR "
-                  f"{scores['PSNR']:.2f} dB" + (f" -> {BEST_FILE}" if better else ""))
+                  f"{scores['PSNR']:.2f} dB{sets}" + (f" -> {BEST_FILE}" if better else ""))
         self.monitor.plot(self.iterations, scores)
         if better:
             self.best_ssim = scores["SSIM"]

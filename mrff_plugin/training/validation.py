@@ -19,7 +19,7 @@ import torch
 from ..datasets.framing import PAD, generator_multiple
 from ..generate.engine import pad_to_multiple
 from ..generate.network import prepare_for_inference
-from ..metrics import tensor_scores
+from ..metrics import luma_u8, scores_u8, tensor_to_u8
 
 WHOLE_IMAGES = {"kaist_aligned": PAD}   # --dataset_mode -> its whole-image --preprocess; others: the host's none
 
@@ -49,24 +49,28 @@ def inference_copy(generator, device, state_dict=None):
     return prepare_for_inference(net, device, "image")
 
 
-def score_pairs(net, items, netG, direction="AtoB", autocast=None):
+def score_pairs(net, items, netG, direction="AtoB", autocast=None, sets=None):
     """(SSIM, PSNR), each a (N,) tensor: `net`'s output for every held-out item against its target.
 
     items: dataset items {'A': (C, H, W), 'B': ..., optional 'unpadded_size': (H, W)} in [-1, 1];
-    the input is padded to --netG's size multiple and the output cropped back to the picture.
+    the input is padded to --netG's size multiple and the output cropped back to the picture.  With `sets`
+    (set_scores.SetScores) each pair's 8-bit images are added to it, keyed by the item's index.
     """
     device = next(net.parameters()).device
     source, target = ("A", "B") if direction == "AtoB" else ("B", "A")
     multiple = generator_multiple(str(netG))
     ssim, psnr = [], []
-    for item in items:
+    for index, item in enumerate(items):
         x, (height, width) = pad_to_multiple(item[source][None].to(device), multiple)   # (1, C, H', W')
         if "unpadded_size" in item:
             height, width = (int(v) for v in item["unpadded_size"])
         with torch.no_grad(), (autocast() if autocast else torch.autocast(device.type, enabled=False)):
             fake = net(x)[..., :height, :width].float()
         real = item[target][None, :, :height, :width].to(device)
-        scores = tensor_scores(fake, real)
+        fake, real = luma_u8(tensor_to_u8(fake).cpu()), luma_u8(tensor_to_u8(real).cpu())   # as the host saves them
+        scores = scores_u8(fake, real)
         ssim.append(scores[0])
         psnr.append(scores[1])
+        if sets is not None:
+            sets.add(index, fake, real)
     return torch.cat(ssim), torch.cat(psnr)
