@@ -390,7 +390,7 @@ def radiometric():
 
 def speed_evaluate():
     lines = ["## `mrff evaluate` speed: FID and KID against the Inception network's bare pass", "",
-             "`nice python -m benchmarks.fid_speed --images N` ([metrics.md](metrics.md#speed)): the whole "
+             "`nice python -m benchmarks.fid_speed --images N` or `--roadscene DIR` ([metrics.md](metrics.md#speed)): the whole "
              "`mrff evaluate --fake --real` command (SSIM, PSNR, FID, KID; start-up included) against the "
              "Inception network's bare forward pass over the same images (fakes + reals), alternated bare / "
              "evaluate / bare; fp32. CPU time (user + system) is less sensitive than wall time to the other "
@@ -399,7 +399,9 @@ def speed_evaluate():
     for path in files("speed-evaluate-fid-"):
         d = load(path.name)
         for r in d.get("rounds") or [dict(d, evaluate_over_bare_cpu=None, bare_cpu_seconds=None)]:
-            rows.append([link(path.name), cpu_of(path.name), d["machine"]["threads"], "%dx%d" % (d["images"], d["size"]),
+            pairs = ("%d RoadScene, whole (%d sizes)" % (d["images"], len(d["sizes"])) if d.get("data") == "roadscene"
+                     else "%dx%d" % (d["images"], d["size"]) if "size" in d else "%d, %s" % (d["images"], d["sizes"][0]))
+            rows.append([link(path.name), cpu_of(path.name), d["machine"]["threads"], pairs,
                          d["inception_images"], d["batch"],
                          " / ".join("%.0f s" % s for s in r["bare_seconds"]),
                          "%.0f s" % r["evaluate_seconds"], "%.0f%%" % (100 * r["evaluate_over_bare"]),
@@ -411,8 +413,10 @@ def speed_evaluate():
     lines += table(["file", "CPU", "threads", "pairs", "Inception images", "batch", "bare wall (before / after)",
                     "evaluate wall", "speed, share of bare (wall)", "bare CPU (before / after)", "evaluate CPU",
                     "speed, share of bare (CPU)", "target", "load (1 min)"], rows)
-    newest = load(files("speed-evaluate-fid-")[0].name)
-    lines += ["", "The scores of those runs (two independent synthetic sets of one distribution, N = %d): KID "
+    newest = next(d for d in (load(p.name) for p in files("speed-evaluate-fid-")) if d.get("data") != "roadscene")
+    lines += ["", "RoadScene's rows score its visible images (made grey) as the fakes against its LWIR: a timing set "
+              "at the images' own sizes, not a quality figure.",
+              "", "The scores of the synthetic runs (two independent synthetic sets of one distribution, N = %d): KID "
               "%.4f ± %.4f (unbiased: about 0), FID %.1f, the bias of FID at small N "
               "([metrics.md](metrics.md#fid-is-biased-by-the-set-size-read-kid-for-small-sets))." % (
                   newest["n"], newest["kid_mean"], newest["kid_std"], newest["fid"])]
