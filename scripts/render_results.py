@@ -109,6 +109,70 @@ def quality_v2(name, title):
     return lines + [""]
 
 
+def rerun(study):
+    """The v2 rerun of `study` (benchmarks/quality_v2_rerun_report.py): per-seed SSIM, the code change, and FID /
+    KID per model and seed with the comparisons' hierarchical intervals."""
+    name = "quality_v2_rerun_%s.json" % study
+    if not (RESULTS / name).exists():
+        return []
+    d = load(name)
+    lines = ["#### Rerun with the shipped code and more seeds: %s" % study, "",
+             "%s; protocol [`%s`](../%s) (v2's training at pinned commits; runs still being added: the "
+             "tables show every run done so far). Generate SSIM on the held-out images, per seed:" % (
+                 link(name), d["protocol"], d["protocol"]), ""]
+    rows = []
+    for model, sources in d["per_seed_ssim"].items():
+        for source, seeds in sources.items():
+            rows.append(["`%s`" % model, source, len(seeds),
+                         " / ".join("%s: %.4f" % (k, v) for k, v in sorted(seeds.items(), key=lambda kv: int(kv[0])))])
+    lines += table(["model", "code", "seeds", "SSIM per seed"], rows)
+    c = d.get("code_change")
+    if c:
+        lines += ["", "`fusion paper`, shipped minus pre-H code, per seed: %s (mean %s; seed-to-seed standard "
+                  "deviation %s pre-H, %s shipped)." % (", ".join(signed(v, 4) for v in c["shipped_minus_pre_h"]),
+                                                       signed(c["mean"], 4), num(c["pre_h_seed_std"], 4),
+                                                       num(c["shipped_seed_std"], 4))]
+    sets = d.get("set_metrics") or {}
+    for source, title in (("v2", "v2's own runs (each as the rerun that reproduces its SSIM: %s)"),
+                          ("shipped", "the shipped code's runs")):
+        models = sets.get(source) or {}
+        if not models:
+            continue
+        if source == "v2":
+            by = {}
+            for key, code in sets["v2_runs_reproduced"].items():
+                model, seed = key.rsplit("/seed", 1)
+                by.setdefault(code, {}).setdefault(model, []).append(seed)
+            title = title % "; ".join("%s code for %s" % (code, ", ".join(
+                "`%s` seeds %s" % (model, ", ".join(sorted(seeds, key=int))) for model, seeds in models_.items()))
+                for code, models_ in by.items())
+        lines += ["", "FID and KID (`mrff evaluate`'s, on the outputs made the `generate` way; lower is better; "
+                  "FID at this N is biased, compare it only between these rows) of %s:" % title, ""]
+        rows = [["`%s`" % model, len(e["per_seed"]),
+                 " / ".join("%s: %.1f" % (k, v["fid"]) for k, v in sorted(e["per_seed"].items(), key=lambda kv: int(kv[0]))),
+                 "%.1f ± %s" % (e["fid"]["mean"], num(e["fid"]["seed_std"], 1)),
+                 " / ".join("%s: %.4f" % (k, v["kid_mean"]) for k, v in sorted(e["per_seed"].items(), key=lambda kv: int(kv[0]))),
+                 "%.4f ± %s" % (e["kid_mean"]["mean"], num(e["kid_mean"]["seed_std"], 4))]
+                for model, e in models.items()]
+        lines += table(["model", "seeds", "FID per seed", "FID (mean ± seed sd)", "KID per seed",
+                        "KID (mean ± seed sd)"], rows)
+        comparisons = sets.get(source + "_comparisons") or {}
+        if comparisons:
+            lines += ["", "Differences, with 95% hierarchical intervals (seeds, then images, FID and KID recomputed "
+                      "on each resample):", ""]
+            lines += table(["difference", "seeds", "FID", "KID"],
+                           [["`%s`" % pair, len(e["fid"]["seeds"]), ci(e["fid"], 1), ci(e["kid"], 4)]
+                            for pair, e in comparisons.items()])
+    if sets.get("v2_runs_not_reproduced"):
+        missing = {}
+        for key in sets["v2_runs_not_reproduced"]:
+            model, seed = key.rsplit("/seed", 1)
+            missing.setdefault(model, []).append(seed)
+        lines += ["", "v2 runs no rerun reproduces yet (not run yet, or run and not reproduced): %s." % "; ".join(
+            "`%s` seeds %s" % (model, ", ".join(sorted(seeds, key=int))) for model, seeds in missing.items())]
+    return lines + [""]
+
+
 def flat_rank(mid):
     """How many of v2's RoadScene models score a mean SSIM below the flat image's, in words."""
     models = load("quality_v2_roadscene.json")["summary"]["models"]
@@ -494,7 +558,9 @@ def render():
              "## Quality: does fusion beat pix2pix?", ""]
     lines += quality_v2("quality_v2_roadscene.json", "Version 2: real LWIR (RoadScene)")
     lines += flat_reference()
+    lines += rerun("roadscene")
     lines += quality_v2("quality_v2_synthetic.json", "Version 2: synthetic scenes")
+    lines += rerun("synthetic")
     lines += quality_v1()
     lines += demo()
     lines += norm_paths()
