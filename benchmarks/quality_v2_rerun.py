@@ -33,6 +33,7 @@ def run_order():
     order = []
     for seed in range(5):                                                       # 1
         order += [("roadscene", "pre-H", "fusion paper", seed), ("roadscene", "shipped", "fusion paper", seed)]
+    order.append(("roadscene", "pre-H", "fusion released", 0))      # v2's seed 0 with v2's code ("Execution")
     order += [("roadscene", "shipped", m, s) for s in range(5) for m in HEADLINE if m != "fusion paper"]  # 5
     order += [("roadscene", "shipped", "fusion released", s) for s in (1, 0)]                            # 2
     order += [("synthetic", "shipped", m, s) for s in range(5) for m in HEADLINE]        # 6
