@@ -70,8 +70,8 @@ def windows(dom):
     found = {}
     for chunk in dom.split('class="window"')[1:]:
         text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", chunk[:2000]))
-        title = next(t for t in ("loss over time", "images", "labels", "validation SSIM", "validation PSNR")
-                     if t in text)
+        title = next(t for t in ("loss over time", "images", "labels", "validation SSIM", "validation PSNR",
+                                 "validation FID", "validation KID") if t in text)
         found[title] = chunk
     return found
 
