@@ -87,6 +87,8 @@ def test_the_interval_finds_a_worse_model_and_not_an_equal_one():
     assert set_hierarchical({1: real}, {2: real}, real) is None
 
 
+@pytest.mark.skipif(inception.find_file() is None,
+                    reason=f"the Inception file is not installed ({inception.INSTALL}; make setup does)")
 def test_the_set_scorer_adds_mrff_evaluates_fid_and_kid_only_to_runs_its_weights_reproduce(tmp_path, monkeypatch):
     """A run's record gains FID and KID computed from its kept weights, equal to score.set_scores on the same
     outputs, and its features are kept; a record its weights do not reproduce is refused by name."""

@@ -1,5 +1,6 @@
 """FID and KID of a growing set (mrff_plugin.set_scores), as the gallery and the validation curves show them."""
 import numpy as np
+import pytest
 import torch
 
 from mrff_plugin import inception, set_scores
@@ -10,6 +11,8 @@ def grey(seed, n=4, size=40):
     return torch.from_numpy(np.random.default_rng(seed).integers(0, 256, (n, size, size)))
 
 
+@pytest.mark.skipif(inception.find_file() is None,
+                    reason=f"the Inception file is not installed ({inception.INSTALL}; make setup does)")
 def test_pairs_added_one_by_one_give_the_figures_of_the_whole_sets():
     network, note = set_scores.load_network()
     assert note is None
@@ -42,6 +45,8 @@ def test_without_the_network_or_with_one_pair_there_are_no_figures_and_one_sente
     assert network is None and sets.scores() == {}
     assert sets.note.startswith("FID and KID left out: the Inception network") and "pip install" in sets.note
     monkeypatch.undo()
+    if inception.find_file() is None:
+        return
     one = set_scores.SetScores(*set_scores.load_network())
     one.add("a", grey(0, 1), grey(1, 1))
     assert one.scores() == {} and "at least 2 images, there were 1" in one.note
