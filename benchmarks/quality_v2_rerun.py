@@ -13,6 +13,7 @@ After each run, its FID and KID are added to its record (quality_v2_rerun_sets.p
 """
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -82,7 +83,8 @@ def worktree(code):
     return path
 
 
-def run(study, code, model, seed, data):
+def command(study, code, model, seed, data):
+    """(argv, environment, folder) of the child that trains one run."""
     tree = worktree(code)
     name = f"{model.replace(' ', '_')}_seed{seed}"
     env = dict(os.environ, PYTHONPATH=f"{tree / 'benchmarks'}{os.pathsep}{tree}", OMP_NUM_THREADS="1",
@@ -93,7 +95,26 @@ def run(study, code, model, seed, data):
            "--weights", str(WEIGHTS / study / code / f"{name}.pth")]
     if data is not None:
         cmd += ["--data", str(data)]
-    return subprocess.run(cmd, env=env, cwd=tree).returncode
+    return cmd, env, tree
+
+
+def run(study, code, model, seed, data):
+    """Train one run in its child; returns the child's exit status."""
+    cmd, env, folder = command(study, code, model, seed, data)
+    child = subprocess.Popen(cmd, env=env, cwd=folder)
+    try:
+        return child.wait()
+    finally:                   # this process stopped (SIGTERM, Ctrl-C): its run stops too, so no one trains it twice
+        if child.poll() is None:
+            child.terminate()
+            child.wait()
+
+
+def stop_on_sigterm():
+    """SIGTERM ends this process as Ctrl-C does (its run's child is stopped and its lock removed on the way out)."""
+    def stop(signum, frame):
+        raise SystemExit(f"quality_v2_rerun.py: stopped by signal {signum}; the run in progress was stopped.")
+    signal.signal(signal.SIGTERM, stop)
 
 
 def main(argv=None):
@@ -108,6 +129,7 @@ def main(argv=None):
         for r in run_order():
             print(("done " if record_path(*r).is_file() else "     ") + " / ".join(map(str, r)))
         return
+    stop_on_sigterm()
     todo = [r for r in lane_order(args.lane) if not record_path(*r).is_file()]
     print(f"quality v2 rerun: {len(run_order()) - len(todo)} runs done, {len(todo)} to go", flush=True)
     ran = 0

@@ -121,3 +121,35 @@ def test_the_set_scorer_adds_mrff_evaluates_fid_and_kid_only_to_runs_its_weights
     other.write_text(json.dumps(dict(wrong, seed=1)))
     with pytest.raises(SystemExit, match="unet_seed1.json is not reproduced by its weights"):
         sets.main(["--study", "roadscene"])
+
+
+def test_a_stopped_driver_stops_its_run_and_frees_its_lock(tmp_path):
+    """SIGTERM to the driver ends the run it started (a child that would otherwise train on, unseen) and
+    removes the run's lock, so a restarted driver takes the run again and no two processes train it."""
+    import signal
+    import time
+    pid_file = tmp_path / "child.pid"
+    script = tmp_path / "drive.py"
+    script.write_text(f"""
+import pathlib, sys
+sys.path.insert(0, {str(driver.ROOT / 'benchmarks')!r})
+import quality_v2_rerun as d
+d.LOCKS, d.RECORDS = pathlib.Path({str(tmp_path / 'locks')!r}), pathlib.Path({str(tmp_path / 'records')!r})
+stand_in = "import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+d.command = lambda *run: ([sys.executable, "-c", stand_in], None, None)   # the run's child: a sleeper
+d.main(["--max_runs", "1"])
+""")
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for _ in range(200):
+        if pid_file.is_file() and pid_file.read_text():
+            break
+        time.sleep(0.1)
+    child = int(pid_file.read_text())
+    assert len(list((tmp_path / "locks").glob("*.lock"))) == 1
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode != 0 and b"stopped by signal" in err
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
+    assert not list((tmp_path / "locks").glob("*.lock"))
