@@ -37,7 +37,9 @@ def run_order():
     order.append(("roadscene", "pre-H", "fusion released", 0))      # v2's seed 0 with v2's code ("Execution")
     order += [("roadscene", "shipped", m, s) for s in range(5) for m in HEADLINE if m != "fusion paper"]  # 5
     order += [("roadscene", "shipped", "fusion released", s) for s in (1, 0)]                            # 2
-    order += [("synthetic", "shipped", m, s) for s in range(5) for m in HEADLINE]        # 6
+    order += [("synthetic", "shipped", m, s) for s in range(3) for m in HEADLINE]        # 6 (v2's seeds)
+    order += [("synthetic", "pre-H", "fusion paper", s) for s in range(3)]   # v2's synthetic fusion runs ("Execution")
+    order += [("synthetic", "shipped", m, s) for s in range(3, 5) for m in HEADLINE]
     order += [("roadscene", "shipped", m, s) for s in range(5, 10) for m in HEADLINE]   # 3
     order += [("roadscene", "shipped", "fusion released", s) for s in range(2, 5)]     # 4
     order += [("synthetic", "shipped", "fusion released", s) for s in range(3)]

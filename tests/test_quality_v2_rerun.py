@@ -30,7 +30,7 @@ def features(seed, n=12, dims=64, shift=0.0):
 
 def test_the_order_holds_every_protocol_run_once():
     order = driver.run_order()
-    assert len(order) == len(set(order)) == 74
+    assert len(order) == len(set(order)) == 77
     assert order[10] == ("roadscene", "pre-H", "fusion released", 0)    # the v2 seed-0 question, right after step 1
     assert order[:10] == [(("roadscene", code, "fusion paper", s)) for s in range(5) for code in ("pre-H", "shipped")]
     # v2's own seeds (0-4 RoadScene headline, released 0 and 1) come before any new seed
