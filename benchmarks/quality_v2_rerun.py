@@ -47,10 +47,12 @@ def run_order():
 
 
 def lane_order(lane):
-    """The order a process walks: the protocol's, or (lane "synthetic") the synthetic runs first."""
+    """The order a process walks: the protocol's, or (lane "synthetic") the synthetic runs of v2's seeds first,
+    then the protocol's order."""
     order = run_order()
     if lane == "synthetic":
-        order = [r for r in order if r[0] == "synthetic"] + [r for r in order if r[0] != "synthetic"]
+        first = [r for r in order if r[0] == "synthetic" and r[3] < 3 and r[2] != "fusion released"]
+        order = first + [r for r in order if r not in first]
     return order
 
 

@@ -39,7 +39,9 @@ def test_the_order_holds_every_protocol_run_once():
                                                 for m in ("unet", "unet matched", "paper average")])
     assert ("roadscene", "shipped", "fusion released", 1) in order[:first_new]
     synthetic_first = driver.lane_order("synthetic")
-    assert sorted(synthetic_first) == sorted(order) and synthetic_first[0][0] == "synthetic"
+    assert sorted(synthetic_first) == sorted(order)
+    assert {r[0] for r in synthetic_first[:15]} == {"synthetic"} and synthetic_first[15][0] == "roadscene"
+    assert ("synthetic", "pre-H", "fusion paper", 2) in synthetic_first[:15]
 
 
 def test_a_run_is_taken_once_and_a_dead_processs_lock_is_cleared(tmp_path, monkeypatch):
