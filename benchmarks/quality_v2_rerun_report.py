@@ -11,7 +11,7 @@ import json
 import numpy as np
 
 from benchmarks.common import OUT, RESULTS, write_json
-from benchmarks.quality.stats import hierarchical_ci, seed_std, set_hierarchical, summarise_v2
+from benchmarks.quality.stats import hierarchical_ci, seed_ci, seed_std, set_hierarchical, summarise_v2
 from benchmarks.quality.v2 import BASELINE, COMPARISONS, MODELS
 
 RECORDS = RESULTS / "quality_v2_rerun"
@@ -71,6 +71,7 @@ def code_change(pre, shipped):
     d = np.subtract(b, a)
     return {"seeds": seeds, "shipped_minus_pre_h": [round(float(v), 4) for v in d],
             "mean": float(d.mean()), "std": float(d.std(ddof=1)) if len(d) > 1 else None,
+            "ci95_seeds": seed_ci(d) if len(d) > 1 else None,   # the seeds resampled (a seed's draws are paired)
             "pre_h_seed_std": float(np.std(a, ddof=1)) if len(a) > 1 else None,
             "shipped_seed_std": float(np.std(b, ddof=1)) if len(b) > 1 else None}
 

@@ -128,10 +128,13 @@ def rerun(study):
     lines += table(["model", "code", "seeds", "SSIM per seed"], rows)
     c = d.get("code_change")
     if c:
-        lines += ["", "`fusion paper`, shipped minus pre-H code, per seed: %s (mean %s; seed-to-seed standard "
-                  "deviation %s pre-H, %s shipped)." % (", ".join(signed(v, 4) for v in c["shipped_minus_pre_h"]),
-                                                       signed(c["mean"], 4), num(c["pre_h_seed_std"], 4),
-                                                       num(c["shipped_seed_std"], 4))]
+        interval = " [%s, %s] (95%%, seeds resampled)" % tuple(signed(v, 4) for v in c["ci95_seeds"]) \
+            if c.get("ci95_seeds") else ""
+        lines += ["", "`fusion paper`, shipped minus pre-H code, per seed: %s (mean %s%s; seed-to-seed standard "
+                  "deviation %s pre-H, %s shipped). The two codes round differently (about 1e-7 per step), which GAN "
+                  "training amplifies until the runs part, so each pair is two independent draws of one seed." % (
+                      ", ".join(signed(v, 4) for v in c["shipped_minus_pre_h"]), signed(c["mean"], 4), interval,
+                      num(c["pre_h_seed_std"], 4), num(c["shipped_seed_std"], 4))]
     sets = d.get("set_metrics") or {}
     for source, title in (("v2", "v2's own runs (each as the rerun that reproduces its SSIM: %s)"),
                           ("shipped", "the shipped code's runs")):
