@@ -8,7 +8,8 @@ trained model of study v2, because much of a thermal frame is smooth: the bar a 
 has to clear, and the reason a run's detail score (SCC) is read beside its SSIM.  Each flat level
 is scored exactly as a model's output is (`score.pair_scores`, the images `mrff generate` ships).
 A v2 or rerun record whose outputs had no detail at all (SCC 0 on every held-out image, at every
-point of its learning curve) is listed as a constant-output run.
+point of its learning curve) is listed as a constant-output run.  Mid-grey also gets its FID and KID
+(`score.set_scores`, as the runs' own), the set metrics' value for no content.
 """
 import argparse
 import json
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 
 from benchmarks.common import RESULTS, ROADSCENE, machine, write_json
-from benchmarks.quality.score import pair_scores
+from benchmarks.quality.score import pair_scores, set_scores
 from benchmarks.quality.v2 import study_data
 
 LEVELS = np.linspace(-1.0, 1.0, 65)    # flat outputs in the network's [-1, 1], steps of 1/32
@@ -48,6 +49,9 @@ def main(argv=None):
                        "ssim_per_image": s["ssim"]})
     best = max(levels, key=lambda x: x["ssim"])
     mid = min(levels, key=lambda x: abs(x["level"]))
+    from mrff_plugin import inception
+    flat = [torch.full((1, 1) + lwir.shape, mid["level"]) for _, lwir in data]
+    sets = set_scores(flat, data, inception.load())
     runs = {}
     v2 = RESULTS / "quality_v2_roadscene.json"
     if v2.is_file():
@@ -56,12 +60,14 @@ def main(argv=None):
         r = json.loads(path.read_text())
         runs[f"rerun {path.parent.name} {r['model']}/seed{r['seed']}"] = r
     report = {"what": __doc__.splitlines()[0], "images": len(data), "levels": levels,
-              "mid_grey": {k: mid[k] for k in ("level", "ssim", "psnr")},
+              "mid_grey": {**{k: mid[k] for k in ("level", "ssim", "psnr")},
+                           **{k: sets[k] for k in ("fid", "kid_mean", "kid_std")}},
               "best_flat": {k: best[k] for k in ("level", "ssim", "psnr")},
               "constant_output_runs": constant_runs(runs), "machine": machine()}
     out = args.out or RESULTS / f"quality-v2-flatreference-roadscene-{time.strftime('%Y%m%d')}.json"
     write_json(out, report)
-    print(f"flat mid-grey: SSIM {mid['ssim']:.4f}, PSNR {mid['psnr']:.2f} dB; best flat level {best['level']:+.3f}: "
+    print(f"flat mid-grey: SSIM {mid['ssim']:.4f}, PSNR {mid['psnr']:.2f} dB, FID {sets['fid']:.1f}, "
+          f"KID {sets['kid_mean']:.4f}; best flat level {best['level']:+.3f}: "
           f"SSIM {best['ssim']:.4f}, PSNR {best['psnr']:.2f} dB")
     for r in report["constant_output_runs"]:
         print(f"constant output: {r['run']} (SSIM {r['ssim']:.4f}, PSNR {r['psnr']:.2f})")
