@@ -164,7 +164,7 @@ def _as_batch(x):
         x = x[:, None]
     if x.ndim != 4 or x.shape[1] != 1:
         raise ValueError(f"expected grey images of shape (N, H, W) or (N, 1, H, W), got {tuple(x.shape)}")
-    return x.to(torch.float64)
+    return x.detach().cpu().to(torch.float64)   # SSIM's filters run on the CPU (scipy.ndimage)
 
 
 def scores_u8(pred, target):
@@ -190,7 +190,7 @@ def scores_released_u8(pred, target):
     pred, target: (N, H, W, 3) or (N, 3, H, W), values 0..255 (module docstring).
     Returns (ssim, psnr), each a float64 tensor of shape (N,).
     """
-    pred, target = (torch.as_tensor(x).to(torch.float64) for x in (pred, target))
+    pred, target = (torch.as_tensor(x).detach().cpu().to(torch.float64) for x in (pred, target))
     if pred.ndim == 4 and pred.shape[-1] == RELEASED_CHANNELS and pred.shape[1] != RELEASED_CHANNELS:
         pred, target = pred.permute(0, 3, 1, 2), target.permute(0, 3, 1, 2)   # (N, H, W, 3) -> (N, 3, H, W)
     if pred.ndim != 4 or pred.shape[1] != RELEASED_CHANNELS:

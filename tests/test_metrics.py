@@ -214,3 +214,15 @@ def test_both_ssim_protocols_equal_torchmetrics_full_map_over_the_interior(index
                       k1=0.01, k2=0.03 * (48 / 49) ** 0.5, reduction="none", return_full_image=True)
     ours, _ = metrics.scores_released_u8(pred3, target3)
     assert float(ours[0]) == pytest.approx(float(full[..., 3:-3, 3:-3].mean()), abs=1e-9)
+
+
+def test_scores_of_tensors_that_need_no_grad_or_live_elsewhere_come_back_on_the_cpu():
+    """SSIM's filters run on the CPU: tensors that require grad (or sit on a GPU, where there is one) are
+    detached and moved first, and the scores equal those of the plain CPU tensors."""
+    pred, target = (torch.from_numpy(np.ascontiguousarray(a)).double() for a in fixed_pairs()[0])
+    want = metrics.scores_u8(pred[None], target[None])
+    got = metrics.scores_u8(pred[None].requires_grad_(), target[None])
+    assert torch.equal(got[0], want[0]) and got[0].device.type == "cpu"
+    if torch.cuda.is_available():
+        on_gpu = metrics.scores_u8(pred[None].cuda(), target[None].cuda())
+        assert torch.equal(on_gpu[0], want[0])

@@ -151,7 +151,7 @@ def scored_save_images(original):
             return original(webpage, visuals, image_path, *args, **kwargs)
         from ..metrics import luma_u8, scores_u8, tensor_to_u8
         from ..set_scores import SetScores, load_network
-        fake, real = (luma_u8(tensor_to_u8(visuals[label][:1])) for label in SCORED)   # as the PNGs are saved
+        fake, real = (luma_u8(tensor_to_u8(visuals[label][:1]).cpu()) for label in SCORED)   # as the PNGs are saved
         try:
             ssim, psnr = (float(v[0]) for v in scores_u8(fake, real))
         except ValueError:   # too small for the 11x11 window, or sizes differ: an unscored row
