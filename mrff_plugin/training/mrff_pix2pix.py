@@ -218,13 +218,11 @@ class MrffPix2PixModel(Pix2PixModel):
             self.val_sets = {"network": network, "reals": {}}
             if note:
                 self._log(note)
-        sets = SetScores(self.val_sets["network"], known_reals=self.val_sets["reals"]) \
-            if self.val_sets["network"] is not None else None
+        sets = SetScores(self.val_sets["network"], known_reals=self.val_sets["reals"])   # no network: no figures
         ssim, psnr = score_pairs(net, self.val_pairs, self.opt.netG, self.opt.direction, self.precision.autocast,
                                  sets)
         scores = {"SSIM": float(ssim.mean()), "PSNR": float(psnr.mean())}
-        if sets is not None:
-            scores.update({k: v for k, v in sets.scores().items() if k in ("FID", "KID")})
+        scores.update({k: v for k, v in sets.scores().items() if k in ("FID", "KID")})
         return scores, len(ssim)
 
     def _log(self, line):
