@@ -39,8 +39,8 @@ def run_order():
     order += [("roadscene", "shipped", "fusion released", s) for s in (1, 0)]                            # 2
     order += [("synthetic", "shipped", m, s) for s in range(3) for m in HEADLINE]        # 6 (v2's seeds)
     order += [("synthetic", "pre-H", "fusion paper", s) for s in range(3)]   # v2's synthetic fusion runs ("Execution")
+    order += [("roadscene", "shipped", m, s) for s in range(5, 10) for m in HEADLINE]   # 3 (before 6's seeds 3-4)
     order += [("synthetic", "shipped", m, s) for s in range(3, 5) for m in HEADLINE]
-    order += [("roadscene", "shipped", m, s) for s in range(5, 10) for m in HEADLINE]   # 3
     order += [("roadscene", "shipped", "fusion released", s) for s in range(2, 5)]     # 4
     order += [("synthetic", "shipped", "fusion released", s) for s in range(3)]
     return order
@@ -137,16 +137,14 @@ def main(argv=None):
     todo = [r for r in lane_order(args.lane) if not record_path(*r).is_file()]
     print(f"quality v2 rerun: {len(run_order()) - len(todo)} runs done, {len(todo)} to go", flush=True)
     ran = 0
-    for n, (study, code, model, seed) in enumerate(todo, 1):
-        if args.max_runs is not None and ran >= args.max_runs:
+    while args.max_runs is None or ran < args.max_runs:
+        taken = next_run(args.lane)       # walked again after every run: the other process's runs are skipped
+        if taken is None:
             break
-        lock = take((study, code, model, seed))
-        if not lock or record_path(study, code, model, seed).is_file():
-            if lock:
-                lock.unlink()
-            continue
+        (study, code, model, seed), lock = taken
         start, ran = time.time(), ran + 1
-        print(f"[{n}/{len(todo)}] {study} {code} {model} seed {seed} ({time.strftime('%H:%M')})", flush=True)
+        left = sum(not record_path(*r).is_file() for r in run_order())
+        print(f"[{left} to go] {study} {code} {model} seed {seed} ({time.strftime('%H:%M')})", flush=True)
         try:
             rc = run(study, code, model, seed, args.data.resolve() if study == "roadscene" else None)
         finally:
@@ -155,6 +153,19 @@ def main(argv=None):
             raise SystemExit(f"quality_v2_rerun.py: the run {study}/{code}/{model}/seed {seed} failed (exit {rc}).")
         print(f"    finished in {(time.time() - start) / 60:.1f} min", flush=True)
         score_sets(study)
+
+
+def next_run(lane):
+    """The first run of `lane`'s order with no record that no live process holds, locked for this one; else None."""
+    for r in lane_order(lane):
+        if record_path(*r).is_file():
+            continue
+        lock = take(r)
+        if lock and not record_path(*r).is_file():
+            return r, lock
+        if lock:
+            lock.unlink()
+    return None
 
 
 def score_sets(study):

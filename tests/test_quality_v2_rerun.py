@@ -38,6 +38,8 @@ def test_the_order_holds_every_protocol_run_once():
     assert all(r in order[:first_new] for r in [("roadscene", "shipped", m, s) for s in range(5)
                                                 for m in ("unet", "unet matched", "paper average")])
     assert ("roadscene", "shipped", "fusion released", 1) in order[:first_new]
+    # step 3 (RoadScene seeds 5-9, which v3's seed count rests on) before the synthetic seeds 3-4
+    assert first_new < min(i for i, r in enumerate(order) if r[0] == "synthetic" and r[3] >= 3)
     synthetic_first = driver.lane_order("synthetic")
     assert sorted(synthetic_first) == sorted(order)
     assert {r[0] for r in synthetic_first[:15]} == {"synthetic"} and synthetic_first[15][0] == "roadscene"
@@ -53,6 +55,20 @@ def test_a_run_is_taken_once_and_a_dead_processs_lock_is_cleared(tmp_path, monke
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     lock.write_text(dead.stdout.strip())                # a process that has exited
     assert driver.take(key)
+
+
+def test_the_next_run_skips_what_is_done_and_what_another_live_process_holds(tmp_path, monkeypatch):
+    monkeypatch.setattr(driver, "LOCKS", tmp_path / "locks")
+    monkeypatch.setattr(driver, "RECORDS", tmp_path / "records")
+    first, second, third = driver.lane_order("protocol")[:3]
+    done = driver.record_path(*first)
+    done.parent.mkdir(parents=True)
+    done.write_text("{}")
+    held = driver.take(second)                          # this live process holds the second one
+    run, lock = driver.next_run("protocol")
+    assert run == third and lock.is_file()
+    held.unlink()
+    assert driver.next_run("protocol")[0] == second
 
 
 def test_resampled_fid_and_kid_are_metrics_fids_on_the_resampled_sets():
