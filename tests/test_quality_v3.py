@@ -47,6 +47,21 @@ def test_the_codes_constants_are_the_protocols():
     assert f"then seeds {study.EXPENSIVE_SEEDS}-{last} of all three" in PROTOCOL
 
 
+def test_the_number_of_seeds_comes_from_all_ten_rerun_seeds(tmp_path):
+    """The protocol takes v3's seeds from the rerun's "seeds needed" over its ten seeds: a report over fewer
+    seeds is refused, an unreached target gives 10, and the result stays within 5 ... 10."""
+    def report(seeds, needed):
+        path = tmp_path / "report.json"
+        path.write_text(json.dumps({"seeds_needed": {name: {"seeds": list(range(seeds)), "seeds_needed": n}
+                                                     for name, n in zip(study.RERUN_SEED_COMPARISONS, needed)}}))
+        return path
+    with pytest.raises(SystemExit, match=r"fewer than the rerun's 10 seeds for fusion paper - unet \(5\)"):
+        study.seeds_needed(report(5, [5, 5, 5]))
+    assert study.seeds_needed(report(10, [6, 5, None]))[0] == 10        # one comparison never reached 0.02
+    assert study.seeds_needed(report(10, [6, 7, 5]))[0] == 7
+    assert study.seeds_needed(report(10, [5, 5, 5]))[0] == 5
+
+
 def test_the_models_table_is_the_protocols():
     rows = table_rows()
     assert set(rows) == set(study.MODELS)

@@ -97,6 +97,12 @@ def seeds_needed(report_path=RERUN_REPORT):
     if missing:
         raise SystemExit(f"quality v3: {report_path} has no seeds-needed entry for {', '.join(missing)}; finish the "
                          f"rerun's ten seeds of those models and run its report again.")
+    short = [f"{name} ({len(entries[name]['seeds'])})" for name in RERUN_SEED_COMPARISONS
+             if len(entries[name]["seeds"]) < MAX_SEEDS]
+    if short:
+        raise SystemExit(f"quality v3: {report_path} has fewer than the rerun's {MAX_SEEDS} seeds for "
+                         f"{', '.join(short)}; the protocol takes the number of seeds from all ten, so finish the "
+                         f"rerun's RoadScene seeds (benchmarks/quality_v2_rerun.py) and run its report again.")
     needed = [entries[name]["seeds_needed"] or MAX_SEEDS for name in RERUN_SEED_COMPARISONS]
     return max(MIN_SEEDS, min(MAX_SEEDS, max(needed))), dict(zip(RERUN_SEED_COMPARISONS, needed))
 
