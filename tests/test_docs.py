@@ -116,7 +116,7 @@ def test_readme_is_a_short_front_door_with_the_two_commands():
     assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     for page in ("install", "attaching", "architecture", "datasets", "training", "generate", "evaluation",
-                 "troubleshooting", "development", "results"):
+                 "troubleshooting", "development", "results", "recommendation"):
         assert f"docs/{page}.md" in readme, page
 
 
@@ -136,6 +136,9 @@ def load_renderer(tmp_path):
     shutil.copy(ROOT / "README.md", tmp_path / "README.md")
     module.ROOT, module.RESULTS = tmp_path, tmp_path / "results"
     module.PAGE, module.README = tmp_path / "docs" / "results.md", tmp_path / "README.md"
+    module.RECOMMENDATION, module.PRESET = tmp_path / "docs" / "recommendation.md", tmp_path / "real_lwir.txt"
+    shutil.copy(ROOT / "docs" / "recommendation.md", module.RECOMMENDATION)
+    shutil.copy(ROOT / "options" / "real_lwir.txt", module.PRESET)
     return module
 
 

@@ -115,3 +115,42 @@ def test_host_parsers_accept_every_preset(preset, script, host_parses):
     assert "unrecognized arguments" not in stderr, stderr[-2000:]
     assert "kaist_time: day" in stdout and "netG: " in stdout     # the printed options
     assert returncode != 0 and str(missing) in stderr
+
+
+ROADSCENE = HOST_DIR.parents[1].parent / "shared" / "data" / "roadscene"
+
+
+@pytest.mark.skipif(not ROADSCENE.is_dir(), reason="RoadScene is not in ../shared/data")
+def test_the_real_lwir_preset_trains_and_tests_real_pairs_through_the_host(tmp_path):
+    """`@real_lwir` (written from the quality studies' recommendation) trains on RoadScene's frame split through
+    the host's train.py, then test.py writes the gallery of whole held-out frames, with the generator it names."""
+    import torch
+    lists = tmp_path / "lists"
+    split = subprocess.run([sys.executable, "-m", "mrff_plugin.datasets.frame_split", "--dataroot", str(ROADSCENE),
+                            "--test_count", "34", "--gap", "100", "--out", str(lists)], capture_output=True, text=True)
+    assert split.returncode == 0, split.stderr
+    common = ["--dataroot", str(ROADSCENE), "--name", "rl", "--checkpoints_dir", str(tmp_path / "ck"),
+              "--gpu_ids", "-1"]
+    train = subprocess.run([sys.executable, "-m", "mrff_plugin", "train.py",
+                            *expand_presets(["@real_lwir"]), *common, "--pairs_list", str(lists / "train.txt"),
+                            "--max_dataset_size", "4", "--n_epochs", "1", "--n_epochs_decay", "0", "--display_id", "0"],
+                           cwd=HOST_DIR, capture_output=True, text=True, timeout=300)
+    assert train.returncode == 0, train.stderr[-2000:]
+    test = subprocess.run([sys.executable, "-m", "mrff_plugin", "test.py",
+                           *expand_presets(["@real_lwir"], for_test=True), *common,
+                           "--pairs_list", str(lists / "test.txt"), "--preprocess", "pad", "--eval", "--num_test", "2",
+                           "--results_dir", str(tmp_path / "results")],
+                          cwd=HOST_DIR, capture_output=True, text=True, timeout=300)
+    assert test.returncode == 0, test.stderr[-2000:]
+    assert (tmp_path / "results" / "rl" / "test_latest" / "index.html").is_file()
+    flags = dict(zip(*[iter(read_preset("real_lwir"))] * 2))
+    weights = torch.load(tmp_path / "ck" / "rl" / "latest_net_G.pth", map_location="cpu", weights_only=True)
+    out_conv = [v for k, v in weights.items() if k.endswith("weight") and v.dim() == 4][-1]
+    assert out_conv.shape[0] == int(flags["--output_nc"]) == 1        # single-channel LWIR, as the studies
+    # the trained generator is the recommended one: its parameter count is the winner's in the studies' file
+    import json
+    rec = json.loads((HOST_DIR.parents[1] / "benchmarks" / "results" / "quality_recommendation.json").read_text())
+    budget = rec["budgets"][rec["preset_budget"]]
+    winner = next(r for r in budget["models"] if r["model"] == budget["winner"])
+    trained = sum(v.numel() for k, v in weights.items() if "running_" not in k and "num_batches" not in k)
+    assert trained == winner["params"]
