@@ -137,6 +137,26 @@ def rerun(study):
                   "training amplifies until the runs part, so each pair is two independent draws of one seed." % (
                       ", ".join(signed(v, 4) for v in c["shipped_minus_pre_h"]), signed(c["mean"], 4), interval,
                       num(c["pre_h_seed_std"], 4), num(c["shipped_seed_std"], 4))]
+    shipped = (d.get("summary_shipped") or {}).get("comparisons") or {}
+    if shipped:
+        lines += ["", "v2's comparisons over the shipped code's seeds (generate scoring, 95% hierarchical interval "
+                  "over seeds and images, v2's method):", ""]
+        lines += table(["difference", "seeds", "SSIM", "PSNR dB", "SSIM finding"],
+                       [["`%s`" % pair, len(c["generate/ssim"]["seeds"]), ci(c["generate/ssim"]),
+                         ci(c["generate/psnr"], 2), "shown" if c["generate/ssim"]["shown"] else "not shown"]
+                        for pair, c in shipped.items() if c])
+    needed = {pair: e for pair, e in (d.get("seeds_needed") or {}).items() if e["mean_half_width"]}
+    if needed:
+        ks = sorted({int(k) for e in needed.values() for k in e["mean_half_width"]})
+        lines += ["", "Seeds needed (the protocol's \"Analysis\"): the mean half-width of the SSIM interval when k of "
+                  "the shipped seeds are drawn, against the target of 0.02; the number is the smallest k that reaches "
+                  "it, at least 5. With few seeds, resampling them has few distinct draws (2 seeds give 3), so the "
+                  "interval at small k understates the seed-to-seed spread: the half-width need not shrink as k "
+                  "grows.", ""]
+        lines += table(["difference"] + ["k = %d" % k for k in ks] + ["seeds needed"],
+                       [["`%s`" % pair] + [num(e["mean_half_width"].get(str(k)), 3) for k in ks]
+                        + [str(e["seeds_needed"]) if e["seeds_needed"] else "not reached with %d" % len(e["seeds"])]
+                        for pair, e in needed.items()])
     sets = d.get("set_metrics") or {}
     for source, title in (("v2", "v2's own runs (each as the rerun that reproduces its SSIM: %s)"),
                           ("shipped", "the shipped code's runs")):
