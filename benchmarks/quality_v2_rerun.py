@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+import run_lock   # beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "benchmarks" / "results" / "quality_v2_rerun"
 WEIGHTS = ROOT / "benchmarks" / "out" / "quality_v2_rerun_weights"
@@ -57,21 +59,8 @@ def lane_order(lane):
 
 
 def take(run_key):
-    """Lock `run_key` for this process; False when another live process holds it."""
-    LOCKS.mkdir(parents=True, exist_ok=True)
-    lock = LOCKS / ("_".join(map(str, run_key)).replace(" ", "_") + ".lock")
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        try:
-            os.kill(int(lock.read_text() or 0), 0)
-            return False                       # held by a live process
-        except (ProcessLookupError, ValueError):
-            lock.unlink(missing_ok=True)       # left by a process that died
-            return take(run_key)
-    with os.fdopen(fd, "w") as f:
-        f.write(str(os.getpid()))
-    return lock
+    """Lock `run_key` for this process (run_lock.take under LOCKS); False when another live process holds it."""
+    return run_lock.take(LOCKS, run_key)
 
 
 def record_path(study, code, model, seed):

@@ -229,8 +229,16 @@ def test_the_driver_runs_quick_keeps_every_runs_weights_and_resumes(tmp_path):
     argv = [sys.executable, "-m", "benchmarks.quality.v3", "--quick", "--data", str(data), "--records",
             str(tmp_path / "records"), "--weights", str(tmp_path / "weights")]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-    first = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    from benchmarks.run_lock import take
+    held = take(study.lock_folder(tmp_path / "records"), ("released narrow", 0))   # as a second live process would
+    try:
+        first = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    finally:
+        held.unlink()
     assert first.returncode == 0, first.stderr[-3000:]
+    assert [p.name for p in (tmp_path / "records").glob("*.json")] == ["fusion_paper_seed0.json"]   # skipped
+    second = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0 and "1 runs done, 1 to go" in second.stdout, second.stderr[-3000:]
     records = sorted((tmp_path / "records").glob("*.json"))
     assert [p.name for p in records] == ["fusion_paper_seed0.json", "released_narrow_seed0.json"]
     for path in records:

@@ -1,7 +1,7 @@
 """Quality study, version 3: which factor of the released network matters -- compute, normalisation or design?
 
     python -m benchmarks.quality.v3                   # resumable -> results/quality_v3/roadscene/*.json + summary
-    python -m benchmarks.quality.v3 --only "fusion paper" --seed 0   # a share of the runs, e.g. one per core
+    python -m benchmarks.quality.v3 --only "fusion paper" --seed 0   # a share of the runs
     python -m benchmarks.quality.v3 --summary_only    # train nothing: the summary from the run records
     python -m benchmarks.quality.v3 --quick           # the machinery in seconds (4 iterations, 2 images)
 
@@ -10,10 +10,13 @@ benchmarks/protocols/quality_v3.md (PROTOCOL), committed before the first run; t
 out (tests/test_quality_v3.py checks them against it) and every record names it and the commit that fixed it.
 The layers it runs: quality/data.py (RoadScene's frame-number split), quality/train.py (train_run_v3),
 quality/score.py (whole images, three ways of scoring, FID / KID), quality/stats.py (summarise_v3).
+Two processes (one per core) may walk the order at once: each takes a run by its lock (benchmarks/run_lock.py)
+and skips the runs the other holds.
 Each run is one record file, written when the run finishes and skipped when the command runs again; its
 generator's weights are kept beside the other scratch output (benchmarks/out/), their sha256 in the record.
 """
 import argparse
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -26,6 +29,7 @@ from benchmarks.quality.data import roadscene_pairs
 from benchmarks.quality.score import lwir_features, means
 from benchmarks.quality.stats import hierarchical_ci, summarise_v3
 from benchmarks.quality.train import train_run_v3
+from benchmarks.run_lock import take
 
 PROTOCOL = "benchmarks/protocols/quality_v3.md"
 
@@ -168,6 +172,11 @@ def record_path(records, label, seed):
     return Path(records) / f"{label.replace(' ', '_')}_seed{seed}.json"
 
 
+def lock_folder(records):
+    """Where the processes sharing `records` lock their runs (scratch output, one folder per records folder)."""
+    return OUT / "locks" / ("quality_v3_" + hashlib.sha1(str(Path(records).resolve()).encode()).hexdigest()[:12])
+
+
 def load_records(records):
     """{"<model>/seed<k>": record} of every record file in `records`."""
     runs = {}
@@ -241,14 +250,25 @@ def main(argv=None):
     print(f"quality v3: {len(runs)} runs done, {len(todo)} to go; records in {args.records}; {decisions}", flush=True)
     network, real, notes = inception_network(data) if todo else (None, None, [])   # nothing to train: not loaded
     code = code_state()
+    locks = lock_folder(args.records)
     for n, (label, seed) in enumerate(todo, 1):
+        lock = take(locks, (label, seed))            # a second process (the other core) skips what this one trains
+        if not lock or record_path(args.records, label, seed).is_file():
+            if lock:
+                lock.unlink()
+            continue
+
         def progress(it, rate, label=label, seed=seed, n=n):
             if it % 200 == 0:
                 print(f"  [{n}/{len(todo)}] {label} seed {seed}: {it}/{setup['iters']}, {rate:.3f} s/it", flush=True)
-        record = train_run_v3(label, seed, data, setup, device, args.weights, progress, network, real)
-        record.update(protocol=PROTOCOL, protocol_commit=commit_of(PROTOCOL), code=code, settings=setup,
-                      decisions=decisions, held_out_ids=data["ids"]["test"], val_ids=data["ids"]["val"], notes=notes)
-        write_json(record_path(args.records, label, seed), record)
+        try:
+            record = train_run_v3(label, seed, data, setup, device, args.weights, progress, network, real)
+            record.update(protocol=PROTOCOL, protocol_commit=commit_of(PROTOCOL), code=code, settings=setup,
+                          decisions=decisions, held_out_ids=data["ids"]["test"], val_ids=data["ids"]["val"],
+                          notes=notes)
+            write_json(record_path(args.records, label, seed), record)
+        finally:
+            lock.unlink(missing_ok=True)
         runs[f"{label}/seed{seed}"] = record
         f = means(record["final"]["generate"])
         print(f"  done {label} seed {seed}: SSIM {f['ssim_mean']:.4f} PSNR {f['psnr_mean']:.2f} SCC "
