@@ -546,15 +546,21 @@ RERUN_SEEDS = {"roadscene": 10, "synthetic": 5}   # the rerun protocol's seeds p
 
 
 def settled(study, v2, name):
-    """(comparison, which study gave it): the v2 rerun's, over the shipped code's seeds, once it has every seed
-    its protocol runs for both models; v2's until then."""
+    """(comparison, which study gave it, its KID difference or None): the v2 rerun's, over the shipped code's
+    seeds, once it has every seed its protocol runs for both models; v2's until then (KID from the rerun's
+    records of v2's runs)."""
     path = RESULTS / ("quality_v2_rerun_%s.json" % study)
-    shipped = (load(path.name).get("summary_shipped") or {}).get("comparisons", {}) if path.exists() else {}
+    report = load(path.name) if path.exists() else {}
+    shipped = (report.get("summary_shipped") or {}).get("comparisons", {})
+    sets = report.get("set_metrics") or {}
     c = shipped.get(name)
     wanted = RERUN_SEEDS[study] if "released" not in name else {"roadscene": 5, "synthetic": 3}[study]
     if c and len(c["generate/ssim"]["seeds"]) >= wanted:
-        return c, "shipped code, v2 rerun"
-    return v2[name], "v2; its rerun with more seeds is under way"
+        kid = (sets.get("shipped_comparisons") or {}).get(name)
+        return c, "shipped code, v2 rerun", kid and kid["kid"]
+    kid = (sets.get("v2_comparisons") or {}).get(name)
+    covered = kid and kid["kid"]["seeds"] == v2[name]["generate/ssim"]["seeds"]   # every v2 seed has its KID
+    return v2[name], "v2; its rerun with more seeds is under way", kid["kid"] if covered else None
 
 
 def headline():
@@ -568,7 +574,7 @@ def headline():
         released += " (%s wrote one flat grey image for every input: SSIM of no content)" % ", ".join(
             "seed " + run.rsplit("seed", 1)[1] for run in constant if run.startswith("fusion released/"))
     rows = []
-    for label, (c, source) in (
+    for label, (c, source, kid) in (
             ("RoadScene (real LWIR): fusion `paper` minus pix2pix `unet_128`", settled("roadscene", road, "fusion paper - unet")),
             ("RoadScene: fusion `paper` minus a U-Net of the same compute",
              settled("roadscene", road, "fusion paper - unet matched")),
@@ -578,12 +584,14 @@ def headline():
             ("synthetic scenes: fusion `paper` minus a U-Net of the same compute",
              settled("synthetic", synth, "fusion paper - unet matched"))):
         n = len(c["generate/ssim"]["seeds"])
-        rows.append([label, "SSIM %s, PSNR %s dB" % (ci(c["generate/ssim"]), ci(c["generate/psnr"], 2)),
+        rows.append([label, "SSIM %s, PSNR %s dB%s" % (ci(c["generate/ssim"]), ci(c["generate/psnr"], 2),
+                                                        ", KID %s" % ci(kid, 3) if kid else ""),
                      "%d seeds (%s), 95%% interval over seeds and images" % (n, source),
                      "[quality](docs/results.md#quality-does-fusion-beat-pix2pix)"])
     mid = flat["mid_grey"]
     rows.append(["RoadScene: a flat mid-grey image, no network (the bar a model must clear)",
-                 "SSIM %.3f, PSNR %.2f dB (%s)" % (mid["ssim"], mid["psnr"], flat_rank(mid)),
+                 "SSIM %.3f, PSNR %.2f dB%s (%s)" % (mid["ssim"], mid["psnr"], ", KID %.3f" % mid["kid_mean"]
+                                                     if "kid_mean" in mid else "", flat_rank(mid)),
                  "the %d held-out images, scored as the models' outputs" % flat["images"],
                  "[quality](docs/results.md#quality-does-fusion-beat-pix2pix)"])
     demo_file = files("demo-schedule-")[0].name
