@@ -230,7 +230,7 @@ def test_the_driver_runs_quick_keeps_every_runs_weights_and_resumes(tmp_path):
             str(tmp_path / "records"), "--weights", str(tmp_path / "weights")]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     from benchmarks.run_lock import take
-    held = take(study.lock_folder(tmp_path / "records"), ("released narrow", 0))   # as a second live process would
+    held = take(study.lock_folder(tmp_path / "weights"), ("released narrow", 0))   # as a second live process would
     try:
         first = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     finally:

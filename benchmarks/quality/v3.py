@@ -16,7 +16,6 @@ Each run is one record file, written when the run finishes and skipped when the 
 generator's weights are kept beside the other scratch output (benchmarks/out/), their sha256 in the record.
 """
 import argparse
-import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -172,9 +171,9 @@ def record_path(records, label, seed):
     return Path(records) / f"{label.replace(' ', '_')}_seed{seed}.json"
 
 
-def lock_folder(records):
-    """Where the processes sharing `records` lock their runs (scratch output, one folder per records folder)."""
-    return OUT / "locks" / ("quality_v3_" + hashlib.sha1(str(Path(records).resolve()).encode()).hexdigest()[:12])
+def lock_folder(weights):
+    """Where the processes sharing a weights folder (scratch output, beside the runs' weights) lock their runs."""
+    return Path(weights) / "locks"
 
 
 def load_records(records):
@@ -250,7 +249,7 @@ def main(argv=None):
     print(f"quality v3: {len(runs)} runs done, {len(todo)} to go; records in {args.records}; {decisions}", flush=True)
     network, real, notes = inception_network(data) if todo else (None, None, [])   # nothing to train: not loaded
     code = code_state()
-    locks = lock_folder(args.records)
+    locks = lock_folder(args.weights)
     for n, (label, seed) in enumerate(todo, 1):
         lock = take(locks, (label, seed))            # a second process (the other core) skips what this one trains
         if not lock or record_path(args.records, label, seed).is_file():
