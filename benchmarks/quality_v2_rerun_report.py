@@ -96,6 +96,24 @@ def seeds_needed(runs, a, b, rng):
             "seeds_needed": max(enough, MIN_SEEDS) if enough else None}
 
 
+def seeds_by_spread(runs, a, b, images_only):
+    """Secondary (the protocol's amendment "A second look at seeds"): the seed-to-seed standard deviation of
+    A - B (each seed's mean over the images), the seeds a t interval over seeds needs for HALF_WIDTH_TARGET, and
+    the image-only half-width beside it: the part of the hierarchical interval that more seeds cannot remove."""
+    from scipy.stats import t
+    pick = lambda label: {r["seed"]: float(np.mean(r["final"]["generate"]["ssim"]))  # noqa: E731
+                          for r in runs.values() if r["model"] == label}
+    A, B = pick(a), pick(b)
+    seeds = sorted(set(A) & set(B))
+    if len(seeds) < 3:
+        return None
+    sd = float(np.std([A[s] - B[s] for s in seeds], ddof=1))
+    half = lambda k: t.ppf(0.975, k - 1) * sd / np.sqrt(k)  # noqa: E731
+    needed = next((k for k in range(2, 10_001) if half(k) <= HALF_WIDTH_TARGET), None)
+    return {"seeds": seeds, "seed_sd": sd, "t_half_width_now": float(half(len(seeds))), "t_seeds_needed": needed,
+            "image_only_half_width": (images_only[1] - images_only[0]) / 2 if images_only else None}
+
+
 def v2_reproductions(v2, runs_by_code):
     """{v2 run key: (code, rerun record)} for each v2 run a rerun reproduces (mean generate SSIM within
     REPRODUCES), preferring pre-H (v2's code state); v2 runs no rerun reproduces are left out."""
@@ -163,13 +181,26 @@ def report(study):
     shipped, pre = load_runs(study, "shipped"), load_runs(study, "pre-H")
     v2 = json.loads(V2_RESULTS[study].read_text())["runs"] if V2_RESULTS[study].is_file() else {}
     rng = np.random.default_rng(0)
+    summary = summarise_v2(shipped, MODELS, COMPARISONS, BASELINE) if shipped else None
     return {"protocol": "benchmarks/protocols/quality_v2_rerun.md", "study": study,
             "per_seed_ssim": per_seed({"v2": v2, "pre-H": pre, "shipped": shipped}),
             "code_change": code_change(pre, shipped),
-            "summary_shipped": summarise_v2(shipped, MODELS, COMPARISONS, BASELINE) if shipped else None,
+            "summary_shipped": summary,
             "seeds_needed": {f"{a} - {b}": seeds_needed(shipped, a, b, rng) for a, b in COMPARISONS
                              if sum(r["model"] in (a, b) for r in shipped.values()) >= 4},
+            "seeds_by_spread": spread(shipped, summary),
             "set_metrics": set_metrics(study, v2, pre, shipped)}
+
+
+def spread(shipped, summary):
+    """seeds_by_spread of each v2 comparison the shipped runs have (three seeds or more of both models)."""
+    out = {}
+    for a, b in COMPARISONS:
+        c = ((summary or {}).get("comparisons", {}).get(f"{a} - {b}") or {}).get("generate/ssim")
+        entry = seeds_by_spread(shipped, a, b, c and c["ci95_images_only"])
+        if entry:
+            out[f"{a} - {b}"] = entry
+    return out
 
 
 def print_report(r):
@@ -195,6 +226,9 @@ def print_report(r):
                 e = entry[metric]
                 print(f"  {source:8s} {name} {metric.upper()}: {e['mean']:+.4g} "
                       f"[{e['ci95_hierarchical'][0]:+.4g}, {e['ci95_hierarchical'][1]:+.4g}] over seeds {e['seeds']}")
+    for name, e in r["seeds_by_spread"].items():
+        print(f"  seed sd of {name}: {e['seed_sd']:.4f} -> {e['t_seeds_needed']} seeds for a t interval of "
+              f"±{HALF_WIDTH_TARGET} over seeds; image-only half-width {e['image_only_half_width']:.4f}")
     for name, entry in r["seeds_needed"].items():
         print(f"  seeds for {name}: " + ", ".join(f"{k}: ±{w:.3f}" for k, w in entry["mean_half_width"].items())
               + f" -> {entry['seeds_needed']}")

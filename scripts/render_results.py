@@ -153,10 +153,18 @@ def rerun(study):
                   "it, at least 5. With few seeds, resampling them has few distinct draws (2 seeds give 3), so the "
                   "interval at small k understates the seed-to-seed spread: the half-width need not shrink as k "
                   "grows.", ""]
-        lines += table(["difference"] + ["k = %d" % k for k in ks] + ["seeds needed"],
+        spread = d.get("seeds_by_spread") or {}
+        lines += table(["difference"] + ["k = %d" % k for k in ks] + ["seeds needed", "seed sd", "seeds (t, over seeds)",
+                                                                     "image-only half-width"],
                        [["`%s`" % pair] + [num(e["mean_half_width"].get(str(k)), 3) for k in ks]
                         + [str(e["seeds_needed"]) if e["seeds_needed"] else "not reached with %d" % len(e["seeds"])]
+                        + ([num(spread[pair]["seed_sd"], 4), str(spread[pair]["t_seeds_needed"]),
+                            num(spread[pair]["image_only_half_width"], 4)] if pair in spread else ["-", "-", "-"])
                         for pair, e in needed.items()])
+        if spread:
+            lines += ["", "The last three columns (the protocol's \"A second look at seeds\", added after seeds 0-4; "
+                      "secondary): the seed-to-seed standard deviation of the difference, the seeds a t interval over "
+                      "seeds needs for ±0.02, and the image-only half-width, which more seeds cannot lower."]
     sets = d.get("set_metrics") or {}
     for source, title in (("v2", "v2's own runs (each as the rerun that reproduces its SSIM: %s)"),
                           ("shipped", "the shipped code's runs")):

@@ -171,3 +171,18 @@ d.main(["--max_runs", "1"])
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
     assert not list((tmp_path / "locks").glob("*.lock"))
+
+
+def test_the_second_look_at_seeds_counts_seeds_from_the_spread_between_them():
+    """s = 0.03 between seeds: t(0.975, 10) 0.03 / sqrt(11) = 0.0202 > 0.02, t(0.975, 11) 0.03 / sqrt(12) = 0.0191."""
+    z = np.array([-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5])
+    d = 0.03 * z / z.std(ddof=1)
+    runs = {}
+    for seed, diff in enumerate(d):
+        for model, base in (("fusion paper", 0.40 + diff), ("unet", 0.40)):
+            runs[f"{model}/seed{seed}"] = {"model": model, "seed": seed,
+                                           "final": {"generate": {"ssim": [base - 0.01, base + 0.01]}}}
+    e = report.seeds_by_spread(runs, "fusion paper", "unet", [0.01, 0.02])
+    assert e["seed_sd"] == pytest.approx(0.03) and e["t_seeds_needed"] == 12
+    assert e["image_only_half_width"] == pytest.approx(0.005) and e["seeds"] == list(range(7))
+    assert report.seeds_by_spread({k: v for k, v in runs.items() if v["seed"] < 2}, "fusion paper", "unet", None) is None
