@@ -62,6 +62,16 @@ def test_the_number_of_seeds_comes_from_all_ten_rerun_seeds(tmp_path):
     assert study.seeds_needed(report(10, [5, 5, 5]))[0] == 5
 
 
+def test_before_the_rerun_only_the_seeds_every_outcome_includes_are_planned(tmp_path):
+    args = study.parse_args(["--before_rerun", "--rerun_report", str(tmp_path / "missing.json")])
+    order, decisions = study.plan(args)
+    assert {seed for _, seed in order} == set(range(study.MIN_SEEDS))
+    assert {label for label, _ in order} == set(study.PRIMARY + study.SECONDARY)        # no 10 G model yet
+    assert order[:len(study.PRIMARY)] == [(label, 0) for label in study.PRIMARY]       # seed by seed
+    with pytest.raises(SystemExit, match="does not exist"):
+        study.plan(study.parse_args(["--rerun_report", str(tmp_path / "missing.json")]))
+
+
 def test_the_models_table_is_the_protocols():
     rows = table_rows()
     assert set(rows) == set(study.MODELS)

@@ -3,6 +3,7 @@
     python -m benchmarks.quality.v3                   # resumable -> results/quality_v3/roadscene/*.json + summary
     python -m benchmarks.quality.v3 --only "fusion paper" --seed 0   # a share of the runs
     python -m benchmarks.quality.v3 --summary_only    # train nothing: the summary from the run records
+    python -m benchmarks.quality.v3 --before_rerun    # seeds 0-4 only, before the rerun fixes the number of seeds
     python -m benchmarks.quality.v3 --quick           # the machinery in seconds (4 iterations, 2 images)
 
 The protocol -- data, split, models, widths, schedule, seeds, scoring, analysis -- is
@@ -206,6 +207,9 @@ def parse_args(argv=None):
     p.add_argument("--only", action="append", choices=list(MODELS), help="run only this model (repeatable)")
     p.add_argument("--seed", type=int, action="append", help="run only this seed (repeatable)")
     p.add_argument("--summary_only", action="store_true", help="train nothing: write the summary from the records")
+    p.add_argument("--before_rerun", action="store_true",
+                   help=f"before the v2 rerun's ten seeds are in: run only seeds 0-{MIN_SEEDS - 1} of the 0.57 G "
+                        f"models, which the protocol runs whatever number of seeds the rerun gives")
     args = p.parse_args(argv)
     tag = "_quick" if args.quick else ""
     args.records = args.records or (OUT / "quality_v3_quick" if args.quick else RESULTS / "quality_v3" / "roadscene")
@@ -218,6 +222,9 @@ def plan(args):
     """(the runs of the protocol's order still to do, the decisions behind the order)."""
     if args.quick:
         return [("fusion paper", 0), ("released narrow", 0)], {"quick": True}
+    if args.before_rerun:     # seeds 0 ... MIN_SEEDS - 1 of the 0.57 G models: run whatever the rerun decides
+        return run_order(MIN_SEEDS, False), {"seeds": f"at least {MIN_SEEDS}; the rest once the rerun's ten seeds "
+                                                      f"fix the number", "released_ahead": "not decided yet"}
     seeds, needed = seeds_needed(args.rerun_report)
     ahead, why = released_ahead()
     return run_order(seeds, ahead), {"seeds": seeds, "seeds_needed_by_comparison": needed,
