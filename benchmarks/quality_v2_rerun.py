@@ -147,13 +147,9 @@ def main(argv=None):
 def next_run(lane):
     """The first run of `lane`'s order with no record that no live process holds, locked for this one; else None."""
     for r in lane_order(lane):
-        if record_path(*r).is_file():
-            continue
-        lock = take(r)
-        if lock and not record_path(*r).is_file():
-            return r, lock
+        lock = not record_path(*r).is_file() and run_lock.take_undone(LOCKS, r, record_path(*r))
         if lock:
-            lock.unlink()
+            return r, lock
     return None
 
 

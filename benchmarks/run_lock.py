@@ -5,6 +5,7 @@ process holds is skipped, and a lock left by a process that died (killed, crashe
 Standard library only: the v2 rerun's driver runs as a script and imports it beside itself.
 """
 import os
+from pathlib import Path
 
 
 def take(folder, key):
@@ -23,4 +24,14 @@ def take(folder, key):
             return take(folder, key)
     with os.fdopen(fd, "w") as f:
         f.write(str(os.getpid()))
+    return lock
+
+
+def take_undone(folder, key, record):
+    """take(folder, key), unless the run's `record` exists (another process may have finished it between a
+    look at the records and the lock): the lock's path, or False (nothing held)."""
+    lock = take(folder, key)
+    if lock and Path(record).is_file():
+        lock.unlink()
+        return False
     return lock

@@ -545,9 +545,8 @@ def speed_evaluate():
 
 # ---------------------------------------------------------------------------------- README
 
-def ci(c, digits=3):
-    return "%s [%s, %s]" % (signed(c["mean"], digits), signed(c["ci95_hierarchical"][0], digits),
-                            signed(c["ci95_hierarchical"][1], digits))
+def ci(c, digits=3, interval="ci95_hierarchical"):
+    return "%s [%s, %s]" % (signed(c["mean"], digits), signed(c[interval][0], digits), signed(c[interval][1], digits))
 
 
 RERUN_SEEDS = {"roadscene": 10, "synthetic": 5}   # the rerun protocol's seeds per headline model (released: 5, 3)
@@ -657,9 +656,8 @@ def recommendation_page():
     for name, b in rec["budgets"].items():
         if b["winner"]:
             w = next(r for r in b["models"] if r["model"] == b["winner"])
-            against = "; ".join("%s %s %s (%s)" % (c["against"], "SSIM", ci({"mean": c["ssim_mean"],
-                                "ci95_hierarchical": c["ssim_ci95_hierarchical"]}),
-                                "no difference shown" if c["ssim_finding"] == "not shown" else "shown")
+            against = "; ".join("%s SSIM %s (%s)" % (c["against"], ci(c["ssim"]),
+                                "no difference shown" if c["ssim"]["finding"] == "not shown" else "shown")
                                 for c in b["comparisons"]) or "the only candidate"
             rows.append([name, "`%s`" % b["winner"], "`%s`" % " ".join(generator_flags(w["options"])),
                          "%s (%d seeds)" % (with_spread(w["ssim_mean"], w["ssim_seed_std"]), len(w["seeds"])),
@@ -690,10 +688,8 @@ def recommendation_page():
         if b["comparisons"]:
             lines += table(["winner minus", "seeds", "SSIM, 95% interval", "", "KID, 95% interval over seeds", ""],
                            [[c["against"], len(c["seeds"]),
-                             ci({"mean": c["ssim_mean"], "ci95_hierarchical": c["ssim_ci95_hierarchical"]}),
-                             c["ssim_finding"],
-                             "%s [%s, %s]" % (signed(c["kid"]["mean"]), signed(c["kid"]["ci95_seeds"][0]),
-                                              signed(c["kid"]["ci95_seeds"][1])) if c["kid"] else "-",
+                             ci(c["ssim"]), c["ssim"]["finding"],
+                             ci(c["kid"], interval="ci95_seeds") if c["kid"] else "-",
                              c["kid"]["finding"] if c["kid"] else ""] for c in b["comparisons"]])
             lines.append("")
         if not b["winner"]:

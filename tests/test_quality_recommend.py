@@ -61,8 +61,8 @@ def test_the_winner_is_the_best_eligible_candidate_and_the_others_are_compared(t
     assert mid["winner"] == "paper average" and mid["source"] == "v2 rerun"
     against = {c["against"]: c for c in mid["comparisons"]}
     assert set(against) == {"unet matched", "fusion paper"}
-    assert against["fusion paper"]["ssim_mean"] == pytest.approx(0.02, abs=0.01)
-    assert against["fusion paper"]["ssim_finding"] == "higher"
+    assert against["fusion paper"]["ssim"]["mean"] == pytest.approx(0.02, abs=0.01)
+    assert against["fusion paper"]["ssim"]["finding"] == "higher"
     assert against["fusion paper"]["kid"]["mean"] == pytest.approx(0.05)
     assert b["10 G"]["winner"] is None and "3 seeds" in b["10 G"]["why_none"]
     schedule = rec["preset_schedule"]

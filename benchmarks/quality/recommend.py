@@ -27,7 +27,7 @@ from benchmarks.common import RESULTS, ROADSCENE, commit_of, write_json
 from benchmarks.quality import v3
 from benchmarks.quality.compute import TOLERANCE, cost
 from benchmarks.quality.flat_reference import constant_runs
-from benchmarks.quality.stats import finding, paired, seed_std, set_paired
+from benchmarks.quality.stats import excludes_zero, finding, paired, seed_std, set_paired
 
 OUT_FILE = RESULTS / "quality_recommendation.json"
 RERUN = RESULTS / "quality_v2_rerun" / "roadscene" / "shipped"
@@ -57,12 +57,11 @@ def budget_of(macs, references):
     return next((name for name, ref in references.items() if abs(macs / ref - 1) <= TOLERANCE), None)
 
 
-def v3_complete(budget, models, references, seeds_of):
-    """Whether every model version 3 runs at `budget` has its seeds there (the if-time one only where run)."""
-    planned = [label for label in v3.PRIMARY + v3.SECONDARY + v3.EXPENSIVE
-               if budget_of(cost(v3.MODELS[label])["macs"], references) == budget]
-    planned += [label for label in v3.IF_TIME if label in models
-                and budget_of(cost(v3.MODELS[label])["macs"], references) == budget]
+def v3_complete(budget, models, v3_budgets, seeds_of):
+    """Whether every model version 3 runs at `budget` has its seeds there (the if-time one only where run);
+    `v3_budgets`: {label: its budget} of every v3 model."""
+    planned = [label for label in v3.PRIMARY + v3.SECONDARY + v3.EXPENSIVE if v3_budgets[label] == budget]
+    planned += [label for label in v3.IF_TIME if label in models and v3_budgets[label] == budget]
     wanted = seeds_of(budget)
     return bool(planned) and wanted is not None and all(
         len({r["seed"] for r in models.get(label, [])} & set(range(wanted))) == wanted for label in planned)
@@ -112,12 +111,11 @@ def decide(budget, source, models, costs):
         if other["model"] == winner:
             continue
         d = paired(models[winner], models[other["model"]], "generate", "ssim")
-        low, high = d["ci95_hierarchical"]
+        d["shown"] = excludes_zero(*d["ci95_hierarchical"])
         kid = set_paired(models[winner], models[other["model"]], "kid_mean")
         out["comparisons"].append({
-            "against": other["model"], "seeds": d["seeds"], "images": d["images"], "ssim_mean": d["mean"],
-            "ssim_ci95_hierarchical": [low, high],
-            "ssim_finding": finding(dict(d, shown=bool(low > 0 or high < 0))),
+            "against": other["model"], "seeds": d["seeds"], "images": d["images"],
+            "ssim": {"mean": d["mean"], "ci95_hierarchical": d["ci95_hierarchical"], "finding": finding(d)},
             "kid": kid and {k: kid[k] for k in ("seeds", "mean", "ci95_seeds")} | {"finding": finding(kid)}})
     return out
 
@@ -155,9 +153,10 @@ def recommend(rerun=RERUN, v3_records=V3, seeds_of=v3_seeds, data=ROADSCENE):
             budget = budget_of(c["macs"], references)
             if budget:
                 by_budget[budget].setdefault(source, {})[label] = records
+    v3_budgets = {label: budget_of(cost(options)["macs"], references) for label, options in v3.MODELS.items()}
     budgets = {}
     for name, (reference, _) in BUDGETS.items():
-        source = "v3" if v3_complete(name, sources["v3"], references, seeds_of) else "v2 rerun"
+        source = "v3" if v3_complete(name, sources["v3"], v3_budgets, seeds_of) else "v2 rerun"
         models = by_budget[name].get(source, {})
         budgets[name] = {"reference": reference, "reference_macs": references[name],
                          **decide(name, source, models, {label: costs[(source, label)] for label in models})}
@@ -180,9 +179,9 @@ def main(argv=None):
                   + (f"  KID {r['kid_mean']:.4f}" if r["kid_mean"] is not None else "")
                   + (f"  collapsed: {', '.join(r['collapsed_runs'])}" if r["collapsed_runs"] else ""))
         for c in b["comparisons"]:
-            low, high = c["ssim_ci95_hierarchical"]
-            print(f"    {b['winner']} - {c['against']}: SSIM {c['ssim_mean']:+.4f} [{low:+.4f}, {high:+.4f}] "
-                  f"({c['ssim_finding']})")
+            low, high = c["ssim"]["ci95_hierarchical"]
+            print(f"    {b['winner']} - {c['against']}: SSIM {c['ssim']['mean']:+.4f} [{low:+.4f}, {high:+.4f}] "
+                  f"({c['ssim']['finding']})")
     write_json(args.out, report)
     print(f"wrote {args.out}")
     return report

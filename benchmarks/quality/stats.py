@@ -204,7 +204,7 @@ def summarise_v2(runs, models, comparisons, baseline):
                 result = paired(by_model[a], by_model[b], mode, metric)
                 if result is not None:
                     low, high = result["ci95_hierarchical"]
-                    result["shown"] = bool(low > 0 or high < 0)
+                    result["shown"] = excludes_zero(low, high)
                     entry[f"{mode}/{metric}"] = result
         summary["comparisons"][f"{a} - {b}"] = entry
     base = summary["models"].get(baseline)
@@ -311,7 +311,7 @@ def set_paired(records_a, records_b, metric):
     d = pick(records_a) - pick(records_b)
     low, high = seed_ci(d)
     return {"seeds": seeds, "mean": float(d.mean()), "per_seed": [float(v) for v in d], "ci95_seeds": [low, high],
-            "shown": bool(low > 0 or high < 0)}
+            "shown": excludes_zero(low, high)}
 
 
 def peak(curve, key):
@@ -342,7 +342,12 @@ def paired_at_val_peak(records_a, records_b):
     d = pick(records_a) - pick(records_b)
     low, high = hierarchical_ci(d)
     return {"seeds": seeds, "mean": float(d.mean()), "per_seed": [float(v) for v in d.mean(axis=1)],
-            "ci95_hierarchical": [low, high], "shown": bool(low > 0 or high < 0)}
+            "ci95_hierarchical": [low, high], "shown": excludes_zero(low, high)}
+
+
+def excludes_zero(low, high):
+    """Whether a difference's interval is shown: it excludes 0."""
+    return bool(low > 0 or high < 0)
 
 
 def finding(result):
@@ -453,5 +458,5 @@ def set_hierarchical(fake_a, fake_b, real, resamples=HIERARCHICAL_RESAMPLES, see
         resampled = draws[rows, np.arange(resamples)[:, None]].mean(axis=1)
         low, high = np.percentile(resampled, [2.5, 97.5])
         out[metric] = {"seeds": seeds, "mean": float(per_seed.mean()), "per_seed": [float(v) for v in per_seed],
-                       "ci95_hierarchical": [float(low), float(high)], "shown": bool(low > 0 or high < 0)}
+                       "ci95_hierarchical": [float(low), float(high)], "shown": excludes_zero(low, high)}
     return out

@@ -29,7 +29,7 @@ from benchmarks.quality.data import roadscene_pairs
 from benchmarks.quality.score import lwir_features, means
 from benchmarks.quality.stats import hierarchical_ci, summarise_v3
 from benchmarks.quality.train import train_run_v3
-from benchmarks.run_lock import take
+from benchmarks.run_lock import take_undone
 
 PROTOCOL = "benchmarks/protocols/quality_v3.md"
 
@@ -258,10 +258,8 @@ def main(argv=None):
     code = code_state()
     locks = lock_folder(args.weights)
     for n, (label, seed) in enumerate(todo, 1):
-        lock = take(locks, (label, seed))            # a second process (the other core) skips what this one trains
-        if not lock or record_path(args.records, label, seed).is_file():
-            if lock:
-                lock.unlink()
+        lock = take_undone(locks, (label, seed), record_path(args.records, label, seed))   # the other core's: skipped
+        if not lock:
             continue
 
         def progress(it, rate, label=label, seed=seed, n=n):
