@@ -206,6 +206,97 @@ def rerun(study):
     return lines + [""]
 
 
+V3 = "quality_v3/roadscene_summary.json"      # benchmarks/quality/v3.py's summary of its run records
+
+
+def v3_stale():
+    """The v3 run records the summary has not read yet ('<model>/seed<k>'), so --check fails until it is rewritten."""
+    if not (RESULTS / V3).exists():
+        return []
+    recorded = set()
+    for path in (RESULTS / "quality_v3" / "roadscene").glob("*.json"):
+        r = json.loads(path.read_text())
+        recorded.add("%s/seed%d" % (r["model"], r["seed"]))
+    return sorted(recorded - set(load(V3)["runs"]))
+
+
+def quality_v3():
+    """Study v3 (benchmarks/quality/v3.py's summary): progress, the per-seed table with each model's schedule,
+    the primary and secondary comparisons with their intervals, the rankings, constant-output runs."""
+    if not (RESULTS / V3).exists():
+        return []
+    d = load(V3)
+    s, planned = d["summary"], d["planned_seeds"]
+    done = len(d["runs"])
+    lines = ["### Version 3: compute, normalisation or design? (RoadScene)", "",
+             "%s, from the run records in [`quality_v3/roadscene/`](%squality_v3/roadscene/); protocol [`%s`](../%s), "
+             "fixed before the first run. Every model trains on 111 of RoadScene's pairs (16 more are the validation "
+             "block), so these figures compare with each other, not with v2's or the rerun's." % (
+                 link(V3), LINK, d["protocol"], d["protocol"]), ""]
+    if done < d["planned_runs"]:
+        lines += ["**Under way: %d of the %d runs the protocol plans today are recorded.** The tables show every run "
+                  "so far; a comparison uses the seeds both models have. Nothing here is a finding until every "
+                  "planned seed is in." % (done, d["planned_runs"]), ""]
+    if not s:
+        return lines
+    flat = {r["run"] for r in s.get("constant_output_runs", [])}
+    rows = []
+    for model, m in s["models"].items():
+        g, sched = m["generate"], m["schedule"]
+        kid = (m.get("set_generate") or {}).get("kid_mean")
+        best = sched["best_test_iter"]
+        per_seed = " / ".join("%s: %.4f%s" % (k, v, " (flat)" if "%s/seed%s" % (model, k) in flat else "")
+                              for k, v in g["ssim"]["per_seed"].items())
+        rows.append(["`%s`" % model, "%d of %d" % (len(m["seeds"]), planned.get(model, 0)), per_seed,
+                     with_spread(g["ssim"]["mean"], g["ssim"]["seed_std"], 4),
+                     with_spread(g["psnr"]["mean"], g["psnr"]["seed_std"], 2), num(g["scc"]["mean"], 4),
+                     "-" if kid is None else with_spread(kid["mean"], kid["seed_std"], 3),
+                     "%d (%d-%d)" % (best["mean"], best["min"], best["max"]),
+                     num(sched["test_ssim_at_val_peak"]["mean"], 4),
+                     signed(m["train_minus_held_out_ssim"]["mean"], 3)])
+    lines += ["Held-out SSIM as `mrff generate` runs the model (34 images, each seed's mean), mean over seeds ± their "
+              "standard deviation; KID of the same outputs (lower is better); the iteration of each run's best "
+              "held-out SSIM (mean, range over seeds), and the held-out SSIM where each run's validation score "
+              "peaks (what stopping there would give):", ""]
+    lines += table(["model", "seeds", "SSIM per seed", "SSIM", "PSNR dB", "SCC", "KID", "best iteration",
+                    "SSIM at validation peak", "train - held-out SSIM"], rows)
+    if flat:
+        lines += ["", "(flat): the run wrote one grey level for every input (SCC 0 on every held-out image at every "
+                  "curve point), a failed training; its SSIM is the flat image's (see \"An image with no content\" "
+                  "above), not a result of the design."]
+    rows = []
+    for pair, c in s["comparisons"].items():
+        g, kid, peak = c.get("generate/ssim"), c.get("set/kid_mean"), c.get("val_peak/ssim")
+        if not g:
+            continue
+        failed = ["`%s` seed %d" % (model, seed) for model in pair.split(" - ") for seed in g["seeds"]
+                  if "%s/seed%d" % (model, seed) in flat]
+        rows.append(["`%s`" % pair, "primary" if pair in s["primary"] else "secondary", len(g["seeds"]),
+                     ci(g, 4), "[%s, %s]" % tuple(signed(v, 4) for v in g["ci95_images_only"]),
+                     ("shown" if g["shown"] else "not shown") + (" (over flat runs: %s)" % ", ".join(failed)
+                                                                  if failed else ""),
+                     "-" if not kid else ci(kid, 3, "ci95_seeds"), "-" if not peak else ci(peak, 4)])
+    if rows:
+        lines += ["", "Differences (SSIM, `generate` scoring; 95% hierarchical bootstrap over seeds and images, the "
+                  "one to read, with the image-only interval beside it; KID's interval resamples seeds; the last "
+                  "column compares each run at its own validation peak). With five primary comparisons at 95%, "
+                  "where no factor mattered about one set in five would still show one difference.", ""]
+        lines += table(["difference", "", "seeds", "SSIM", "images only", "SSIM finding", "KID",
+                        "SSIM at validation peaks"], rows)
+    sched = s.get("schedule")
+    if sched:
+        changed = sched["comparisons_whose_finding_changes"]
+
+        def ranked(models):
+            return " > ".join("`%s`%s" % (m, "".join(" (flat: seed %s)" % run.rsplit("seed", 1)[1] for run in sorted(flat)
+                                                     if run.startswith(m + "/"))) for m in models)
+        lines += ["", "Ranking by final held-out SSIM: %s. At each run's validation peak: %s. Comparisons whose "
+                  "finding (shown or not, and its sign) changes when each run stops at its validation peak: %s." % (
+                      ranked(sched["ranking_final"]), ranked(sched["ranking_at_val_peak"]),
+                      ", ".join("`%s`" % c for c in changed) if changed else "none")]
+    return lines + [""]
+
+
 def rerun_set_range(study, leave_out=()):
     """('lo to hi' of FID, 'lo to hi' of KID) over the per-seed figures of v2's runs as the rerun reproduces them,
     but for the runs in `leave_out` ('<model>/seed<k>')."""
@@ -773,6 +864,7 @@ def render():
     lines += quality_v2("quality_v2_roadscene.json", "Version 2: real LWIR (RoadScene)")
     lines += flat_reference()
     lines += rerun("roadscene")
+    lines += quality_v3()
     lines += quality_v2("quality_v2_synthetic.json", "Version 2: synthetic scenes")
     lines += rerun("synthetic")
     lines += quality_v1()
@@ -793,10 +885,16 @@ def main(argv=None):
     pages = {PAGE: render(), README: readme(README.read_text()), RECOMMENDATION: recommendation_page(),
              PRESET: real_lwir_preset()}
     stale = [path for path, text in pages.items() if not path.exists() or path.read_text() != text]
+    unread = v3_stale()
+    if unread:
+        print("%s has not read the run records %s; run: python -m benchmarks.quality.v3 --summary_only, then this "
+              "script" % (V3, ", ".join(unread)), file=sys.stderr)
+        if not args.check:
+            return 1
     if args.check:
         for path in stale:
             print("%s is stale; run: python scripts/render_results.py" % path.relative_to(ROOT), file=sys.stderr)
-        return 1 if stale else 0
+        return 1 if stale or unread else 0
     PAGE.parent.mkdir(exist_ok=True)
     for path in stale:
         path.write_text(pages[path])

@@ -157,6 +157,23 @@ def test_the_results_check_fails_when_a_measurement_changes(tmp_path, capsys):
     assert render.main(["--check"]) == 0
 
 
+def test_the_v3_section_reads_every_run_record_and_marks_flat_runs(tmp_path, capsys):
+    render = load_renderer(tmp_path)
+    records = tmp_path / "results" / "quality_v3" / "roadscene"
+    summary = json.loads((tmp_path / "results" / render.V3).read_text())
+    page = render.render()
+    assert "runs the protocol plans today are recorded" in page or len(summary["runs"]) == summary["planned_runs"]
+    for run in summary["summary"]["constant_output_runs"]:      # a flat run is named wherever it is counted
+        model, seed = run["run"].rsplit("/seed", 1)
+        assert f"`{model}` seed {seed}" in page or f"`{model}` (flat: seed {seed})" in page
+    first = json.loads(next(records.glob("*.json")).read_text())
+    first["seed"] = 99                                           # a record the summary has not read
+    (records / "new_seed99.json").write_text(json.dumps(first))
+    assert render.main(["--check"]) == 1
+    assert f"{first['model']}/seed99" in capsys.readouterr().err
+    assert render.main([]) == 1                                  # nothing rendered from a summary that is behind
+
+
 @pytest.mark.parametrize("words", ["sess" + "ion 9", "Iss" + "ue 24"])
 def test_the_history_pattern_catches_the_words(words):
     assert HISTORY_WORDS.search(f"measured in {words} on this host")

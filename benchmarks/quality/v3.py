@@ -26,6 +26,7 @@ import torch
 
 from benchmarks.common import OUT, RESULTS, ROADSCENE, ROOT, commit_of, machine, write_json
 from benchmarks.quality.data import roadscene_pairs
+from benchmarks.quality.flat_reference import constant_runs
 from benchmarks.quality.score import lwir_features, means
 from benchmarks.quality.stats import hierarchical_ci, summarise_v3
 from benchmarks.quality.train import train_run_v3
@@ -187,8 +188,20 @@ def load_records(records):
 
 
 def summarise(runs):
-    """The protocol's analysis: primary and secondary comparisons (summarise_v3)."""
-    return summarise_v3(runs, MODELS, COMPARISONS + SECONDARY_COMPARISONS, BASELINE)
+    """The protocol's analysis: primary and secondary comparisons (summarise_v3), which of them are primary, and
+    the runs that wrote constant output (flat_reference's test), listed beside the tables they are in."""
+    summary = summarise_v3(runs, MODELS, COMPARISONS + SECONDARY_COMPARISONS, BASELINE)
+    summary["primary"] = [f"{a} - {b}" for a, b in COMPARISONS]
+    summary["constant_output_runs"] = constant_runs(runs)
+    return summary
+
+
+def planned_seeds(order):
+    """{label: seeds planned} of a run order, in the order's model order."""
+    planned = {}
+    for label, _ in order:
+        planned[label] = planned.get(label, 0) + 1
+    return planned
 
 
 def parse_args(argv=None):
@@ -244,7 +257,8 @@ def main(argv=None):
         raise SystemExit(f"quality v3: {args.records} holds runs of other settings ({other[0]}); pass another "
                          f"--records.")
     if args.summary_only:
-        return write_summary(args.summary, runs, {})
+        order, decisions = plan(args)
+        return write_summary(args.summary, runs, decisions, order)
     if not args.data.is_dir():
         raise SystemExit(f"quality v3: {args.data} does not exist; pass --data <the RoadScene folder>.")
     order, decisions = plan(args)
@@ -277,7 +291,8 @@ def main(argv=None):
         f = means(record["final"]["generate"])
         print(f"  done {label} seed {seed}: SSIM {f['ssim_mean']:.4f} PSNR {f['psnr_mean']:.2f} SCC "
               f"{f['scc_mean']:.4f} in {record['seconds'] / 60:.1f} min", flush=True)
-    return write_summary(args.summary, load_records(args.records), decisions)
+        write_summary(args.summary, load_records(args.records), decisions, order)   # the page reads it as runs land
+    return write_summary(args.summary, load_records(args.records), decisions, order)
 
 
 def inception_network(data):
@@ -301,9 +316,11 @@ def code_state():
     return {"commit": git("rev-parse", "HEAD").strip() or None, "uncommitted": [line[3:] for line in changed]}
 
 
-def write_summary(path, runs, decisions):
-    """The summary of every record in the folder of `runs` as it is now (other processes' runs too)."""
+def write_summary(path, runs, decisions, order):
+    """The summary of every record in the folder of `runs` as it is now (other processes' runs too), beside the
+    runs the protocol's order plans today (`order`: (label, seed) pairs)."""
     report = {"protocol": PROTOCOL, "protocol_commit": commit_of(PROTOCOL), "decisions": decisions,
+              "planned_seeds": planned_seeds(order), "planned_runs": len(order),
               "machine": machine(), "summary": summarise(runs) if runs else None, "runs": sorted(runs),
               "study_seconds": round(sum(r["seconds"] for r in runs.values()), 1)}
     return write_json(path, report)
