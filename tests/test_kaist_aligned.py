@@ -119,7 +119,7 @@ def test_list_file_with_unknown_ids_names_how_many(tree, tmp_path):
     with pytest.raises(KaistLayoutError) as err:
         list_pairs(tree, "test", list_file=split)
     message = str(err.value)
-    assert f"--kaist_list {split}: 2 of 3 pairs are not in KAIST tree" in message
+    assert f"--pairs_list {split}: 2 of 3 pairs are not in KAIST tree" in message
     assert "first: set06/V000/I00099, no visible and lwir image" in message
     split.write_text("set06/V000/I00000\nset06/V000/I00000\n")
     with pytest.raises(KaistLayoutError, match="line 2 repeats set06/V000/I00000"):
@@ -135,7 +135,7 @@ def test_missing_lwir_partners_are_counted_not_dropped(tree):
     message = str(err.value)
     assert "3 visible frames in 2 folders have no lwir partner" in message
     assert f"first: {tree / 'images/set00/V001/visible/I00002.jpg'}" in message
-    assert "--kaist_list" in message
+    assert "--pairs_list" in message
     # the test split does not touch the broken sets and still lists
     assert len(list_pairs(tree, "test").pairs) == 6
 

@@ -95,7 +95,7 @@ def test_a_missing_partner_is_named_in_the_kaist_sentence(tmp_path, layout, remo
     with pytest.raises(KaistLayoutError) as err:
         list_pairs(root, "train")
     assert str(err.value) == (f"{where.format(root=root)} (first: {root / kept}); add the missing files, or "
-                              f"pass --kaist_list to select complete pairs.")
+                              f"pass --pairs_list to select complete pairs.")
     assert len(list_pairs(root, "test").pairs) == 2           # the test phase is complete and still lists
 
 
@@ -149,7 +149,7 @@ def test_flir_missing_frames_and_lists(tmp_path):
     with pytest.raises(KaistLayoutError, match="split list .*align_validation.txt holds no pair ids"):
         list_pairs(root, "test")
     (root / "align_validation.txt").unlink()
-    with pytest.raises(KaistLayoutError, match="align_validation.txt is missing .* --kaist_list FILE"):
+    with pytest.raises(KaistLayoutError, match="align_validation.txt is missing .* --pairs_list FILE"):
         list_pairs(root, "test")
     with pytest.raises(KaistLayoutError, match="phase 'holdout' has no split list"):
         list_pairs(root, "holdout")

@@ -46,7 +46,7 @@ def test_one_epoch_on_crops_then_whole_images_at_their_own_size(tmp_path):
                      "--preprocess", "scale_shortside_and_crop", "--load_size", "64", "--crop_size", "48",
                      "--display_id", "0", "--n_epochs", "1", "--n_epochs_decay", "0", "--print_freq", "1")
     assert train.returncode == 0, train.stderr[-3000:]
-    assert "RoadScene-style folders" in train.stdout and "4 pairs from --kaist_list" in train.stdout
+    assert "RoadScene-style folders" in train.stdout and "4 pairs from --pairs_list" in train.stdout
     losses = (tmp_path / "ck" / "roadscene" / "loss_log.txt").read_text()
     assert losses.count("(epoch: 1") == 4                      # 4 pairs, batch 1, print_freq 1
 

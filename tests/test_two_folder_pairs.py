@@ -119,7 +119,7 @@ def test_unpaired_frames_are_counted_and_the_first_named(tmp_path):
     assert str(error.value) == (
         f"RoadScene-style folders {root}/crop_LR_visible + {root}/cropinfrared: 2 visible frames in 1 folder have "
         f"no infrared partner (first: {root}/crop_LR_visible/FLIR_00018.png); add the missing files, or pass "
-        f"--kaist_list to select complete pairs.")
+        f"--pairs_list to select complete pairs.")
     empty = tmp_path / "empty"
     (empty / "vi").mkdir(parents=True)
     (empty / "ir").mkdir()
@@ -136,7 +136,7 @@ def test_a_pair_list_selects_and_orders_the_split(tmp_path):
     assert ids(selection) == ["FLIR_07125", "FLIR_06974"]           # list order; extension and folder ignored
     assert selection.pairs[1].lwir == str(root / "cropinfrared" / "FLIR_06974.png")
     listed.write_text("FLIR_07125\nFLIR_00018\nFLIR_99999\n")
-    with pytest.raises(KaistLayoutError, match=r"--kaist_list .*test.txt: 2 of 3 pairs are not in RoadScene-style "
+    with pytest.raises(KaistLayoutError, match=r"--pairs_list .*test.txt: 2 of 3 pairs are not in RoadScene-style "
                                                r"folders .* \(first: FLIR_00018, no infrared image\); fix the list"):
         list_pairs(root, "test", list_file=listed)
 

@@ -98,7 +98,7 @@ def list_folder_pairs(vis_dir, ir_dir, stride=1, list_file=None, where=None):
         dirs = dict(zip(SIDES, (vis_dir, ir_dir)))
         stems = [i.rpartition("/")[2] for i in read_pair_list(list_file)]   # 'cropinfrared/FLIR_00006' too
         pairs = pairs_from_list(lambda folder, side: dirs[side], stems, list_file, where, SIDES)
-        return Selection(pairs, f"{where}: {count_pairs(pairs)} from --kaist_list {list_file}", [])
+        return Selection(pairs, f"{where}: {count_pairs(pairs)} from --pairs_list {list_file}", [])
     unpaired = Unpaired(SIDES)
     pairs = pair_folders(vis_dir, ir_dir, images_in(vis_dir), images_in(ir_dir), "", unpaired, SIDES)
     pairs = paired_frames(pairs, unpaired, where,

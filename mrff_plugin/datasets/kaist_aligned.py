@@ -216,7 +216,7 @@ class KaistAlignedDataset(BaseDataset):
             print(f"warning: {count} of {len(self.pairs)} selected pairs share their file name with a pair of "
                   f"another video (e.g. {example}); a test.py that names result images by file name alone "
                   f"overwrites them (the bundled host names them by 'pair_id' then), so with another host "
-                  f"select one video per name with --kaist_list.")
+                  f"select one video per name with --pairs_list.")
 
     def __len__(self):
         return len(self.pairs)
@@ -226,7 +226,7 @@ class KaistAlignedDataset(BaseDataset):
             return load_values(path) if mode == "F" else load_image(path, mode)
         except MrffError as exc:
             raise KaistDatasetError(f"{exc}; 1 pair affected ({pair.pair_id}): replace the file, or leave "
-                                    f"the pair out with --kaist_list or --skip_bad_images.") from None
+                                    f"the pair out with --pairs_list or --skip_bad_images.") from None
 
     def __getitem__(self, index):
         pair = self.pairs[index]

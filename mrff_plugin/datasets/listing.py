@@ -29,7 +29,7 @@ from .images import IMAGE_EXTENSIONS
 # The two modality folders of the KAIST and flat layouts, and the default names of the two sides.
 MODALITIES = ("visible", "lwir")
 # The fix every layout's sentence about frames without a partner names.
-UNPAIRED_FIX = "add the missing files, or pass --kaist_list to select complete pairs"
+UNPAIRED_FIX = "add the missing files, or pass --pairs_list to select complete pairs"
 
 
 class KaistLayoutError(MrffError, ValueError):
@@ -174,7 +174,7 @@ def shared_file_names(pairs):
 
 # ---------------------------------------------------------------- list files
 
-def read_pair_list(list_file, flag="--kaist_list"):
+def read_pair_list(list_file, flag="--pairs_list"):
     """Pair ids of a list file, one per line, in file order.
 
     Accepted per line: `set00/V000/I01225`, with or without an extension, with or
@@ -234,7 +234,7 @@ def pairs_from_list(modality_dir, ids, list_file, where, modalities=MODALITIES):
                     first_missing = f"{prefix + stem}, no {lacking} image"
     if missing:
         raise KaistLayoutError(
-            f"--kaist_list {list_file}: {missing} of {len(ids)} pairs are not in {where} "
+            f"--pairs_list {list_file}: {missing} of {len(ids)} pairs are not in {where} "
             f"(first: {first_missing}); fix the list or point --dataroot at the tree it was made for.")
     return [found[i] for i in ids]
 

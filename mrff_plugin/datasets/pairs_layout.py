@@ -166,20 +166,20 @@ def flir_split_list(base, phase):
     if phase not in FLIR_LISTS:
         raise KaistLayoutError(f"FLIR aligned tree {base}: phase {phase!r} has no split list (train reads "
                                f"align_train.txt, test/val align_validation.txt); pass --phase train or test, "
-                               f"or give the pairs with --kaist_list.")
+                               f"or give the pairs with --pairs_list.")
     name = FLIR_LISTS[phase]
     candidates = [os.path.join(base, folder, name) for folder in FLIR_LIST_FOLDERS]
     for path in candidates:
         if os.path.isfile(path):
             return path
     raise KaistLayoutError(f"FLIR aligned tree {base}: {name} is missing (looked for {' and '.join(candidates)}); "
-                           f"copy the release's list there or give the pairs with --kaist_list FILE.")
+                           f"copy the release's list there or give the pairs with --pairs_list FILE.")
 
 
 def list_flir(base, phase, stride=1, list_file=None):
     """Pairs of FLIR aligned `JPEGImages/` for the phase's split list (or `list_file`), in list order."""
     folder = os.path.join(base, FLIR_IMAGES)
-    flag = "--kaist_list" if list_file else "split list"
+    flag = "--pairs_list" if list_file else "split list"
     list_file = list_file or flir_split_list(base, phase)
     ids = [flir_frame_id(i) for i in read_pair_list(list_file, flag)]
     files = {m: {} for m in FLIR_MODALITIES}          # modality -> {frame id: file name}
@@ -224,7 +224,7 @@ def list_flat(folder, stride=1):
 # ---------------------------------------------------------------- the entry point
 
 def _kaist_list_dirs(layout, base, phase):
-    """modality_dir(folder, modality) for --kaist_list ids of a KAIST, flat or LLVIP tree."""
+    """modality_dir(folder, modality) for --pairs_list ids of a KAIST, flat or LLVIP tree."""
     if layout == "kaist":     # set00/V000/I01225 -> <images>/set00/V000/<modality>/I01225.*
         return lambda folder, modality: os.path.join(base, *folder.split("/"), modality)
     if layout == "llvip":     # 010001 -> <root>/<modality>/<phase>/010001.*
@@ -258,7 +258,7 @@ def list_pairs(dataroot, phase="train", sets=None, time="day", stride=1, list_fi
         raise KaistLayoutError(f"--kaist_sets applies to a KAIST tree (images/setNN/...), but {place} is a "
                                f"{name} layout; drop --kaist_sets.")
     if list_file and (sets is not None or stride != 1):
-        raise KaistLayoutError(f"--kaist_list {list_file} already fixes the pairs; "
+        raise KaistLayoutError(f"--pairs_list {list_file} already fixes the pairs; "
                                f"drop --kaist_sets / --kaist_stride or drop the list.")
     if name == "flir":
         selection = list_flir(base, phase, stride, list_file)
@@ -271,7 +271,7 @@ def list_pairs(dataroot, phase="train", sets=None, time="day", stride=1, list_fi
         where = {"kaist": f"KAIST tree {base}", "llvip": f"LLVIP tree {base}"}.get(name, base)
         pairs = pairs_from_list(_kaist_list_dirs(name, base, phase), read_pair_list(list_file), list_file,
                                 where, modalities)
-        selection = Selection(pairs, f"{where}: {count_pairs(pairs)} from --kaist_list {list_file}", [])
+        selection = Selection(pairs, f"{where}: {count_pairs(pairs)} from --pairs_list {list_file}", [])
     elif name == "kaist":
         selection = list_kaist_tree(base, phase, sets, time, stride)
     elif name == "llvip":
