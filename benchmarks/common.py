@@ -8,6 +8,7 @@
   flushed to disk (fsync), then renamed over it, so a killed run never leaves half a file.
 * machine(): the one record of where a figure was measured -- CPU model and the flags that decide
   bf16 speed (avx2, avx512f, avx512_bf16, amx_bf16), cores, torch threads, torch version, GPU.
+* cpu_tag(flags), result_tag(): how result file names give the CPU (and torch and the date).
 * child(name, *args): the command line of `python -m benchmarks.<name> args`, and package_env(),
   the environment that lets such a child import the package from any working folder.
 """
@@ -72,6 +73,20 @@ def machine():
     return {"cpu": model, **{flag: flag in flags for flag in CPU_FLAGS}, "cores": os.cpu_count(),
             "threads": torch.get_num_threads(), "torch": torch.__version__,
             "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+def cpu_tag(flags):
+    """The CPU's best matrix instructions, as the result files name them (benchmarks/results/MANIFEST.md)."""
+    return "amx" if "amx_bf16" in flags else "avx512bf16" if "avx512_bf16" in flags else \
+        "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "cpu"
+
+
+def result_tag():
+    """'<cpu>-pt<torch>-<date>', the end of a result file's name (benchmarks/results/MANIFEST.md)."""
+    import time
+
+    import torch
+    return f"{cpu_tag(cpu_info()[1])}-pt{torch.__version__.split('+')[0].replace('.', '')}-{time.strftime('%Y%m%d')}"
 
 
 def child(name, *args):

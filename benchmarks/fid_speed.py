@@ -36,15 +36,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from benchmarks.common import RESULTS, ROOT, cpu_info, machine, package_env, write_json
+from benchmarks.common import RESULTS, ROOT, cpu_info, cpu_tag, machine, package_env, write_json
 from mrff_plugin import inception
 from mrff_plugin.commands.evaluate import BATCH
-
-
-def cpu_tag(flags):
-    """The CPU's best matrix instructions, as the result files name them (benchmarks/results/MANIFEST.md)."""
-    return "amx" if "amx_bf16" in flags else "avx512bf16" if "avx512_bf16" in flags else \
-        "avx512" if "avx512f" in flags else "avx2" if "avx2" in flags else "cpu"
 
 
 def write_images(folder, count, size, seed):

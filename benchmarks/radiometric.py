@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import OUT, RESULTS, machine, package_env, write_json
+from benchmarks.common import OUT, RESULTS, cpu_info, cpu_tag, machine, package_env, write_json
 
 WORK = OUT / "radiometric"
 DEMO = ["--model", "pix2pix", "--dataset_mode", "kaist_aligned", "--input_nc", "3", "--output_nc", "1",
@@ -138,8 +138,7 @@ def main(argv=None):
         fusion8 = report["runs"]["fusion_8bit" + suffix]["per_image_mae_k"]
         report[f"fusion_8bit{suffix}_minus_16bit_k"] = bootstrap_mean(np.subtract(fusion8, fusion16))
     report["camera_floor_k"] = bootstrap_mean(report["camera_floor"])
-    found = report["machine"]   # the CPU's best matrix instructions, as results/MANIFEST.md names files
-    cpu = "amx" if found["amx_bf16"] else "avx512bf16" if found["avx512_bf16"] else "avx2" if found["avx2"] else "cpu"
+    cpu = cpu_tag(cpu_info()[1])   # the CPU's best matrix instructions, as results/MANIFEST.md names files
     name = (f"radiometric-synth{'-quick' if args.quick else ''}-{pairs}p-128px-fp32-{cpu}-"
             f"pt{report['machine']['torch'].split('+')[0].replace('.', '')}-{report['date'].replace('-', '')}.json")
     path = (work if args.quick else RESULTS) / name

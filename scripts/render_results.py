@@ -297,6 +297,36 @@ def quality_v3():
     return lines + [""]
 
 
+def init_signal():
+    """benchmarks/quality/init_signal.py (exploratory): each study model's output spread and first-layer gradient
+    before training, under pix2pix's N(0, 0.02) and the host's kaiming initialisation, beside its flat runs."""
+    found = files("quality-initsignal-")
+    if not found:
+        return []
+    name = found[0].name
+    d = load(name)
+    lines = ["#### Signal at initialisation (exploratory)", "",
+             "%s (`python -m benchmarks.quality.init_signal`; outside every protocol, measured after two runs of the "
+             "released design had written one flat image from their first curve point on). Each model built as the "
+             "studies build it, seeds 0-%d, in training mode, on %d of v3's training crops: the spread of its output "
+             "over a crop's pixels (0 is a flat image; the LWIR crops' own: %.3f), and the gradient of the L1 loss on "
+             "its first convolution, relative to that layer's weights; under pix2pix's N(0, 0.02) initialisation (what "
+             "the studies and `train.py` use) and the host's `--init_type kaiming`. Beside them, the RoadScene runs "
+             "that wrote constant output, of the v2 rerun (which reproduces each of v2's runs, with v2's code or "
+             "the shipped one: every run is one draw) and of v3." % (
+                 link(name), d["seeds"] - 1, d["crops"], d["lwir_std"]), ""]
+    rows = []
+    for model, m in d["models"].items():
+        normal, kaiming = m["mean"]["normal"], m["mean"]["kaiming"]
+        flat = d["flat_runs"].get(model)
+        rows.append(["`%s`" % model, "%.1e" % normal["output_std"], "%.1e" % normal["first_layer_grad_ratio"],
+                     "%.1e" % kaiming["output_std"], "%.1e" % kaiming["first_layer_grad_ratio"],
+                     "-" if not flat else "%d of %d" % (len(flat["constant_output"]), flat["runs"])])
+    lines += table(["model", "output spread, N(0, 0.02)", "first-layer gradient, N(0, 0.02)", "output spread, kaiming",
+                    "first-layer gradient, kaiming", "flat runs (of RoadScene runs)"], rows)
+    return lines + [""]
+
+
 def rerun_set_range(study, leave_out=()):
     """('lo to hi' of FID, 'lo to hi' of KID) over the per-seed figures of v2's runs as the rerun reproduces them,
     but for the runs in `leave_out` ('<model>/seed<k>')."""
@@ -865,6 +895,7 @@ def render():
     lines += flat_reference()
     lines += rerun("roadscene")
     lines += quality_v3()
+    lines += init_signal()
     lines += quality_v2("quality_v2_synthetic.json", "Version 2: synthetic scenes")
     lines += rerun("synthetic")
     lines += quality_v1()
