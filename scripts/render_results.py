@@ -206,33 +206,49 @@ def rerun(study):
     return lines + [""]
 
 
-V3 = "quality_v3/roadscene_summary.json"      # benchmarks/quality/v3.py's summary of its run records
+VERSIONS = {   # benchmarks/quality/v3.py's driver: each version's summary of its run records, and its title
+    "quality_v3": "Version 3: compute, normalisation or design? (RoadScene)",
+    "quality_v4": "Version 4: is the released design's failure its initialisation? (RoadScene)",
+}
 
 
-def v3_stale():
-    """The v3 run records the summary has not read yet ('<model>/seed<k>'), so --check fails until it is rewritten."""
-    if not (RESULTS / V3).exists():
+def summary_of(version):
+    return "%s/roadscene_summary.json" % version
+
+
+def unread_runs():
+    """Run records of a v3-driver study that its summary has not read yet ('<study>: <model>/seed<k>'), so
+    --check fails until the summary is rewritten."""
+    unread = []
+    for version in VERSIONS:
+        if not (RESULTS / summary_of(version)).exists():
+            continue
+        recorded = set()
+        for path in (RESULTS / version / "roadscene").glob("*.json"):
+            r = json.loads(path.read_text())
+            recorded.add("%s/seed%d" % (r["model"], r["seed"]))
+        unread += ["%s: %s" % (version, run) for run in sorted(recorded - set(load(summary_of(version))["runs"]))]
+    return unread
+
+
+def quality_version(version):
+    """A study run by benchmarks/quality/v3.py's driver (its summary): progress, the per-seed table with each
+    model's schedule, the primary and secondary comparisons with their intervals, the rankings, flat runs."""
+    name = summary_of(version)
+    if not (RESULTS / name).exists():
         return []
-    recorded = set()
-    for path in (RESULTS / "quality_v3" / "roadscene").glob("*.json"):
-        r = json.loads(path.read_text())
-        recorded.add("%s/seed%d" % (r["model"], r["seed"]))
-    return sorted(recorded - set(load(V3)["runs"]))
-
-
-def quality_v3():
-    """Study v3 (benchmarks/quality/v3.py's summary): progress, the per-seed table with each model's schedule,
-    the primary and secondary comparisons with their intervals, the rankings, constant-output runs."""
-    if not (RESULTS / V3).exists():
-        return []
-    d = load(V3)
+    d = load(name)
     s, planned = d["summary"], d["planned_seeds"]
     done = len(d["runs"])
-    lines = ["### Version 3: compute, normalisation or design? (RoadScene)", "",
-             "%s, from the run records in [`quality_v3/roadscene/`](%squality_v3/roadscene/); protocol [`%s`](../%s), "
-             "fixed before the first run. Every model trains on 111 of RoadScene's pairs (16 more are the validation "
-             "block), so these figures compare with each other, not with v2's or the rerun's." % (
-                 link(V3), LINK, d["protocol"], d["protocol"]), ""]
+    read = sorted({run.rsplit("/seed", 1)[0] for run in d.get("read_runs", [])})
+    lines = ["### " + VERSIONS[version], "",
+             "%s, from the run records in %s%s; protocol [`%s`](../%s), fixed before "
+             "the first run. Every model trains on 111 of RoadScene's pairs (16 more are the validation block), so "
+             "these figures compare with each other, not with v2's or the rerun's." % (
+                 link(name), ("[`%s/roadscene/`](%s%s/roadscene/)" % (version, LINK, version)
+                              if (RESULTS / version / "roadscene").is_dir() else "`%s/roadscene/`" % version),
+                 " and version 3's records of %s" % ", ".join("`%s`" % m for m in read) if read else "",
+                 d["protocol"], d["protocol"]), ""]
     if done < d["planned_runs"]:
         lines += ["**Under way: %d of the %d runs the protocol plans today are recorded.** The tables show every run "
                   "so far; a comparison uses the seeds both models have. Nothing here is a finding until every "
@@ -247,7 +263,8 @@ def quality_v3():
         best = sched["best_test_iter"]
         per_seed = " / ".join("%s: %.4f%s" % (k, v, " (flat)" if "%s/seed%s" % (model, k) in flat else "")
                               for k, v in g["ssim"]["per_seed"].items())
-        rows.append(["`%s`" % model, "%d of %d" % (len(m["seeds"]), planned.get(model, 0)), per_seed,
+        rows.append(["`%s`" % model, ("%d of %d" % (len(m["seeds"]), planned[model]) if model in planned else
+                                      "%d (version 3's)" % len(m["seeds"])), per_seed,
                      with_spread(g["ssim"]["mean"], g["ssim"]["seed_std"], 4),
                      with_spread(g["psnr"]["mean"], g["psnr"]["seed_std"], 2), num(g["scc"]["mean"], 4),
                      "-" if kid is None else with_spread(kid["mean"], kid["seed_std"], 3),
@@ -894,8 +911,9 @@ def render():
     lines += quality_v2("quality_v2_roadscene.json", "Version 2: real LWIR (RoadScene)")
     lines += flat_reference()
     lines += rerun("roadscene")
-    lines += quality_v3()
+    lines += quality_version("quality_v3")
     lines += init_signal()
+    lines += quality_version("quality_v4")
     lines += quality_v2("quality_v2_synthetic.json", "Version 2: synthetic scenes")
     lines += rerun("synthetic")
     lines += quality_v1()
@@ -916,10 +934,10 @@ def main(argv=None):
     pages = {PAGE: render(), README: readme(README.read_text()), RECOMMENDATION: recommendation_page(),
              PRESET: real_lwir_preset()}
     stale = [path for path, text in pages.items() if not path.exists() or path.read_text() != text]
-    unread = v3_stale()
+    unread = unread_runs()
     if unread:
-        print("%s has not read the run records %s; run: python -m benchmarks.quality.v3 --summary_only, then this "
-              "script" % (V3, ", ".join(unread)), file=sys.stderr)
+        print("a study summary has not read the run records %s; run: python -m benchmarks.quality.<v3 or v4> "
+              "--summary_only, then this script" % ", ".join(unread), file=sys.stderr)
         if not args.check:
             return 1
     if args.check:

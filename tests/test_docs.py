@@ -160,7 +160,7 @@ def test_the_results_check_fails_when_a_measurement_changes(tmp_path, capsys):
 def test_the_v3_section_reads_every_run_record_and_marks_flat_runs(tmp_path, capsys):
     render = load_renderer(tmp_path)
     records = tmp_path / "results" / "quality_v3" / "roadscene"
-    summary = json.loads((tmp_path / "results" / render.V3).read_text())
+    summary = json.loads((tmp_path / "results" / render.summary_of("quality_v3")).read_text())
     page = render.render()
     assert "runs the protocol plans today are recorded" in page or len(summary["runs"]) == summary["planned_runs"]
     for run in summary["summary"]["constant_output_runs"]:      # a flat run is named wherever it is counted

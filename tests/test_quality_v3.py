@@ -223,6 +223,14 @@ def write_roadscene_stand_in(root, count=60):
     return root
 
 
+def quick_driver(module, tmp_path):
+    """(argv, env) of `python -m benchmarks.quality.<module> --quick` on a RoadScene stand-in in `tmp_path`."""
+    data = write_roadscene_stand_in(tmp_path / "rs")
+    argv = [sys.executable, "-m", f"benchmarks.quality.{module}", "--quick", "--data", str(data), "--records",
+            str(tmp_path / "records"), "--weights", str(tmp_path / "weights")]
+    return argv, dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+
+
 def test_the_validation_block_is_cut_from_the_top_of_the_training_block(tmp_path):
     data = study.study_data(write_roadscene_stand_in(tmp_path / "rs"))
     numbers = {part: [int(i.split("_")[1]) for i in ids] for part, ids in data["ids"].items()}
@@ -235,10 +243,7 @@ def test_the_validation_block_is_cut_from_the_top_of_the_training_block(tmp_path
 @pytest.mark.slow
 @pytest.mark.end_to_end(reason="the study driver as it is run, `python -m benchmarks.quality.v3 --quick`, twice")
 def test_the_driver_runs_quick_keeps_every_runs_weights_and_resumes(tmp_path):
-    data = write_roadscene_stand_in(tmp_path / "rs")
-    argv = [sys.executable, "-m", "benchmarks.quality.v3", "--quick", "--data", str(data), "--records",
-            str(tmp_path / "records"), "--weights", str(tmp_path / "weights")]
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    argv, env = quick_driver("v3", tmp_path)
     from benchmarks.run_lock import take
     held = take(study.lock_folder(tmp_path / "weights"), ("released narrow", 0))   # as a second live process would
     try:

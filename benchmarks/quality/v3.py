@@ -19,6 +19,7 @@ generator's weights are kept beside the other scratch output (benchmarks/out/), 
 import argparse
 import json
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +84,29 @@ SECONDARY_COMPARISONS = (("fusion paper instance", "fusion paper"), ("fusion pap
                          ("paper average 10G", "paper average"))
 BASELINE = "fusion paper"
 
+
+@dataclass(frozen=True)
+class Version:
+    """One version of the study as the driver runs it: its protocol, models, order and comparisons.  Version 4
+    (quality/v4.py) is another of these over version 3's data, schedule, scoring and code; `reads` names models
+    whose records come from another version's folder (compared, never run)."""
+    name: str                                   # results/<name>/roadscene/, out/<name>_weights/
+    protocol: str
+    models: dict
+    primary: tuple                              # run seed by seed, first
+    secondary: tuple = ()                       # then seed by seed
+    comparisons: tuple = ()
+    secondary_comparisons: tuple = ()
+    baseline: str = BASELINE
+    expensive: tuple = ()                       # only where the rerun leaves the released network ahead
+    if_time: tuple = ()
+    reads: dict = field(default_factory=dict)   # {label: records folder of another version}
+    quick: tuple = ()                           # --quick's two runs
+
+
+V3 = Version("quality_v3", PROTOCOL, MODELS, PRIMARY, SECONDARY, COMPARISONS, SECONDARY_COMPARISONS, BASELINE,
+             EXPENSIVE, IF_TIME, quick=(("fusion paper", 0), ("released narrow", 0)))
+
 RERUN_REPORT = RESULTS / "quality_v2_rerun_roadscene.json"      # quality_v2_rerun_report.py's output
 RERUN_RECORDS = RESULTS / "quality_v2_rerun" / "roadscene" / "shipped"
 RERUN_SEED_COMPARISONS = ("fusion paper - unet", "fusion paper - unet matched", "fusion paper - paper average")
@@ -132,16 +156,16 @@ def released_ahead(records=RERUN_RECORDS):
     return bool(low > 0), {"against": best, "seeds": seeds, "mean": float(d.mean()), "ci95_hierarchical": [low, high]}
 
 
-def run_order(seeds, expensive):
+def run_order(seeds, expensive, version=V3):
     """(label, seed) in the protocol's order: seed by seed over the primary models, then the secondary ones;
     with `expensive`, the 10 G models' seeds 0-2, then the if-time model, then their extra seeds."""
-    order = [(label, seed) for seed in range(seeds) for label in PRIMARY]
-    order += [(label, seed) for seed in range(seeds) for label in SECONDARY]
-    if expensive:
-        order += [(label, seed) for seed in range(EXPENSIVE_SEEDS) for label in EXPENSIVE]
-        order += [(label, seed) for seed in range(EXPENSIVE_SEEDS) for label in IF_TIME]
+    order = [(label, seed) for seed in range(seeds) for label in version.primary]
+    order += [(label, seed) for seed in range(seeds) for label in version.secondary]
+    if expensive and version.expensive:
+        order += [(label, seed) for seed in range(EXPENSIVE_SEEDS) for label in version.expensive]
+        order += [(label, seed) for seed in range(EXPENSIVE_SEEDS) for label in version.if_time]
         order += [(label, seed) for seed in range(EXPENSIVE_SEEDS, EXPENSIVE_SEEDS + EXPENSIVE_EXTRA)
-                  for label in EXPENSIVE + IF_TIME]
+                  for label in version.expensive + version.if_time]
     return order
 
 
@@ -163,10 +187,10 @@ def study_data(root=ROADSCENE):
 
 # ---------------------------------------------------------------- driver
 
-def settings(quick):
+def settings(quick, version=V3):
     return {"study": "roadscene", "quick": quick, "iters": 4 if quick else ITERS,
             "decay_iters": 2 if quick else DECAY_ITERS, "eval_every": 2 if quick else EVAL_EVERY, "crop": CROP,
-            "ndf": NDF, "pad_multiple": PAD_MULTIPLE, "models": MODELS}
+            "ndf": NDF, "pad_multiple": PAD_MULTIPLE, "models": version.models}
 
 
 def record_path(records, label, seed):
@@ -187,11 +211,12 @@ def load_records(records):
     return runs
 
 
-def summarise(runs):
+def summarise(runs, version=V3):
     """The protocol's analysis: primary and secondary comparisons (summarise_v3), which of them are primary, and
     the runs that wrote constant output (flat_reference's test), listed beside the tables they are in."""
-    summary = summarise_v3(runs, MODELS, COMPARISONS + SECONDARY_COMPARISONS, BASELINE)
-    summary["primary"] = [f"{a} - {b}" for a, b in COMPARISONS]
+    models = {**version.models, **{label: None for label in version.reads}}
+    summary = summarise_v3(runs, models, version.comparisons + version.secondary_comparisons, version.baseline)
+    summary["primary"] = [f"{a} - {b}" for a, b in version.comparisons]
     summary["constant_output_runs"] = constant_runs(runs)
     return summary
 
@@ -204,20 +229,21 @@ def planned_seeds(order):
     return planned
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_args(argv=None, version=V3, description=__doc__.splitlines()[0]):
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--quick", action="store_true", help="4 iterations, 2 images, 2 runs: the machinery only")
     p.add_argument("--data", type=Path, default=ROADSCENE, help="the RoadScene folder (default: ../shared/data)")
     p.add_argument("--device", default="cpu", help="cpu (the protocol), or cuda for both sides of a 10 G "
                                                    "comparison (fp32, TF32 off)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (the protocol: 1)")
     p.add_argument("--records", type=Path, default=None,
-                   help="folder of the run records (default results/quality_v3/roadscene; quick: benchmarks/out/)")
-    p.add_argument("--weights", type=Path, default=None, help="folder of every run's generator weights "
-                                                              "(default benchmarks/out/quality_v3_weights)")
+                   help=f"folder of the run records (default results/{version.name}/roadscene; quick: "
+                        f"benchmarks/out/)")
+    p.add_argument("--weights", type=Path, default=None, help=f"folder of every run's generator weights "
+                                                              f"(default benchmarks/out/{version.name}_weights)")
     p.add_argument("--rerun_report", type=Path, default=RERUN_REPORT, help="the v2 rerun's report (seeds needed)")
     p.add_argument("--max_runs", type=int, default=None, help="stop after this many runs (resume later)")
-    p.add_argument("--only", action="append", choices=list(MODELS), help="run only this model (repeatable)")
+    p.add_argument("--only", action="append", choices=list(version.models), help="run only this model (repeatable)")
     p.add_argument("--seed", type=int, action="append", help="run only this seed (repeatable)")
     p.add_argument("--summary_only", action="store_true", help="train nothing: write the summary from the records")
     p.add_argument("--before_rerun", action="store_true",
@@ -225,49 +251,64 @@ def parse_args(argv=None):
                         f"models, which the protocol runs whatever number of seeds the rerun gives")
     args = p.parse_args(argv)
     tag = "_quick" if args.quick else ""
-    args.records = args.records or (OUT / "quality_v3_quick" if args.quick else RESULTS / "quality_v3" / "roadscene")
-    args.weights = args.weights or OUT / f"quality_v3_weights{tag}"
+    args.records = args.records or (OUT / f"{version.name}_quick" if args.quick else
+                                    RESULTS / version.name / "roadscene")
+    args.weights = args.weights or OUT / f"{version.name}_weights{tag}"
     args.summary = args.records.parent / f"{args.records.name}_summary.json"
     return args
 
 
-def plan(args):
+def plan(args, version=V3):
     """(the runs of the protocol's order still to do, the decisions behind the order)."""
     if args.quick:
-        return [("fusion paper", 0), ("released narrow", 0)], {"quick": True}
+        return list(version.quick), {"quick": True}
     if args.before_rerun:     # seeds 0 ... MIN_SEEDS - 1 of the 0.57 G models: run whatever the rerun decides
-        return run_order(MIN_SEEDS, False), {"seeds": f"at least {MIN_SEEDS}; the rest once the rerun's ten seeds "
-                                                      f"fix the number", "released_ahead": "not decided yet"}
+        return run_order(MIN_SEEDS, False, version), {"seeds": f"at least {MIN_SEEDS}; the rest once the rerun's "
+                                                               f"ten seeds fix the number",
+                                                      "released_ahead": "not decided yet"}
     seeds, needed = seeds_needed(args.rerun_report)
-    ahead, why = released_ahead()
-    return run_order(seeds, ahead), {"seeds": seeds, "seeds_needed_by_comparison": needed,
-                                     "released_ahead": ahead, "released_ahead_test": why}
+    decisions = {"seeds": seeds, "seeds_needed_by_comparison": needed}
+    ahead = False
+    if version.expensive:
+        ahead, why = released_ahead()
+        decisions.update(released_ahead=ahead, released_ahead_test=why)
+    return run_order(seeds, ahead, version), decisions
 
 
-def main(argv=None):
-    args = parse_args(argv)
+def read_runs(version, quick=False):
+    """{"<model>/seed<k>": record} of the models `version` reads from another version's records (never in quick)."""
+    if quick:
+        return {}
+    return {key: r for label, folder in version.reads.items() for key, r in load_records(folder).items()
+            if r["model"] == label}
+
+
+def main(argv=None, version=V3, description=__doc__.splitlines()[0]):
+    args = parse_args(argv, version, description)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     if device.type == "cuda":   # the protocol: fp32 on a GPU too (no TF32 in matrix products or convolutions)
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
-    setup = settings(args.quick)
+    setup = settings(args.quick, version)
     runs = load_records(args.records)
     other = [key for key, r in runs.items() if r.get("settings") != json.loads(json.dumps(setup))]
     if other:
-        raise SystemExit(f"quality v3: {args.records} holds runs of other settings ({other[0]}); pass another "
+        raise SystemExit(f"{version.name}: {args.records} holds runs of other settings ({other[0]}); pass another "
                          f"--records.")
+    read = read_runs(version, args.quick)
     if args.summary_only:
-        order, decisions = plan(args)
-        return write_summary(args.summary, runs, decisions, order)
+        order, decisions = plan(args, version)
+        return write_summary(args.summary, runs, decisions, order, version, read)
     if not args.data.is_dir():
-        raise SystemExit(f"quality v3: {args.data} does not exist; pass --data <the RoadScene folder>.")
-    order, decisions = plan(args)
+        raise SystemExit(f"{version.name}: {args.data} does not exist; pass --data <the RoadScene folder>.")
+    order, decisions = plan(args, version)
     data = study_data(args.data)
     if args.quick:
         data = {k: (v[:2] if k in ("test", "val", "train_scored") else v) for k, v in data.items()}
     todo = [(label, seed) for label, seed in order if f"{label}/seed{seed}" not in runs
             and (not args.only or label in args.only) and (not args.seed or seed in args.seed)][:args.max_runs]
-    print(f"quality v3: {len(runs)} runs done, {len(todo)} to go; records in {args.records}; {decisions}", flush=True)
+    print(f"{version.name}: {len(runs)} runs done, {len(todo)} to go; records in {args.records}; {decisions}",
+          flush=True)
     network, real, notes = inception_network(data) if todo else (None, None, [])   # nothing to train: not loaded
     code = code_state()
     locks = lock_folder(args.weights)
@@ -281,9 +322,9 @@ def main(argv=None):
                 print(f"  [{n}/{len(todo)}] {label} seed {seed}: {it}/{setup['iters']}, {rate:.3f} s/it", flush=True)
         try:
             record = train_run_v3(label, seed, data, setup, device, args.weights, progress, network, real)
-            record.update(protocol=PROTOCOL, protocol_commit=commit_of(PROTOCOL), code=code, settings=setup,
-                          decisions=decisions, held_out_ids=data["ids"]["test"], val_ids=data["ids"]["val"],
-                          notes=notes)
+            record.update(protocol=version.protocol, protocol_commit=commit_of(version.protocol), code=code,
+                          settings=setup, decisions=decisions, held_out_ids=data["ids"]["test"],
+                          val_ids=data["ids"]["val"], notes=notes)
             write_json(record_path(args.records, label, seed), record)
         finally:
             lock.unlink(missing_ok=True)
@@ -291,8 +332,10 @@ def main(argv=None):
         f = means(record["final"]["generate"])
         print(f"  done {label} seed {seed}: SSIM {f['ssim_mean']:.4f} PSNR {f['psnr_mean']:.2f} SCC "
               f"{f['scc_mean']:.4f} in {record['seconds'] / 60:.1f} min", flush=True)
-        write_summary(args.summary, load_records(args.records), decisions, order)   # the page reads it as runs land
-    return write_summary(args.summary, load_records(args.records), decisions, order)
+        # the page reads the summary as runs land (other processes' too)
+        write_summary(args.summary, load_records(args.records), decisions, order, version, read_runs(version, args.quick))
+    return write_summary(args.summary, load_records(args.records), decisions, order, version,
+                         read_runs(version, args.quick))
 
 
 def inception_network(data):
@@ -316,13 +359,16 @@ def code_state():
     return {"commit": git("rev-parse", "HEAD").strip() or None, "uncommitted": [line[3:] for line in changed]}
 
 
-def write_summary(path, runs, decisions, order):
-    """The summary of every record in the folder of `runs` as it is now (other processes' runs too), beside the
-    runs the protocol's order plans today (`order`: (label, seed) pairs)."""
-    report = {"protocol": PROTOCOL, "protocol_commit": commit_of(PROTOCOL), "decisions": decisions,
+def write_summary(path, runs, decisions, order, version=V3, read=None):
+    """The summary of every record in the folder of `runs` as it is now (other processes' runs too), and of the
+    records `version` reads from another version (`read`), beside the runs the protocol's order plans today
+    (`order`: (label, seed) pairs)."""
+    read = read or {}
+    both = {**read, **runs}
+    report = {"protocol": version.protocol, "protocol_commit": commit_of(version.protocol), "decisions": decisions,
               "planned_seeds": planned_seeds(order), "planned_runs": len(order),
-              "machine": machine(), "summary": summarise(runs) if runs else None, "runs": sorted(runs),
-              "study_seconds": round(sum(r["seconds"] for r in runs.values()), 1)}
+              "machine": machine(), "summary": summarise(both, version) if runs else None, "runs": sorted(runs),
+              "read_runs": sorted(read), "study_seconds": round(sum(r["seconds"] for r in runs.values()), 1)}
     return write_json(path, report)
 
 
