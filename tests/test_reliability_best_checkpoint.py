@@ -5,6 +5,7 @@
 * `--continue_train` scores the best_net_G.pth it finds first: a resumed run whose validations are worse
   leaves it byte for byte as it was.
 * The file is written through `mrff_plugin.durable.atomic_write`: a failed write leaves the old file.
+* A generator whose every held-out output is one flat grey level is never kept, nor kept on a resume.
 """
 import os
 import re
@@ -94,6 +95,44 @@ def test_a_resumed_run_keeps_the_better_best_it_finds(trained, tmp_path):
     assert restored and abs(float(restored.group(1)) - best) < 1e-4, log
 
 
+def test_a_flat_best_is_never_kept_and_a_resumed_flat_best_is_replaced(trained, tmp_path):
+    """A generator that writes one grey level for every input (a collapsed run) scores a high SSIM on smooth
+    LWIR; best_net_G.pth must never hold one.  Here the resumed run finds a flat best_net_G.pth (every weight
+    zeroed: the output is tanh of the last bias, the same everywhere) and replaces it with its first validation."""
+    run = tmp_path / "ck" / "run"
+    shutil.copytree(trained["run"], run)
+    best = torch.load(run / "best_net_G.pth", weights_only=True)
+    flat = {k: (torch.zeros_like(v) if k.endswith("weight") else v) for k, v in best.items()}
+    torch.save(flat, run / "best_net_G.pth")
+    result = run_host("train.py", *trained["common"], "--checkpoints_dir", tmp_path / "ck", "--continue_train",
+                      "--epoch", "1", "--n_epochs", "2", "--n_epochs_decay", "0", "--val_freq", "2", timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = (run / "val_log.txt").read_text()
+    assert "resumed: best_net_G.pth writes one flat grey level for every held-out image" in log, log
+    resumed = validations(run)[len(validations(trained["run"])):]
+    assert resumed and resumed[0][2], resumed                         # the first validation replaces it
+    kept = torch.load(run / "best_net_G.pth", weights_only=True)
+    assert any(not torch.equal(kept[k], flat[k]) for k in flat)
+
+
+def test_flat_outputs_are_measured_flat_and_others_are_not():
+    from mrff_plugin.training.validation import FLAT_SPREAD, is_flat, score_pairs
+
+    class Grey(torch.nn.Module):   # one grey level whatever the input: a collapsed generator
+        def __init__(self):
+            super().__init__()
+            self.level = torch.nn.Parameter(torch.tensor(0.2))
+
+        def forward(self, x):
+            return self.level.expand(x.shape[0], 1, *x.shape[2:])
+
+    torch.manual_seed(0)
+    items = [{"A": torch.rand(3, 64, 96) * 2 - 1, "B": torch.rand(1, 64, 96) * 2 - 1} for _ in range(2)]
+    _, _, spread = score_pairs(Grey(), items, "unetpp_fusion")
+    assert spread.tolist() == [0.0, 0.0] and is_flat(spread)
+    assert not is_flat([0.0, FLAT_SPREAD]) and is_flat([0.0, FLAT_SPREAD / 2])   # one image with detail is enough
+
+
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
     path = tmp_path / "best_net_G.pth"
     torch.save({"w": torch.zeros(2)}, path)
@@ -136,7 +175,7 @@ def test_validation_scores_each_whole_image_with_its_own_statistics():
             layer.running_var.fill_(4.0)
     items = [{"A": torch.rand(3, 64, 96) * 2 - 1, "B": torch.rand(3, 64, 96) * 2 - 1},
              {"A": torch.rand(3, 50, 70) * 2 - 1, "B": torch.rand(3, 50, 70) * 2 - 1}]
-    ssim, psnr = score_pairs(inference_copy(net, torch.device("cpu")), items, "unetpp_fusion")
+    ssim, psnr, spread = score_pairs(inference_copy(net, torch.device("cpu")), items, "unetpp_fusion")
     reference, running = copy.deepcopy(net).train(), copy.deepcopy(net).eval()
     expected, eval_mode = [], []
     with torch.no_grad():
@@ -146,5 +185,6 @@ def test_validation_scores_each_whole_image_with_its_own_statistics():
             expected.append(tensor_scores(reference(x)[..., :height, :width], item["B"][None]))
             eval_mode.append(tensor_scores(running(x)[..., :height, :width], item["B"][None]))
     assert torch.allclose(ssim, torch.cat([s for s, _ in expected]).to(ssim.dtype), atol=1e-4)
+    assert (spread > 1).all()                                   # an untrained network's outputs vary
     assert torch.allclose(psnr, torch.cat([p for _, p in expected]).to(psnr.dtype), atol=1e-3)
     assert not torch.allclose(ssim, torch.cat([s for s, _ in eval_mode]).to(ssim.dtype), atol=1e-3)

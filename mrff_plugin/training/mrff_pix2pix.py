@@ -21,7 +21,9 @@ networks) and adds:
   and PSNR (Table 3 protocol, `mrff_plugin.metrics`) go to Visdom
   (`mrff_plugin.training.monitor`), the history to `val_log.txt`, and the generator
   of the best SSIM so far to `best_net_G.pth` (written atomically,
-  `mrff_plugin.durable`; `--epoch best` picks it).  With `--continue_train` the
+  `mrff_plugin.durable`; `--epoch best` picks it), unless every output was one flat
+  grey level (a collapsed generator, which scores a high SSIM on smooth LWIR frames:
+  logged, never kept).  With `--continue_train` the
   `best_net_G.pth` already there is scored first, so only a better generator
   replaces it.  Rank 0 only.
 * `curves.png` next to `loss_log.txt`: loss and validation curves, refreshed at
@@ -52,7 +54,7 @@ from ..networks.fusion import FusionGenerator
 from .monitor import MetricMonitor
 from .optim import fused_adam
 from .precision import Precision, PrecisionError
-from .validation import held_out_options, inference_copy, score_pairs
+from .validation import held_out_options, inference_copy, is_flat, score_pairs
 from .visuals import branch_map, colour_map, plot_curves, read_loss_log
 
 UserError = in_host_family(OptionError)   # bundled host: printed as one line, exit 2
@@ -208,9 +210,10 @@ class MrffPix2PixModel(Pix2PixModel):
         return [dataset[i] for i in range(min(len(dataset), self.opt.val_size))]
 
     def _score(self, state_dict=None):
-        """{'SSIM', 'PSNR'} means, and 'FID', 'KID' of the set where the Inception network is installed, and the
-        pair count of the generator (or of `state_dict` loaded into a copy of it) on the held-out pairs, run as
-        test.py / mrff generate run it (validation.py); the real images' features are computed once."""
+        """{'SSIM', 'PSNR'} means, and 'FID', 'KID' of the set where the Inception network is installed, the pair
+        count, and whether every output was flat, of the generator (or of `state_dict` loaded into a copy of it) on
+        the held-out pairs, run as test.py / mrff generate run it (validation.py); the real images' features are
+        computed once."""
         from ..set_scores import SetScores, load_network
         net = inference_copy(self._generator(), self.device, state_dict)
         if self.val_sets is None:   # once per training: the network, and the reals' features as they come
@@ -219,11 +222,11 @@ class MrffPix2PixModel(Pix2PixModel):
             if note:
                 self._log(note)
         sets = SetScores(self.val_sets["network"], known_reals=self.val_sets["reals"])   # no network: no figures
-        ssim, psnr = score_pairs(net, self.val_pairs, self.opt.netG, self.opt.direction, self.precision.autocast,
-                                 sets)
+        ssim, psnr, spread = score_pairs(net, self.val_pairs, self.opt.netG, self.opt.direction,
+                                         self.precision.autocast, sets)
         scores = {"SSIM": float(ssim.mean()), "PSNR": float(psnr.mean())}
         scores.update({k: v for k, v in sets.scores().items() if k in ("FID", "KID")})
-        return scores, len(ssim)
+        return scores, len(ssim), is_flat(spread)
 
     def _log(self, line):
         print(line, flush=True)
@@ -237,9 +240,13 @@ class MrffPix2PixModel(Pix2PixModel):
             return float("-inf")
         try:
             saved = torch.load(path, map_location="cpu", weights_only=True)
-            scores, count = self._score(saved)
+            scores, count, flat = self._score(saved)
         except Exception as exc:   # unreadable, or another network's: the first validation replaces it
             self._log(f"resumed: {path} cannot be scored ({type(exc).__name__}); the next validation replaces it")
+            return float("-inf")
+        if flat:
+            self._log(f"(iters: {self.iterations}) resumed: {BEST_FILE} writes one flat grey level for every "
+                      f"held-out image; the next validation with detail replaces it")
             return float("-inf")
         self._log(f"(iters: {self.iterations}) resumed: {BEST_FILE} scores SSIM {scores['SSIM']:.4f} PSNR "
                   f"{scores['PSNR']:.2f} dB on the {count} held-out pairs; only a higher SSIM replaces it")
@@ -249,12 +256,14 @@ class MrffPix2PixModel(Pix2PixModel):
         """Score G on the held-out pairs as users run it; log, plot, keep the best G."""
         if self.best_ssim is None:
             self.best_ssim = self._restore_best()
-        scores, count = self._score()
+        scores, count, flat = self._score()
         self.history.append((self.iterations, scores["SSIM"], scores["PSNR"]))
-        better = scores["SSIM"] > self.best_ssim
+        better = scores["SSIM"] > self.best_ssim and not flat
         sets = f" FID {scores['FID']:.2f} KID {scores['KID']:.4f}" if "FID" in scores else ""
         self._log(f"(iters: {self.iterations}) validation on {count} pairs: SSIM {scores['SSIM']:.4f} PSNR "
-                  f"{scores['PSNR']:.2f} dB{sets}" + (f" -> {BEST_FILE}" if better else ""))
+                  f"{scores['PSNR']:.2f} dB{sets}" + (f" -> {BEST_FILE}" if better else "")
+                  + (f"; every output is one flat grey level (the generator has collapsed): not kept as {BEST_FILE}"
+                     if flat else ""))
         self.monitor.plot(self.iterations, scores)
         if better:
             self.best_ssim = scores["SSIM"]

@@ -10,7 +10,11 @@ other dataset with the host's `none`), `inference_copy` makes the generator's
 inference twin (`mrff_plugin.generate.network.prepare_for_inference`: eval mode,
 image statistics), and `score_pairs` runs it image by image (the pairs may differ
 in size) and scores each output with `metrics.tensor_scores` (Table 3 protocol,
-quantised as a saved PNG).  Nothing here touches the training generator.
+quantised as a saved PNG), and measures how much each output varies at all: on
+LWIR a flat grey image scores a high SSIM (much of a thermal frame is smooth), so
+a generator whose every output is flat (`is_flat`: a collapsed run, one grey level
+for every input) must not be kept as the best one.  Nothing here touches the
+training generator.
 """
 import copy
 
@@ -22,6 +26,7 @@ from ..generate.network import prepare_for_inference
 from ..metrics import luma_u8, scores_u8, tensor_to_u8
 
 WHOLE_IMAGES = {"kaist_aligned": PAD}   # --dataset_mode -> its whole-image --preprocess; others: the host's none
+FLAT_SPREAD = 1.0   # grey levels: an 8-bit output whose standard deviation is below this has no content
 
 
 def held_out_options(opt):
@@ -49,8 +54,15 @@ def inference_copy(generator, device, state_dict=None):
     return prepare_for_inference(net, device, "image")
 
 
+def is_flat(spread):
+    """Whether every output was flat: each one's 8-bit standard deviation (`spread`, score_pairs') below
+    FLAT_SPREAD -- a generator that writes one grey level whatever its input."""
+    return bool((torch.as_tensor(spread) < FLAT_SPREAD).all())
+
+
 def score_pairs(net, items, netG, direction="AtoB", autocast=None, sets=None):
-    """(SSIM, PSNR), each a (N,) tensor: `net`'s output for every held-out item against its target.
+    """(SSIM, PSNR, spread), each a (N,) tensor: `net`'s output for every held-out item against its target, and
+    the standard deviation of each output's 8-bit grey values (0 for a flat image).
 
     items: dataset items {'A': (C, H, W), 'B': ..., optional 'unpadded_size': (H, W)} in [-1, 1];
     the input is padded to --netG's size multiple and the output cropped back to the picture.  With `sets`
@@ -59,7 +71,7 @@ def score_pairs(net, items, netG, direction="AtoB", autocast=None, sets=None):
     device = next(net.parameters()).device
     source, target = ("A", "B") if direction == "AtoB" else ("B", "A")
     multiple = generator_multiple(str(netG))
-    ssim, psnr = [], []
+    ssim, psnr, spread = [], [], []
     for index, item in enumerate(items):
         x, (height, width) = pad_to_multiple(item[source][None].to(device), multiple)   # (1, C, H', W')
         if "unpadded_size" in item:
@@ -71,6 +83,7 @@ def score_pairs(net, items, netG, direction="AtoB", autocast=None, sets=None):
         scores = scores_u8(fake, real)
         ssim.append(scores[0])
         psnr.append(scores[1])
+        spread.append(fake.double().std().reshape(1))
         if sets is not None:
             sets.add(index, fake, real)
-    return torch.cat(ssim), torch.cat(psnr)
+    return torch.cat(ssim), torch.cat(psnr), torch.cat(spread)
