@@ -61,6 +61,8 @@ def test_the_order_is_seed_by_seed_over_version_3s_number_of_seeds_and_no_10g_mo
     assert decisions["seeds"] == v3.seeds_needed()[0] and "released_ahead" not in decisions
     assert order[:len(v4.PRIMARY)] == [(label, 0) for label in v4.PRIMARY]
     assert len(order) == decisions["seeds"] * len(v4.PRIMARY)
+    with pytest.raises(SystemExit):      # version 3's early start is not this version's
+        v3.parse_args(["--before_rerun"], v4.V4)
 
 
 def test_the_summary_compares_with_version_3s_records_of_the_twins(tmp_path):

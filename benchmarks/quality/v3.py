@@ -246,10 +246,12 @@ def parse_args(argv=None, version=V3, description=__doc__.splitlines()[0]):
     p.add_argument("--only", action="append", choices=list(version.models), help="run only this model (repeatable)")
     p.add_argument("--seed", type=int, action="append", help="run only this seed (repeatable)")
     p.add_argument("--summary_only", action="store_true", help="train nothing: write the summary from the records")
-    p.add_argument("--before_rerun", action="store_true",
-                   help=f"before the v2 rerun's ten seeds are in: run only seeds 0-{MIN_SEEDS - 1} of the 0.57 G "
-                        f"models, which the protocol runs whatever number of seeds the rerun gives")
+    if version is V3:   # its protocol's Execution section; later versions start after the rerun
+        p.add_argument("--before_rerun", action="store_true",
+                       help=f"before the v2 rerun's ten seeds are in: run only seeds 0-{MIN_SEEDS - 1} of the 0.57 G "
+                            f"models, which the protocol runs whatever number of seeds the rerun gives")
     args = p.parse_args(argv)
+    args.before_rerun = getattr(args, "before_rerun", False)
     tag = "_quick" if args.quick else ""
     args.records = args.records or (OUT / f"{version.name}_quick" if args.quick else
                                     RESULTS / version.name / "roadscene")
