@@ -288,10 +288,12 @@ def quality_version(version):
             continue
         failed = ["`%s` seed %d" % (model, seed) for model in pair.split(" - ") for seed in g["seeds"]
                   if "%s/seed%d" % (model, seed) in flat]
+        wanted = max(planned.get(model, 0) for model in pair.split(" - "))
+        finding = ("shown" if g["shown"] else "not shown") if len(g["seeds"]) >= wanted else \
+            "pending (%d of %d seeds)" % (len(g["seeds"]), wanted)
         rows.append(["`%s`" % pair, "primary" if pair in s["primary"] else "secondary", len(g["seeds"]),
                      ci(g, 4), "[%s, %s]" % tuple(signed(v, 4) for v in g["ci95_images_only"]),
-                     ("shown" if g["shown"] else "not shown") + (" (over flat runs: %s)" % ", ".join(failed)
-                                                                  if failed else ""),
+                     finding + (" (over flat runs: %s)" % ", ".join(failed) if failed else ""),
                      "-" if not kid else ci(kid, 3, "ci95_seeds"), "-" if not peak else ci(peak, 4)])
     if rows:
         lines += ["", "Differences (SSIM, `generate` scoring; 95% hierarchical bootstrap over seeds and images, the "
