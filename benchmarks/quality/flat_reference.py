@@ -36,6 +36,15 @@ def constant_runs(runs):
     return out
 
 
+def rerun_runs():
+    """{'rerun <code> <model>/seed<k>': record} of the v2 rerun's RoadScene records, every code's folder."""
+    runs = {}
+    for path in sorted((RESULTS / "quality_v2_rerun" / "roadscene").glob("*/*.json")):
+        r = json.loads(path.read_text())
+        runs[f"rerun {path.parent.name} {r['model']}/seed{r['seed']}"] = r
+    return runs
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default=str(ROADSCENE))
@@ -56,9 +65,7 @@ def main(argv=None):
     v2 = RESULTS / "quality_v2_roadscene.json"
     if v2.is_file():
         runs.update({f"v2 {k}": r for k, r in json.loads(v2.read_text())["runs"].items()})
-    for path in sorted((RESULTS / "quality_v2_rerun" / "roadscene").glob("*/*.json")):
-        r = json.loads(path.read_text())
-        runs[f"rerun {path.parent.name} {r['model']}/seed{r['seed']}"] = r
+    runs.update(rerun_runs())
     report = {"what": __doc__.splitlines()[0], "images": len(data), "levels": levels,
               "mid_grey": {**{k: mid[k] for k in ("level", "ssim", "psnr")},
                            **{k: sets[k] for k in ("fid", "kid_mean", "kid_std")}},

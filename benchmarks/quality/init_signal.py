@@ -33,7 +33,7 @@ import torch
 from benchmarks.common import OUT, RESULTS, ROADSCENE, machine, result_tag, write_json
 from benchmarks.pix2pix_step import Pix2PixStep
 from benchmarks.quality import v3
-from benchmarks.quality.flat_reference import constant_runs
+from benchmarks.quality.flat_reference import constant_runs, rerun_runs
 from benchmarks.quality.train import GENERATOR_OPTIONS
 
 SEEDS = 5
@@ -81,14 +81,8 @@ def signal(options, seed, init_type, pairs):
 def study_runs():
     """{'<study> <model>/seed<k>': record} of every RoadScene run of the v2 rerun and v3.  v2's own runs are not
     read: the rerun reproduces each of them (with v2's code or the shipped one), so each draw counts once."""
-    runs = {}
-    for path in sorted((RESULTS / "quality_v2_rerun" / "roadscene").glob("*/*.json")):
-        r = json.loads(path.read_text())
-        runs[f"rerun {path.parent.name} {r['model']}/seed{r['seed']}"] = r
-    for path in sorted((RESULTS / "quality_v3" / "roadscene").glob("*.json")):
-        r = json.loads(path.read_text())
-        runs[f"v3 {r['model']}/seed{r['seed']}"] = r
-    return runs
+    v3_runs = v3.load_records(RESULTS / "quality_v3" / "roadscene")
+    return {**rerun_runs(), **{f"v3 {key}": r for key, r in v3_runs.items()}}
 
 
 def flat_counts(runs):

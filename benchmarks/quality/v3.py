@@ -19,6 +19,7 @@ generator's weights are kept beside the other scratch output (benchmarks/out/), 
 import argparse
 import json
 import subprocess
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -223,10 +224,7 @@ def summarise(runs, version=V3):
 
 def planned_seeds(order):
     """{label: seeds planned} of a run order, in the order's model order."""
-    planned = {}
-    for label, _ in order:
-        planned[label] = planned.get(label, 0) + 1
-    return planned
+    return dict(Counter(label for label, _ in order))
 
 
 def parse_args(argv=None, version=V3, description=__doc__.splitlines()[0]):
@@ -297,13 +295,15 @@ def main(argv=None, version=V3, description=__doc__.splitlines()[0]):
     if other:
         raise SystemExit(f"{version.name}: {args.records} holds runs of other settings ({other[0]}); pass another "
                          f"--records.")
-    read = read_runs(version, args.quick)
-    if args.summary_only:
-        order, decisions = plan(args, version)
-        return write_summary(args.summary, runs, decisions, order, version, read)
-    if not args.data.is_dir():
+    if not args.summary_only and not args.data.is_dir():
         raise SystemExit(f"{version.name}: {args.data} does not exist; pass --data <the RoadScene folder>.")
     order, decisions = plan(args, version)
+
+    def summary():   # of the records as they are now (other processes' too), and those this version reads
+        return write_summary(args.summary, load_records(args.records), decisions, order, version,
+                             read_runs(version, args.quick))
+    if args.summary_only:
+        return summary()
     data = study_data(args.data)
     if args.quick:
         data = {k: (v[:2] if k in ("test", "val", "train_scored") else v) for k, v in data.items()}
@@ -314,6 +314,7 @@ def main(argv=None, version=V3, description=__doc__.splitlines()[0]):
     network, real, notes = inception_network(data) if todo else (None, None, [])   # nothing to train: not loaded
     code = code_state()
     locks = lock_folder(args.weights)
+    written = None
     for n, (label, seed) in enumerate(todo, 1):
         lock = take_undone(locks, (label, seed), record_path(args.records, label, seed))   # the other core's: skipped
         if not lock:
@@ -330,14 +331,11 @@ def main(argv=None, version=V3, description=__doc__.splitlines()[0]):
             write_json(record_path(args.records, label, seed), record)
         finally:
             lock.unlink(missing_ok=True)
-        runs[f"{label}/seed{seed}"] = record
         f = means(record["final"]["generate"])
         print(f"  done {label} seed {seed}: SSIM {f['ssim_mean']:.4f} PSNR {f['psnr_mean']:.2f} SCC "
               f"{f['scc_mean']:.4f} in {record['seconds'] / 60:.1f} min", flush=True)
-        # the page reads the summary as runs land (other processes' too)
-        write_summary(args.summary, load_records(args.records), decisions, order, version, read_runs(version, args.quick))
-    return write_summary(args.summary, load_records(args.records), decisions, order, version,
-                         read_runs(version, args.quick))
+        written = summary()   # the page reads it as runs land
+    return written or summary()
 
 
 def inception_network(data):
