@@ -276,6 +276,28 @@ def test_testing_warns_when_result_names_would_collide(host_dataset_class, tmp_p
     assert "warning" not in capsys.readouterr().out
 
 
+def test_testing_refuses_result_names_longer_than_the_file_system_takes(host_dataset_class, tmp_path):
+    # test.py saves `<file stem>_<label>.png`; with a 255-byte limit a 244-byte stem fits pix2pix's labels
+    # (real_A: 244 + 11 = 255 bytes) but not mrff_pix2pix's attention maps (attention_1: 260 bytes)
+    root = tmp_path / "set"
+    for folder in ("vis", "ir"):
+        (root / folder).mkdir(parents=True)
+        for stem in ("a", "y" * 244):
+            Image.fromarray(np.full((32, 32), 128, np.uint8)).save(root / folder / f"{stem}.png")
+    results = tmp_path / "results"
+    options = dict(phase="test", isTrain=False, pairs_visible="vis", pairs_infrared="ir", results_dir=str(results))
+    assert len(host_dataset_class(make_opt(host_dataset_class, root, model="pix2pix", **options))) == 2
+    with pytest.raises(KaistLayoutError, match=r"^\S+/vis/y{244}\.png: test\.py would save its results as y{244}_attention_1"
+                                        r"\.png, 260 bytes, more than the 255 a file name may have in \S+/results; "
+                                        r"shorten the file's name \(1 pair affected\)\.$"):
+        host_dataset_class(make_opt(host_dataset_class, root, model="mrff_pix2pix", **options))
+    with pytest.raises(KaistLayoutError, match=r"^\S+/ir/y{244}\.png: test\.py would save its results as y{244}_attention_1"):
+        host_dataset_class(make_opt(host_dataset_class, root, model="mrff_pix2pix", direction="BtoA", input_nc=1,
+                                    output_nc=3, **options))
+    assert not results.exists()   # refused before anything is written
+    host_dataset_class(make_opt(host_dataset_class, root, model="mrff_pix2pix", **{**options, "isTrain": True}))
+
+
 def test_direction_btoa_gives_lwir_the_input_channels(host_dataset_class, tmp_path):
     root = make_kaist_tree(tmp_path / "kaist", {"set00": 1}, frames=1)
     item = host_dataset_class(make_opt(host_dataset_class, root, direction="BtoA", input_nc=1, output_nc=3))[0]

@@ -48,12 +48,15 @@ bundled host's `util.errors.UserError`), the host's own user-error type, so its
 scripts print the one sentence instead of a traceback.
 """
 import copy
+import os
 
 import torch
 from PIL import Image
 from data.base_dataset import BaseDataset, get_params, get_transform   # the host's, on sys.path
 
 from ..errors import MrffError, in_host_family
+from ..file_names import name_limit
+from ..training.visuals import ATTENTION_NAMES
 from .framing import (MODES, PAD, SHORTSIDE, frame_shortside, generator_multiple, own_size_problem, pad_to_multiple,
                       padded_size, shortside_params)
 from .images import UnreadableImageError, load_image, shown_size
@@ -66,6 +69,8 @@ from .pairs_layout import LAYOUTS, list_pairs
 # A KAIST layout/selection/file problem, in the host's user-error family when it has one (made at import,
 # in the main process, so data-loader workers can send it back by name).
 KaistDatasetError = in_host_family(KaistLayoutError)
+# The longest label of the host's result files, `<file stem>_<label>.png` (pix2pix: real_A, fake_B, real_B).
+HOST_RESULT_LABEL = "real_A"
 
 
 def _mode(channels, flag):
@@ -141,6 +146,7 @@ class KaistAlignedDataset(BaseDataset):
             self.pairs = self._readable_pairs(self.pairs)
         if not opt.isTrain:
             self._warn_shared_file_names()
+            self._check_result_names(opt)
         btoa = opt.direction == "BtoA"
         self.visible_nc = opt.output_nc if btoa else opt.input_nc
         self.lwir_nc = opt.input_nc if btoa else opt.output_nc
@@ -217,6 +223,25 @@ class KaistAlignedDataset(BaseDataset):
                   f"another video (e.g. {example}); a test.py that names result images by file name alone "
                   f"overwrites them (the bundled host names them by 'pair_id' then), so with another host "
                   f"select one video per name with --pairs_list.")
+
+    def _check_result_names(self, opt):
+        """KaistDatasetError when test.py would name a pair's result files `<file stem>_<label>.png` with more
+        bytes than a file name may have in --results_dir: it would stop with a traceback part-way through."""
+        labels = [HOST_RESULT_LABEL]
+        if getattr(opt, "model", None) == "mrff_pix2pix":   # it adds its attention maps to the results
+            labels += ATTENTION_NAMES
+        label = max(labels, key=len)
+        results_dir = getattr(opt, "results_dir", "./results/")
+        limit = name_limit(results_dir)
+        fed = [pair.lwir if opt.direction == "BtoA" else pair.visible for pair in self.pairs]   # the host's image_paths
+        names = [f"{os.path.splitext(os.path.basename(path))[0]}_{label}.png" for path in fed]
+        too_long = [(path, name) for path, name in zip(fed, names) if len(os.fsencode(name)) > limit]
+        if too_long:
+            path, name = too_long[0]
+            count = len(too_long)
+            raise KaistDatasetError(f"{path}: test.py would save its results as {name}, {len(os.fsencode(name))} "
+                                    f"bytes, more than the {limit} a file name may have in {results_dir}; shorten "
+                                    f"the file's name ({count} pair{'s' if count > 1 else ''} affected).")
 
     def __len__(self):
         return len(self.pairs)

@@ -41,11 +41,11 @@ from ..datasets.images import IMAGE_EXTENSIONS, shown_size
 # the temporary files of durable.py; _seal / _temporary_beside are its seal / temporary_beside
 from ..durable import TEMP_PREFIX, atomic_write, current_umask, fsync_folder  # noqa: F401 (current_umask: users)
 from ..durable import seal as _seal, temporary_beside as _temporary_beside
+from ..file_names import name_limit
 from ..palettes import outputs
 from . import GenerateError
 
 OUTPUT_SUFFIX = ".png"
-NAME_MAX = 255   # bytes of one file name where the file system does not say (os.pathconf): ext4, XFS, btrfs
 RUN_RECORD = ".mrff_generate.json"   # in --output: the options its images were generated with
 PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"   # a PNG's last chunk (empty IEND and its CRC): the file is whole
 # zlib's run-length strategy for the PNGs (as OpenCV's imwrite by default): on synthetic LWIR images it encoded
@@ -186,16 +186,6 @@ def check_output_dir(input_dir, output_dir):
         raise GenerateError(f"--output {out_root} is the --input folder{through}; pass another folder, so that the "
                             f"results are neither mixed with nor taken for the input images.")
     return out_root
-
-
-def name_limit(folder):
-    """Bytes one file name may have in `folder` (or its nearest existing parent)."""
-    while not os.path.isdir(folder):
-        folder = os.path.dirname(folder)
-    try:
-        return os.pathconf(folder, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        return NAME_MAX
 
 
 def check_output_names(sources, targets, out_root, extra_outputs=None):

@@ -55,12 +55,10 @@ from .monitor import MetricMonitor
 from .optim import fused_adam
 from .precision import Precision, PrecisionError
 from .validation import held_out_options, inference_copy, is_flat, score_pairs
-from .visuals import branch_map, colour_map, plot_curves, read_loss_log
+from .visuals import ATTENTION_NAMES, BRANCH_NAMES, branch_map, colour_map, plot_curves, read_loss_log
 
 UserError = in_host_family(OptionError)   # bundled host: printed as one line, exit 2
 
-ATTENTION_NAMES = ("attention_1", "attention_2", "attention_3", "attention_4")  # Fig. 13-14 (c)-(f): w1..w4
-BRANCH_NAMES = ("f1", "f2", "f3", "f4")               # Fig. 6: the branches of X0,1 .. X0,4
 CURVES_FILE = "curves.png"
 VAL_LOG_FILE = "val_log.txt"
 BEST_FILE = "best_net_G.pth"                          # `--epoch best` (test.py, mrff generate)
