@@ -1,8 +1,8 @@
 """No command writes over a file it reads, compared by real paths (links and `..` seen through).
 
-`mrff export --out` onto the checkpoint, its state file, its options file or another checkpoint of its run
-folder is refused before anything is written, and the file is byte-identical afterwards.  `mrff generate`
-never writes an output over an input image or the network file, and never takes the images of an earlier
+`mrff export --out` onto the checkpoint, its state file, its options file, its LWIR map or another checkpoint of
+its run folder, or named like the map it writes beside the ONNX file, is refused before anything is written,
+and the file is byte-identical afterwards.  `mrff generate` never writes an output over an input image or the network file, and never takes the images of an earlier
 run's --output (a folder holding its `.mrff_generate.json`) for inputs.  ONNX files are written as every other
 output is: atomically, with the mode the umask gives.
 """
@@ -36,6 +36,7 @@ def run_folder(tmp_path, tiny_checkpoint):
     folder = tmp_path / "run"
     shutil.copytree(tiny_checkpoint().parent, folder)
     (folder / "train_opt.txt").write_text("----------------- Options ---------------\n    netG: unetpp_fusion\n")
+    (folder / "lwir_range.json").write_text("{}")   # read by export, which copies it beside the ONNX file
     shutil.copy(folder / "latest_net_G.pth", folder / "5_net_G.pth")
     return folder
 
@@ -50,6 +51,7 @@ def out_paths(run, tmp_path):
             ("through a folder link", tmp_path / "run_link" / "latest_net_G.pth"),
             ("its state file", run / "latest_state.pth"),
             ("its options file", run / "train_opt.txt"),
+            ("its LWIR map", run / "lwir_range.json"),
             ("another checkpoint of the run", run / "5_net_G.pth")]
 
 
@@ -64,6 +66,12 @@ def test_export_onto_a_file_it_reads_is_refused_and_the_file_is_unchanged(capsys
                             run_folder / "latest_net_G.pth"])
     assert "would write over" in line
     assert {p.name: sha256(p) for p in run_folder.iterdir()} == before
+    elsewhere = tmp_path / "onnx" / "lwir_range.json"   # where export would put the map beside that ONNX file
+    line = refused(capsys, ["export", "--checkpoint", run_folder, "--out", elsewhere])
+    assert line == (f"mrff export: --out {elsewhere} is named like the LWIR map that export writes beside the ONNX "
+                    f"file (and `mrff generate --backend onnxruntime` reads there); pass another --out, e.g. "
+                    f"{elsewhere.parent / 'model.onnx'}.")
+    assert not elsewhere.parent.exists()
 
 
 def test_an_onnx_file_is_written_atomically_with_the_mode_the_umask_gives(tmp_path):

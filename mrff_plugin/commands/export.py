@@ -77,17 +77,24 @@ def main(args):
 
 def check_out(out, weights, state, folder):
     """GenerateError (one sentence) when --out would write over a file this export reads or a checkpoint of its
-    run folder: the weights, their state file, the folder's train_opt.txt, any `.pth` there; compared by real
-    paths (links and `..` seen through) and as one file under two names (files.same_file)."""
+    run folder: the weights, their state file, the folder's train_opt.txt and LWIR map, any `.pth` there; compared
+    by real paths (links and `..` seen through) and as one file under two names (files.same_file).  Also when
+    --out is named like the LWIR map, which export writes beside the ONNX file."""
     from ..generate import GenerateError
     from ..generate.files import same_file
     from ..generate.network import OPTIONS_FILE
+    from ..radiometric.lwir_range import RANGE_FILE
     read = [(weights, "the checkpoint"), (state, "the checkpoint's state file"),
-            (os.path.join(folder, OPTIONS_FILE), "the run's options file")]
+            (os.path.join(folder, OPTIONS_FILE), "the run's options file"),
+            (os.path.join(folder, RANGE_FILE), "the run's LWIR map")]
     read += [(os.path.join(folder, name), "a checkpoint of the run folder") for name in sorted(os.listdir(folder))
              if name.endswith(".pth")]
+    suggestion = os.path.join(os.path.dirname(os.path.abspath(os.path.expanduser(out))), "model.onnx")
     for path, what in read:
         if path and os.path.isfile(path) and same_file(out, path):
-            suggestion = os.path.join(os.path.dirname(os.path.abspath(os.path.expanduser(out))), "model.onnx")
             raise GenerateError(f"--out {out} would write over {what} {path}, which mrff export reads; pass another "
                                 f"--out, e.g. {suggestion}.")
+    if os.path.basename(out) == RANGE_FILE:
+        raise GenerateError(f"--out {out} is named like the LWIR map that export writes beside the ONNX file (and "
+                            f"`mrff generate --backend onnxruntime` reads there); pass another --out, e.g. "
+                            f"{suggestion}.")
