@@ -117,3 +117,26 @@ def test_generate_never_writes_an_output_over_an_input_reached_through_a_link(ca
     assert line == (f"mrff generate: the output {out / 'sub' / 'a.png'} would be written over {source / 'a.png'}, "
                     f"which this run reads (through a link); pass an --output outside the folders it reads.")
     assert sha256(source / "a.png") == before and sorted(os.listdir(out)) == ["sub"]
+
+
+def test_evaluate_never_writes_its_json_over_the_map_or_calibration_it_reads(capsys, tmp_path):
+    fake = write_images(tmp_path / "fake", {"a.png": (32, 32), "b.png": (32, 32)})
+    real = write_images(tmp_path / "real", {"a.png": (32, 32), "b.png": (32, 32)}, seed=1)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "lwir_range.json").write_text('{"low": 7000, "high": 9000}')   # read by --lwir_range RUN
+    (tmp_path / "camera.json").write_text('{"kind": "planck"}')          # read by --calibration
+    os.symlink(run, tmp_path / "run_link")
+    before = {p: sha256(p) for p in (run / "lwir_range.json", tmp_path / "camera.json")}
+    common = ["evaluate", "--fake", fake, "--real", real]
+    for flags, prefix, read, what in [
+            (["--lwir_range", run], run / "lwir_range", run / "lwir_range.json", "the run's LWIR map, from --lwir_range"),
+            (["--lwir_range", run], tmp_path / "run_link" / "lwir_range", run / "lwir_range.json",
+             "the run's LWIR map, from --lwir_range"),
+            (["--lwir_range", "7000", "9000", "--calibration", tmp_path / "camera.json"], tmp_path / "camera",
+             tmp_path / "camera.json", "--calibration")]:
+        line = refused(capsys, common + flags + ["--out", prefix])
+        assert line == (f"mrff evaluate: --out {prefix} would write {prefix}.json over {read} ({what}), which mrff "
+                        f"evaluate reads; pass another --out."), line
+    assert {p: sha256(p) for p in before} == before
+    assert sorted(p.name for p in fake.iterdir()) == ["a.png", "b.png"]   # nothing written

@@ -486,6 +486,28 @@ def _found_runs(args):
     return found, notes
 
 
+def output_prefix(args, found):
+    """PREFIX of the files evaluate writes (--out; default <first folder>/evaluation); ResultsError, before anything
+    is scored, when PREFIX.json or PREFIX.csv is a file it reads: --calibration, or --lwir_range's run map (the
+    images it reads are never .json or .csv)."""
+    from ..generate.files import same_file
+    from ..radiometric.lwir_range import RANGE_FILE
+    from ..radiometric.measure import range_folder
+    out = getattr(args, "out", None)
+    prefix = os.path.abspath(out) if out else os.path.join(found[0][1], "evaluation")
+    read = [(getattr(args, "calibration", None), "--calibration")]
+    folder = range_folder(getattr(args, "lwir_range", None) or [])
+    if folder is not None:
+        read.append((os.path.join(folder, RANGE_FILE), "the run's LWIR map, from --lwir_range"))
+    for written in (prefix + ".json", prefix + ".csv"):
+        for path, what in read:
+            if path and os.path.isfile(path) and same_file(written, path):
+                given = f"--out {out}" if out else "the default --out"
+                raise ResultsError(f"{given} would write {written} over {path} ({what}), which mrff evaluate reads; "
+                                   f"pass another --out.")
+    return prefix
+
+
 def main(args):
     protocol_name = getattr(args, "protocol", PROTOCOLS[0])   # callers such as `mrff demo` may leave it out
     try:
@@ -499,9 +521,14 @@ def main(args):
         print("mrff evaluate: --lwir_range scores SSIM/PSNR and MAE at full depth only; leave out "
               "--backbone_weights and --lpips_net with it.", file=sys.stderr)
         return 2
+    try:
+        prefix = output_prefix(args, found)
+    except ResultsError as exc:
+        print(f"mrff evaluate: {exc}", file=sys.stderr)
+        return 2
     if getattr(args, "lwir_range", None):   # radiometric images at full depth (radiometric/measure.py)
         from ..radiometric.measure import report
-        return report(found, args.lwir_range, args.calibration, args.out)
+        return report(found, args.lwir_range, args.calibration, prefix)
     set_metrics = SetMetrics(getattr(args, "backbone_weights", None) or (),
                              getattr(args, "lpips_net", None) or LPIPS_NETS[0])   # BackboneError: one line (cli)
 
@@ -518,7 +545,6 @@ def main(args):
     print(format_table(runs))
     for note in set_metrics.notes + notes + comparison_notes(runs) + fid_bias_notes(runs):
         print(note)
-    prefix = os.path.abspath(args.out) if args.out else os.path.join(found[0][1], "evaluation")
     os.makedirs(os.path.dirname(prefix), exist_ok=True)
     json_path, csv_path = write_outputs(prefix, runs, protocol_name, set_metrics,
                                         FOLDER_PAIRS if getattr(args, "fake", None) else None)

@@ -71,6 +71,14 @@ def add_arguments(parser):
                              "JPEG; default: the run folder's saved one)")
 
 
+def range_folder(values):
+    """The run folder `--lwir_range RUN_FOLDER` (or a file in it) names, else None (LOW HIGH)."""
+    import os
+    if len(values) == 1 and os.path.exists(values[0]):
+        return values[0] if os.path.isdir(values[0]) else os.path.dirname(values[0])
+    return None
+
+
 def declared_range(values, calibration_file=None):
     """(low, high, Calibration or None) of `--lwir_range LOW HIGH | RUN_FOLDER` and `--calibration`."""
     import os
@@ -79,8 +87,8 @@ def declared_range(values, calibration_file=None):
     from .calibration import from_record
     from .calibration_source import load_calibration
     calibration = load_calibration(calibration_file) if calibration_file else None
-    if len(values) == 1 and os.path.exists(values[0]):
-        folder = values[0] if os.path.isdir(values[0]) else os.path.dirname(values[0])
+    folder = range_folder(values)
+    if folder is not None:
         saved = ranges.load(folder)
         if saved is None:
             raise RadiometricError(f"--lwir_range {values[0]}: no {ranges.RANGE_FILE} there; give a run folder "
@@ -94,7 +102,7 @@ def declared_range(values, calibration_file=None):
     return flag[0], flag[1], calibration
 
 
-def report(found, values, calibration_file=None, out=None):
+def report(found, values, calibration_file, prefix):
     """`mrff evaluate --lwir_range`: score [(label, folder, pairs)], print one row a run, write PREFIX.json; exit
     status (2 with one sentence for a file or range that cannot be scored)."""
     import json
@@ -122,7 +130,6 @@ def report(found, values, calibration_file=None, out=None):
         mae_k = "-" if run["mae_kelvin"] is None else f"{run['mae_kelvin']:.3f}"
         print(f"{run['label'][:30]:30} {run['n']:4d} {run['ssim']:7.4f} {run['psnr']:7.2f} "
               f"{run['mae']:8.2f} {'cnt' if run['unit'] == 'counts' else 'K':>2}{'':0} {mae_k:>8}")
-    prefix = os.path.abspath(out) if out else os.path.join(found[0][1], "evaluation")
     os.makedirs(os.path.dirname(prefix), exist_ok=True)
     with open(prefix + ".json", "w", encoding="utf-8") as handle:
         json.dump({"protocol": {"name": "radiometric", "low": low, "high": high,
