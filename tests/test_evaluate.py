@@ -318,6 +318,20 @@ def test_folder_form_flags_are_refused_in_one_line_when_misused(tmp_path, capsys
         assert len(err.splitlines()) == 1 and message in err, (argv, err)
 
 
+def test_flags_the_chosen_protocol_does_not_read_are_refused_in_one_line(tmp_path, capsys, without_inception):
+    fake, real = write_folders(tmp_path, count=2)
+    folders = ["--fake", str(fake), "--real", str(real)]
+    for argv, message in ((["--lwir_range", "0", "255", "--protocol", "released"], "leave out --protocol with it"),
+                          (["--lwir_range", "0", "255", "--lpips_net", "vgg", "--protocol", "released"],
+                           "leave out --lpips_net and --protocol with it"),
+                          (["--calibration", str(tmp_path / "camera.json")], "--calibration gives --lwir_range's "
+                                                                              "MAE in kelvin and is not read")):
+        assert cli.main(["evaluate", *folders, *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, (argv, err)
+    assert sorted(p.name for p in fake.iterdir()) == ["I00000.png", "I00000_attention_1.png", "I00001.png"]
+
+
 def test_lpips_column_appears_with_a_backbone_in_the_cache(tmp_path, capsys, without_inception,
                                                            offline_empty_torch_home, monkeypatch):
     """--lpips_net squeeze with a (random, right-shaped) SqueezeNet under torchvision's name in $TORCH_HOME: the

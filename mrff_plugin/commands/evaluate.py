@@ -516,10 +516,17 @@ def main(args):
         for line in str(exc).splitlines():
             print(f"mrff evaluate: {line}", file=sys.stderr)
         return 2
-    if getattr(args, "lwir_range", None) and (getattr(args, "backbone_weights", None)
-                                              or getattr(args, "lpips_net", LPIPS_NETS[0]) != LPIPS_NETS[0]):
-        print("mrff evaluate: --lwir_range scores SSIM/PSNR and MAE at full depth only; leave out "
-              "--backbone_weights and --lpips_net with it.", file=sys.stderr)
+    unused = [flag for flag, given in [
+        ("--backbone_weights", getattr(args, "backbone_weights", None)),
+        ("--lpips_net", getattr(args, "lpips_net", LPIPS_NETS[0]) != LPIPS_NETS[0]),
+        ("--protocol", protocol_name != PROTOCOLS[0])] if given]
+    if getattr(args, "lwir_range", None) and unused:
+        print(f"mrff evaluate: --lwir_range scores SSIM/PSNR and MAE at full depth, by its own protocol "
+              f"(docs/radiometric.md); leave out {' and '.join(unused)} with it.", file=sys.stderr)
+        return 2
+    if getattr(args, "calibration", None) and not getattr(args, "lwir_range", None):
+        print("mrff evaluate: --calibration gives --lwir_range's MAE in kelvin and is not read without it; pass "
+              "--lwir_range too, or leave --calibration out.", file=sys.stderr)
         return 2
     try:
         prefix = output_prefix(args, found)
