@@ -486,6 +486,22 @@ def _found_runs(args):
     return found, notes
 
 
+def check_unread_flags(args, protocol_name):
+    """ResultsError (one sentence) for a flag the chosen scoring would not read: --lwir_range's protocol takes no
+    --protocol, --lpips_net or --backbone_weights, and --calibration is read only with --lwir_range."""
+    radiometric = getattr(args, "lwir_range", None)
+    unused = [flag for flag, given in [
+        ("--backbone_weights", getattr(args, "backbone_weights", None)),
+        ("--lpips_net", getattr(args, "lpips_net", LPIPS_NETS[0]) != LPIPS_NETS[0]),
+        ("--protocol", protocol_name != PROTOCOLS[0])] if given]
+    if radiometric and unused:
+        raise ResultsError(f"--lwir_range scores SSIM/PSNR and MAE at full depth, by its own protocol "
+                           f"(docs/radiometric.md); leave out {' and '.join(unused)} with it.")
+    if getattr(args, "calibration", None) and not radiometric:
+        raise ResultsError("--calibration gives --lwir_range's MAE in kelvin and is not read without it; pass "
+                           "--lwir_range too, or leave --calibration out.")
+
+
 def output_prefix(args, found):
     """PREFIX of the files evaluate writes (--out; default <first folder>/evaluation); ResultsError, before anything
     is scored, when PREFIX.json or PREFIX.csv is a file it reads: --calibration, or --lwir_range's run map (the
@@ -516,19 +532,8 @@ def main(args):
         for line in str(exc).splitlines():
             print(f"mrff evaluate: {line}", file=sys.stderr)
         return 2
-    unused = [flag for flag, given in [
-        ("--backbone_weights", getattr(args, "backbone_weights", None)),
-        ("--lpips_net", getattr(args, "lpips_net", LPIPS_NETS[0]) != LPIPS_NETS[0]),
-        ("--protocol", protocol_name != PROTOCOLS[0])] if given]
-    if getattr(args, "lwir_range", None) and unused:
-        print(f"mrff evaluate: --lwir_range scores SSIM/PSNR and MAE at full depth, by its own protocol "
-              f"(docs/radiometric.md); leave out {' and '.join(unused)} with it.", file=sys.stderr)
-        return 2
-    if getattr(args, "calibration", None) and not getattr(args, "lwir_range", None):
-        print("mrff evaluate: --calibration gives --lwir_range's MAE in kelvin and is not read without it; pass "
-              "--lwir_range too, or leave --calibration out.", file=sys.stderr)
-        return 2
     try:
+        check_unread_flags(args, protocol_name)
         prefix = output_prefix(args, found)
     except ResultsError as exc:
         print(f"mrff evaluate: {exc}", file=sys.stderr)
