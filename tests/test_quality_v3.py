@@ -240,6 +240,58 @@ def test_the_validation_block_is_cut_from_the_top_of_the_training_block(tmp_path
     assert len(data["train"]) == 60 - 34 - 16 and numbers["train_scored"] == numbers["train"][::4]
 
 
+RESUME_SCRIPT = """
+import json, sys
+from pathlib import Path
+import torch
+from benchmarks.quality import v3
+from benchmarks.quality.resume import resume_path
+from benchmarks.quality.train import train_run_v3
+torch.set_num_threads(1)
+root, out = sys.argv[1], Path(sys.argv[2])
+data = v3.study_data(root)
+data = {k: (v[:2] if k in ("test", "val", "train_scored") else v) for k, v in data.items()}
+setup = {**v3.settings(True), "iters": 6}              # curve points 2, 4, 6; a state saved at 2 and at 4
+cpu = torch.device("cpu")
+
+class Stop(Exception):
+    pass
+
+def stop_at_5(it, rate):
+    if it == 5:
+        raise Stop
+
+straight = train_run_v3("fusion paper", 0, data, setup, cpu, out / "straight")
+try:
+    train_run_v3("fusion paper", 0, data, setup, cpu, out / "stopped", stop_at_5)
+except Stop:
+    pass
+saved = resume_path(out / "stopped", "fusion paper", 0).is_file()
+resumed = train_run_v3("fusion paper", 0, data, setup, cpu, out / "stopped")
+(out / "runs.json").write_text(json.dumps({"straight": straight, "resumed": resumed, "saved": saved}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.end_to_end(reason="a study run stopped in one process and taken up by another")
+def test_a_run_stopped_half_way_goes_on_from_its_last_curve_point_to_the_same_record(tmp_path):
+    root = write_roadscene_stand_in(tmp_path / "rs")
+    result = subprocess.run([sys.executable, "-c", RESUME_SCRIPT, str(root), str(tmp_path)], cwd=ROOT,
+                            env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT)), capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resumed at iteration 4 (fusion_paper_seed0.resume.pth)" in result.stdout
+    runs = json.loads((tmp_path / "runs.json").read_text())
+    straight, resumed = runs["straight"], runs["resumed"]
+    assert runs["saved"] and resumed["resumed_at"] == [4] and "resumed_at" not in straight
+
+    def trained(run):   # what the training decides, without timings and paths
+        curve = [{k: v for k, v in point.items() if k != "train_seconds"} for point in run["curve"]]
+        return curve, run["final"], run["params"], run["weights"]["sha256"]
+    assert [p["iter"] for p in resumed["curve"]] == [2, 4, 6]
+    assert trained(resumed) == trained(straight)    # bit for bit: the same weights, the same scores
+
+
 @pytest.mark.slow
 @pytest.mark.end_to_end(reason="the study driver as it is run, `python -m benchmarks.quality.v3 --quick`, twice")
 def test_the_driver_runs_quick_keeps_every_runs_weights_and_resumes(tmp_path):
@@ -256,6 +308,7 @@ def test_the_driver_runs_quick_keeps_every_runs_weights_and_resumes(tmp_path):
     assert second.returncode == 0 and "1 runs done, 1 to go" in second.stdout, second.stderr[-3000:]
     records = sorted((tmp_path / "records").glob("*.json"))
     assert [p.name for p in records] == ["fusion_paper_seed0.json", "released_narrow_seed0.json"]
+    assert not list((tmp_path / "weights").glob("*.resume.pth"))   # a recorded run keeps no mid-run state
     for path in records:
         r = json.loads(path.read_text())
         assert r["protocol"] == study.PROTOCOL and [p["iter"] for p in r["curve"]] == [2, 4]

@@ -9,7 +9,8 @@ the initial weights (torch.manual_seed) and the order, crops and flips of the pa
 * train_run_v2: version 2 -- crops of the pairs at their native size, whole held-out images scored as
   `mrff generate` runs along the way, and at the end in each of score.MODES;
 * train_run_v3: version 3 -- version 2 with generator options (--norm, --no_dropout, widths), validation
-  images scored beside the held-out ones along the way, FID / KID, and every run's weights kept.
+  images scored beside the held-out ones along the way, FID / KID, and every run's weights kept; a run stopped
+  half-way goes on from its last curve point when it is taken again (resume.py).
 Both return a JSON-ready record: options, parameters, curve, final per-image scores, timings, the machine.
 """
 import os
@@ -20,6 +21,7 @@ import torch
 from benchmarks.common import machine
 from benchmarks.pix2pix_step import Pix2PixStep
 from benchmarks.quality.data import CropStream, SquareCropStream, centre_crop, pairs_of, to_tensors
+from benchmarks.quality.resume import RunState, resume_path, training_code
 from benchmarks.quality.score import (MODES, batch_scores, crop_outputs, means, pair_scores, set_scores,
                                       whole_outputs)
 
@@ -27,11 +29,15 @@ GENERATOR_OPTIONS = ("norm", "no_dropout", "mrff_channels", "mrff_released_width
 CURVE_METRICS = ("ssim", "psnr", "scc")   # version 3's curve keeps these per image
 
 
-def train_loop(step, stream, iters, eval_every, evaluate, device, progress=None):
+def train_loop(step, stream, iters, eval_every, evaluate, device, progress=None, state=None):
     """`iters` steps of `step` on `stream.next()` pairs; every `eval_every` iterations and at the last, the curve
-    gets `evaluate(it, train_seconds)`.  Returns (curve, seconds spent in training steps alone)."""
-    curve, train_seconds = [], 0.0
-    for it in range(1, iters + 1):
+    gets `evaluate(it, train_seconds)`.  With `state` (resume.RunState) the loop goes on from a saved state and
+    saves one after each curve point before the last.  Returns (curve, seconds spent in training steps alone)."""
+    curve, train_seconds, done = [], 0.0, 0
+    resumed = state.load(step, stream) if state is not None else None
+    if resumed:
+        done, curve, train_seconds = resumed
+    for it in range(done + 1, iters + 1):
         t0 = time.perf_counter()
         a, b = stream.next()
         step(a.to(device), b.to(device))
@@ -40,6 +46,8 @@ def train_loop(step, stream, iters, eval_every, evaluate, device, progress=None)
             progress(it, train_seconds / it)
         if it % eval_every == 0 or it == iters:
             curve.append(evaluate(it, train_seconds))
+            if state is not None and it < iters:
+                state.save(it, step, stream, curve, train_seconds)
     return curve, train_seconds
 
 
@@ -143,6 +151,8 @@ def train_run_v3(label, seed, data, setup, device, weights_dir, progress=None, i
     step = make_step(options, setup, seed, device)
     stream = CropStream(data["train"], seed, setup["crop"])
     start, load_before = time.perf_counter(), os.getloadavg()[0]
+    state = RunState(resume_path(weights_dir, label, seed), {"model": label, "seed": seed, "options": options,
+                                                             "settings": setup, "code": training_code()})
 
     def scored(pairs, mode):
         return pair_scores(whole_outputs(step.G, pairs, mode, device, pad), pairs)
@@ -152,7 +162,7 @@ def train_run_v3(label, seed, data, setup, device, weights_dir, progress=None, i
         return {"iter": it, "train_seconds": round(train_seconds, 2), **means(test),
                 **{f"val_{name}": value for name, value in means(val).items()},
                 "test": {m: test[m] for m in CURVE_METRICS}, "val": {m: val[m] for m in CURVE_METRICS}}
-    curve, train_seconds = train_loop(step, stream, iters, setup["eval_every"], evaluate, device, progress)
+    curve, train_seconds = train_loop(step, stream, iters, setup["eval_every"], evaluate, device, progress, state)
     generated = whole_outputs(step.G, data["test"], "generate", device, pad)
     final = {mode: pair_scores(generated, data["test"]) if mode == "generate" else scored(data["test"], mode)
              for mode in MODES}
@@ -161,5 +171,8 @@ def train_run_v3(label, seed, data, setup, device, weights_dir, progress=None, i
     if inception is not None:
         final["set_generate"] = set_scores(generated, data["test"], inception, real_features)
     weights = save_weights(step, label, seed, weights_dir)
-    return {**record(label, seed, options, step, curve, final, iters, train_seconds, start, load_before),
-            "weights": weights}
+    run = {**record(label, seed, options, step, curve, final, iters, train_seconds, start, load_before),
+           "weights": weights, "seconds": round(state.seconds(), 1)}   # over every process that trained it
+    if state.resumed_at:
+        run["resumed_at"] = state.resumed_at
+    return run

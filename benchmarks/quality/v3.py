@@ -31,6 +31,7 @@ from benchmarks.quality.data import roadscene_pairs
 from benchmarks.quality.flat_reference import constant_runs
 from benchmarks.quality.score import lwir_features, means
 from benchmarks.quality.stats import hierarchical_ci, summarise_v3
+from benchmarks.quality.resume import resume_path
 from benchmarks.quality.train import train_run_v3
 from benchmarks.run_lock import take_undone
 
@@ -329,6 +330,7 @@ def main(argv=None, version=V3, description=__doc__.splitlines()[0]):
                           settings=setup, decisions=decisions, held_out_ids=data["ids"]["test"],
                           val_ids=data["ids"]["val"], notes=notes)
             write_json(record_path(args.records, label, seed), record)
+            resume_path(args.weights, label, seed).unlink(missing_ok=True)   # the record holds the run now
         finally:
             lock.unlink(missing_ok=True)
         f = means(record["final"]["generate"])
