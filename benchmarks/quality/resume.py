@@ -68,7 +68,7 @@ class RunState:
     def load(self, step, stream):
         if not self.path.is_file():
             return None
-        state = torch.load(self.path, map_location="cpu", weights_only=False)   # our own file (numpy rng state)
+        state = torch.load(self.path, map_location="cpu", weights_only=True)
         if state["identity"] != self.identity:
             print(f"  {self.path.name}: saved by other code or settings; the run starts again", flush=True)
             return None
