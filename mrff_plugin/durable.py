@@ -5,8 +5,10 @@ block ends without an error the file is flushed, given the mode the umask gives 
 (mkstemp makes 0600), fsynced, renamed over `path` (`os.replace`, atomic within one file system)
 and the folder is fsynced (a rename lives in the folder's entries, not in the file).  When the
 block raises, the temporary file is removed and `path` is untouched.  Every file the plugin
-writes whole goes through it: `mrff generate`'s images and run record, `mrff synth`'s pairs,
-the training's best generator and curve PNG, the Visdom assets.  Only the standard library.
+writes whole goes through it: `mrff generate`'s images and run record, `mrff synth`'s pairs (and their
+radiometric counts, temperatures and calibration), the training's best generator and curve PNG, the
+`--lwir_range` run map, `mrff evaluate`'s JSON and CSV, the frame split's pair lists, the Visdom assets.
+`atomic_write_text(path, text)` is the same for a whole text (UTF-8).  Only the standard library.
 """
 import contextlib
 import os
@@ -43,7 +45,8 @@ def temporary_beside(folder, suffix=""):
     os.makedirs(folder, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix, dir=folder)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        os.close(fd)
+        with open(temp, "wb") as handle:   # opened by name: writers that want a file name (tifffile) get one
             yield handle, temp
     finally:
         if os.path.exists(temp):
@@ -67,3 +70,9 @@ def atomic_write(path):
         seal(handle)
         os.replace(temp, path)
     fsync_folder(folder)
+
+
+def atomic_write_text(path, text):
+    """Write `text` (UTF-8) as the file `path` through `atomic_write`."""
+    with atomic_write(path) as handle:
+        handle.write(text.encode("utf-8"))

@@ -1,5 +1,6 @@
 """Nothing is lost between two steps: `mrff demo` holds its run lock from deleting until train.py has it, and
-the training visuals, the synthetic pairs and the Visdom assets are written through `mrff_plugin.durable`
+the training visuals, the synthetic pairs (8-bit and radiometric), the `--lwir_range` run map, `mrff evaluate`'s
+tables, the frame split's pair lists and the Visdom assets are written through `mrff_plugin.durable`
 (temporary file, fsync, rename, fsync of the folder)."""
 import os
 import subprocess
@@ -97,3 +98,41 @@ def test_visdom_assets_are_written_through_the_atomic_writer(tmp_path, monkeypat
     assert sorted(os.listdir(tmp_path)) == sorted(["js", visdom_assets.BUILT_MARKER])
     assert os.listdir(tmp_path / "js") == ["react.min.js"]
     assert (tmp_path / "js" / "react.min.js").read_bytes() == b"var React;"
+
+
+def test_evaluation_tables_range_maps_and_pair_lists_are_written_through_the_atomic_writer(tmp_path, monkeypatch):
+    from mrff_plugin.commands.evaluate import write_outputs
+    from mrff_plugin.datasets.frame_split import write_pair_list
+    from mrff_plugin.radiometric import lwir_range
+    calls = fsynced(monkeypatch)
+    run = {"label": "run", "ssim_mean": 0.5, "ssim_std": 0.1, "psnr_mean": 12.0, "psnr_std": 1.0, "n": 2,
+           "folder": "results/run", "images": []}
+    write_outputs(str(tmp_path / "eval"), [run])
+    lwir_range.save(lwir_range.LwirRange(7000.0, 9000.0, "counts"), str(tmp_path))
+    write_pair_list(str(tmp_path / "train.txt"), ["set00/V000/I00000"], "1 pair")
+    assert calls == [False, True] * 4   # each file, then its folder
+    assert sorted(os.listdir(tmp_path)) == ["eval.csv", "eval.json", lwir_range.RANGE_FILE, "train.txt"]
+    assert (tmp_path / "eval.csv").read_text().splitlines()[1].startswith("run,0.5,0.1,12.0,1.0,2,results/run,")
+    assert lwir_range.load(str(tmp_path)).low == 7000.0
+    assert (tmp_path / "train.txt").read_text() == "# 1 pair\nset00/V000/I00000\n"
+
+
+def test_radiometric_synthetic_pairs_are_written_through_the_atomic_writer(tmp_path, monkeypatch):
+    import tifffile
+    from PIL import Image
+    from mrff_plugin.synth import radiometric_pairs
+    folder = "images/set00/V000"
+    (tmp_path / folder / "visible").mkdir(parents=True)
+    (tmp_path / folder / "visible" / "I00000.jpg").write_bytes(b"jpeg")
+    counts = np.arange(64, dtype=np.uint16).reshape(8, 8) + 7000
+    kelvin = np.full((8, 8), 293.5, np.float32)
+    radiometric_pairs.prepare(tmp_path)
+    calls = fsynced(monkeypatch)
+    radiometric_pairs.write_counts(tmp_path, folder, "I00000.jpg",
+                                   {"lwir_counts": counts, "scene_kelvin": kelvin, "agc_counts": [7000, 7063]})
+    radiometric_pairs.write_agc(tmp_path, [("set00/I00000", [7000.0, 7063.0])])
+    assert calls == [False, True] * 3   # counts PNG, temperature TIFF, agc.json
+    root = tmp_path / radiometric_pairs.FOLDER
+    assert np.array_equal(np.asarray(Image.open(root / "train" / "lwir" / "set00" / "I00000.png")), counts)
+    assert np.array_equal(tifffile.imread(root / "train" / "kelvin" / "set00" / "I00000.tiff"), kelvin)
+    assert not [p for p in root.rglob("*") if p.name.startswith(".") or p.suffix == ".part"]   # no temporaries

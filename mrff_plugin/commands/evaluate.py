@@ -43,6 +43,7 @@ is +inf: shown as `inf` in the table and CSV, `null` in the JSON.
 `score_folders(fake_dir, real_dir)` gives one run's summary (the JSON's run entry) to scripts.
 """
 import csv
+import io
 import json
 import math
 import os
@@ -51,6 +52,7 @@ import statistics
 import sys
 
 from ..datasets.images import IMAGE_EXTENSIONS
+from ..durable import atomic_write_text
 from ..errors import MrffError
 from ..metrics import summarise
 from ..radiometric.measure import add_arguments as add_radiometric_arguments
@@ -425,19 +427,18 @@ def write_outputs(prefix, runs, protocol_name=PROTOCOLS[0], set_metrics=None, pa
     described = {**protocol(protocol_name), "set_metrics": set_metrics_protocol(set_metrics)}
     if pairs:
         described["pairs"] = pairs
-    with open(json_path, "w", encoding="utf-8") as handle:
-        json.dump(_json_safe({"protocol": described, "runs": runs}), handle, indent=2)
-        handle.write("\n")
+    atomic_write_text(json_path, json.dumps(_json_safe({"protocol": described, "runs": runs}), indent=2) + "\n")
 
     def cell(value):
         return "" if value is None else repr(value) if isinstance(value, float) else value
 
-    with open(csv_path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(COLUMNS + ("folder", "protocol") + SET_COLUMNS)
-        for run in runs:
-            writer.writerow([run["label"], *(cell(run[c]) for c in COLUMNS[1:]), run["folder"], protocol_name,
-                             *(cell(run.get(c)) for c in SET_COLUMNS)])
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow(COLUMNS + ("folder", "protocol") + SET_COLUMNS)
+    for run in runs:
+        writer.writerow([run["label"], *(cell(run[c]) for c in COLUMNS[1:]), run["folder"], protocol_name,
+                         *(cell(run.get(c)) for c in SET_COLUMNS)])
+    atomic_write_text(csv_path, table.getvalue())
     return json_path, csv_path
 
 

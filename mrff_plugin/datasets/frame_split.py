@@ -19,6 +19,7 @@ import os
 import re
 import sys
 
+from ..durable import atomic_write_text
 from .listing import KaistLayoutError, count_pairs
 from .pairs_layout import list_pairs
 
@@ -54,9 +55,7 @@ def split_by_frame_number(pair_ids, test_count, gap=0):
 
 def write_pair_list(path, pair_ids, comment):
     """A `--pairs_list` file: a `# comment` line, then one pair id per line."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(f"# {comment}\n" + "".join(f"{i}\n" for i in pair_ids))
+    atomic_write_text(path, f"# {comment}\n" + "".join(f"{i}\n" for i in pair_ids))
 
 
 def main(argv=None):

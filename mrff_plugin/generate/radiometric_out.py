@@ -22,12 +22,13 @@ import os
 import numpy as np
 from PIL import PngImagePlugin
 
+from ..durable import atomic_write
 from ..radiometric import RadiometricError
 from ..radiometric import lwir_range as ranges
 from ..radiometric.calibration import convert_unit, from_record
 from ..radiometric.calibration_source import load_calibration
 from . import GenerateError
-from .files import PNG_OPTIONS, _seal, _temporary_beside, fsync_folder, write_png
+from .files import PNG_OPTIONS, write_png
 
 LWIR_OUTPUTS = ("counts", "counts_tiff", "kelvin", "celsius")
 TEXT_KEY = "mrff:lwir_range"
@@ -80,7 +81,8 @@ class RadiometricOutput:
         if "counts" in self.outputs:
             info = PngImagePlugin.PngInfo()
             info.add_text(TEXT_KEY, self.text)
-            _write_atomic(target, lambda handle: _png16(counts, handle, info))
+            with atomic_write(target) as handle:
+                _png16(counts, handle, info)
         else:
             view = np.floor(np.clip((values - self.range.low) / (self.range.high - self.range.low), 0, 1) * 255)
             write_png(view.astype(np.uint8), target, palette, also_grey)
@@ -91,7 +93,8 @@ class RadiometricOutput:
             else:
                 kelvin = values if self.calibration is None else self.calibration.to_kelvin(values, target)
                 array = convert_unit(kelvin, name).astype(np.float32)
-            _write_atomic(path, lambda handle, a=array: _tiff(a, handle, self.text))
+            with atomic_write(path) as handle:
+                _tiff(array, handle, self.text)
 
 
 def _png16(counts, handle, info):
@@ -100,21 +103,8 @@ def _png16(counts, handle, info):
 
 
 def _tiff(array, handle, text):
-    import io
-
     import tifffile
-    buffer = io.BytesIO()   # tifffile wants a named file or a stream it may seek; the temporary's is a bare fd
-    tifffile.imwrite(buffer, array, description=text, software="mrff", compression="zlib")
-    handle.write(buffer.getvalue())
-
-
-def _write_atomic(path, save):
-    folder = os.path.dirname(path)
-    with _temporary_beside(folder, os.path.splitext(path)[1]) as (handle, temp):
-        save(handle)
-        _seal(handle)
-        os.replace(temp, path)
-    fsync_folder(folder)
+    tifffile.imwrite(handle, array, description=text, software="mrff", compression="zlib")
 
 
 def run_folder(args):
@@ -197,8 +187,6 @@ def range_for_export(checkpoint, epoch, out, direction=None):
 
     def copy():
         if not os.path.isfile(target):
-            with _temporary_beside(os.path.dirname(target), ".json") as (handle, temp):
+            with atomic_write(target) as handle:
                 handle.write(data)
-                _seal(handle)
-                os.replace(temp, target)
     return copy

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..durable import atomic_write_text
 from . import RadiometricError
 
 RANGE_FILE = "lwir_range.json"
@@ -142,14 +143,9 @@ def choose(flag, unit, bits, sorted_samples, calibration, where):
 
 
 def save(lwir_range, folder):
-    """Write RANGE_FILE into the run `folder` (atomically: written beside, then renamed)."""
-    os.makedirs(folder, exist_ok=True)
+    """Write RANGE_FILE into the run `folder` (through durable.atomic_write)."""
     path = os.path.join(folder, RANGE_FILE)
-    temp = f"{path}.{os.getpid()}.part"
-    with open(temp, "w", encoding="utf-8") as handle:
-        json.dump(lwir_range.record(), handle, indent=1)
-        handle.write("\n")
-    os.replace(temp, path)
+    atomic_write_text(path, json.dumps(lwir_range.record(), indent=1) + "\n")
     return path
 
 

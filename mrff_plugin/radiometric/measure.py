@@ -11,6 +11,7 @@ Per image pair, both read at full depth (reading.py), in the same unit:
 """
 import numpy as np
 
+from ..durable import atomic_write_text
 from . import RadiometricError
 from .reading import read_lwir
 
@@ -130,11 +131,7 @@ def report(found, values, calibration_file, prefix):
         mae_k = "-" if run["mae_kelvin"] is None else f"{run['mae_kelvin']:.3f}"
         print(f"{run['label'][:30]:30} {run['n']:4d} {run['ssim']:7.4f} {run['psnr']:7.2f} "
               f"{run['mae']:8.2f} {'cnt' if run['unit'] == 'counts' else 'K':>2}{'':0} {mae_k:>8}")
-    os.makedirs(os.path.dirname(prefix), exist_ok=True)
-    with open(prefix + ".json", "w", encoding="utf-8") as handle:
-        json.dump({"protocol": {"name": "radiometric", "low": low, "high": high,
-                                "calibration": calibration.record() if calibration else None}, "runs": runs},
-                  handle, indent=1)
-        handle.write("\n")
+    atomic_write_text(prefix + ".json", json.dumps({"protocol": {"name": "radiometric", "low": low, "high": high,
+                      "calibration": calibration.record() if calibration else None}, "runs": runs}, indent=1) + "\n")
     print(f"wrote {prefix}.json")
     return 0

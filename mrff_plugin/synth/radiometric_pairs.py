@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from ..datasets.kaist_layout import KAIST_SETS, set_name
+from ..durable import atomic_write, atomic_write_text
 from .sensor import PLANCK_CONSTANTS, PLANCK_FIT_KELVIN
 
 FOLDER = "radiometric"
@@ -60,7 +61,7 @@ def prepare(out):
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
-    (root / CALIBRATION).write_text(json.dumps(calibration_record(), indent=1) + "\n")
+    atomic_write_text(root / CALIBRATION, json.dumps(calibration_record(), indent=1) + "\n")
 
 
 def write_counts(out, folder, name, extras):
@@ -78,16 +79,15 @@ def write_counts(out, folder, name, extras):
         os.link(visible, paths["visible"])
     except OSError:
         shutil.copyfile(visible, paths["visible"])
-    temp = paths["lwir"].with_name(paths["lwir"].name + ".part")
-    Image.fromarray(extras["lwir_counts"]).save(temp, format="PNG")
-    os.replace(temp, paths["lwir"])
-    temp = paths["kelvin"].with_name(paths["kelvin"].name + ".part")
-    tifffile.imwrite(temp, extras["scene_kelvin"].astype(np.float32), description="scene brightness temperature, K")
-    os.replace(temp, paths["kelvin"])
+    with atomic_write(paths["lwir"]) as handle:
+        Image.fromarray(extras["lwir_counts"]).save(handle, format="PNG")
+    with atomic_write(paths["kelvin"]) as handle:
+        tifffile.imwrite(handle, extras["scene_kelvin"].astype(np.float32),
+                         description="scene brightness temperature, K")
     return f"{set_dir}/{stem}", [float(v) for v in extras["agc_counts"]]
 
 
 def write_agc(out, ranges):
     """DIR/radiometric/agc.json from [(pair id, [low, high])]."""
     path = Path(out) / FOLDER / AGC
-    path.write_text(json.dumps(dict(sorted(ranges)), indent=0) + "\n")
+    atomic_write_text(path, json.dumps(dict(sorted(ranges)), indent=0) + "\n")
