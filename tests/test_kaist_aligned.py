@@ -278,7 +278,8 @@ def test_testing_warns_when_result_names_would_collide(host_dataset_class, tmp_p
 
 def test_testing_refuses_result_names_longer_than_the_file_system_takes(host_dataset_class, tmp_path):
     # test.py saves `<file stem>_<label>.png`; with a 255-byte limit a 244-byte stem fits pix2pix's labels
-    # (real_A: 244 + 11 = 255 bytes) but not mrff_pix2pix's attention maps (attention_1: 260 bytes)
+    # (real_A: 244 + 11 = 255 bytes) but not the fusion generator's attention maps under mrff_pix2pix
+    # (attention_1: 260 bytes), which a host generator does not have
     root = tmp_path / "set"
     for folder in ("vis", "ir"):
         (root / folder).mkdir(parents=True)
@@ -296,6 +297,8 @@ def test_testing_refuses_result_names_longer_than_the_file_system_takes(host_dat
                                     output_nc=3, **options))
     assert not results.exists()   # refused before anything is written
     host_dataset_class(make_opt(host_dataset_class, root, model="mrff_pix2pix", **{**options, "isTrain": True}))
+    assert len(host_dataset_class(make_opt(host_dataset_class, root, model="mrff_pix2pix", netG="unet_256",
+                                           **options))) == 2
 
 
 def test_direction_btoa_gives_lwir_the_input_channels(host_dataset_class, tmp_path):

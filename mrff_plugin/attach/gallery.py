@@ -30,10 +30,11 @@ Captions go through dominate, which escapes them.  Visuals without the pair
 import functools
 import os
 
+from ..visual_names import ATTENTION_NAMES
+
 SCORED = ("fake_B", "real_B")   # generated vs. real infrared, as `mrff evaluate` pairs them
 SUMMARY_ID = "mrff-summary"
 SCALE_ID = "mrff-attention-scale"
-ATTENTION_LABELS = ("attention_1", "attention_2", "attention_3", "attention_4")
 
 
 def caption(label, ssim, psnr):
@@ -145,7 +146,7 @@ def scored_save_images(original):
 
     @functools.wraps(original)
     def save_images(webpage, visuals, image_path, *args, **kwargs):
-        if all(label in visuals for label in ATTENTION_LABELS):
+        if all(label in visuals for label in ATTENTION_NAMES):
             _page_state(webpage)["scale"] = True
         if not all(label in visuals for label in SCORED):
             return original(webpage, visuals, image_path, *args, **kwargs)

@@ -56,9 +56,9 @@ from data.base_dataset import BaseDataset, get_params, get_transform   # the hos
 
 from ..errors import MrffError, in_host_family
 from ..file_names import name_limit
-from ..training.visuals import ATTENTION_NAMES
-from .framing import (MODES, PAD, SHORTSIDE, frame_shortside, generator_multiple, own_size_problem, pad_to_multiple,
-                      padded_size, shortside_params)
+from ..visual_names import ATTENTION_NAMES, BRANCH_NAMES
+from .framing import (HOST_MULTIPLES, MODES, PAD, SHORTSIDE, frame_shortside, generator_multiple, own_size_problem,
+                      pad_to_multiple, padded_size, shortside_params)
 from .images import UnreadableImageError, load_image, shown_size
 from .kaist_layout import TIMES
 from .listing import KaistLayoutError, shared_file_names
@@ -228,8 +228,8 @@ class KaistAlignedDataset(BaseDataset):
         """KaistDatasetError when test.py would name a pair's result files `<file stem>_<label>.png` with more
         bytes than a file name may have in --results_dir: it would stop with a traceback part-way through."""
         labels = [HOST_RESULT_LABEL]
-        if getattr(opt, "model", None) == "mrff_pix2pix":   # it adds its attention maps to the results
-            labels += ATTENTION_NAMES
+        if getattr(opt, "model", None) == "mrff_pix2pix" and getattr(opt, "netG", None) not in HOST_MULTIPLES:
+            labels += ATTENTION_NAMES + BRANCH_NAMES   # the fusion generator's maps go into the results too
         label = max(labels, key=len)
         results_dir = getattr(opt, "results_dir", "./results/")
         limit = name_limit(results_dir)

@@ -51,11 +51,12 @@ from models.pix2pix_model import Pix2PixModel         # the host's, on sys.path 
 from ..durable import atomic_write
 from ..errors import MrffError, OptionError, in_host_family
 from ..networks.fusion import FusionGenerator
+from ..visual_names import ATTENTION_NAMES, BRANCH_NAMES
 from .monitor import MetricMonitor
 from .optim import fused_adam
 from .precision import Precision, PrecisionError
 from .validation import held_out_options, inference_copy, is_flat, score_pairs
-from .visuals import ATTENTION_NAMES, BRANCH_NAMES, branch_map, colour_map, plot_curves, read_loss_log
+from .visuals import branch_map, colour_map, plot_curves, read_loss_log
 
 UserError = in_host_family(OptionError)   # bundled host: printed as one line, exit 2
 

@@ -20,9 +20,6 @@ import torch
 import torch.nn.functional as F
 
 from ..durable import atomic_write
-
-ATTENTION_NAMES = ("attention_1", "attention_2", "attention_3", "attention_4")  # Fig. 13-14 (c)-(f): w1..w4
-BRANCH_NAMES = ("f1", "f2", "f3", "f4")               # Fig. 6: the branches of X0,1 .. X0,4
 COLORMAP = "inferno"  # perceptually uniform: dark = low alpha / weak branch, bright = high
 LOSS_LINE = re.compile(r"^\(epoch: (\d+), iters: (\d+),[^)]*\)\s*(.*)$")
 LOSS_VALUE = re.compile(r"(\S+): (-?[\d.]+(?:e[-+]?\d+)?|nan|inf)")
