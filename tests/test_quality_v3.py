@@ -292,6 +292,24 @@ def test_a_run_stopped_half_way_goes_on_from_its_last_curve_point_to_the_same_re
     assert trained(resumed) == trained(straight)    # bit for bit: the same weights, the same scores
 
 
+def test_the_training_code_fingerprint_is_that_of_the_code_the_process_imported(tmp_path, monkeypatch):
+    # a file changed on disk after a process began is not the code it runs: its fingerprint must not follow
+    from benchmarks.quality import resume
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "step.py").write_text("LR = 2e-4\n")
+    monkeypatch.setattr(resume, "ROOT", tmp_path)
+    monkeypatch.setattr(resume, "TRAINING_CODE", ("pkg",))
+    resume.training_code.cache_clear()
+    try:
+        first = resume.training_code()
+        (tmp_path / "pkg" / "step.py").write_text("LR = 1e-4\n")
+        assert resume.training_code() == first
+        resume.training_code.cache_clear()                   # a new process reads the new file
+        assert resume.training_code() != first
+    finally:
+        resume.training_code.cache_clear()
+
+
 @pytest.mark.slow
 @pytest.mark.end_to_end(reason="the study driver as it is run, `python -m benchmarks.quality.v3 --quick`, twice")
 def test_the_driver_runs_quick_keeps_every_runs_weights_and_resumes(tmp_path):
@@ -313,6 +331,7 @@ def test_the_driver_runs_quick_keeps_every_runs_weights_and_resumes(tmp_path):
         r = json.loads(path.read_text())
         assert r["protocol"] == study.PROTOCOL and [p["iter"] for p in r["curve"]] == [2, 4]
         assert len(r["code"]["commit"]) == 40 and isinstance(r["code"]["uncommitted"], list)
+        assert re.fullmatch(r"[0-9a-f]{64}", r["code"]["training_code"])
         assert len(r["curve"][0]["val"]["ssim"]) == 2 and len(r["final"]["val_generate"]["ssim"]) == 2
         weights = torch.load(r["weights"]["path"], map_location="cpu", weights_only=True)
         assert sum(v.numel() for k, v in weights.items() if "running" not in k and "num_batches" not in k) \

@@ -12,6 +12,7 @@ sha256 of the code that trains (`training_code`).  A state saved under another i
 starts again from iteration 0, and the process says so in one line.  The file is written atomically
 (`mrff_plugin.durable.atomic_write`); the study driver removes it once the run's record is written.
 """
+import functools
 import hashlib
 import time
 from pathlib import Path
@@ -30,8 +31,10 @@ def resume_path(weights_dir, label, seed):
     return Path(weights_dir) / f"{label.replace(' ', '_')}_seed{seed}.resume.pth"
 
 
+@functools.cache
 def training_code():
-    """sha256 over the Python files of TRAINING_CODE, in path order."""
+    """sha256 over the Python files of TRAINING_CODE, in path order, as they were at this process's first call (its
+    first run): the code it imported, not files changed on disk since, which only a new process would run."""
     digest = hashlib.sha256()
     for entry in TRAINING_CODE:
         path = ROOT / entry

@@ -31,7 +31,7 @@ from benchmarks.quality.data import roadscene_pairs
 from benchmarks.quality.flat_reference import constant_runs
 from benchmarks.quality.score import lwir_features, means
 from benchmarks.quality.stats import hierarchical_ci, summarise_v3
-from benchmarks.quality.resume import resume_path
+from benchmarks.quality.resume import resume_path, training_code
 from benchmarks.quality.train import train_run_v3
 from benchmarks.run_lock import take_undone
 
@@ -351,14 +351,16 @@ def inception_network(data):
 
 
 def code_state():
-    """{'commit': HEAD, 'uncommitted': the changed files of mrff_plugin/ and benchmarks/ (the code a run imports)}."""
+    """{'commit': HEAD, 'uncommitted': the changed files of mrff_plugin/ and benchmarks/ (the code a run imports),
+    'training_code': resume.training_code(), fixed from now on for this process}."""
     def git(*args):
         try:
             return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout
         except (OSError, subprocess.SubprocessError):
             return ""
     changed = git("status", "--porcelain", "--untracked-files=no", "--", "mrff_plugin", "benchmarks").splitlines()
-    return {"commit": git("rev-parse", "HEAD").strip() or None, "uncommitted": [line[3:] for line in changed]}
+    return {"commit": git("rev-parse", "HEAD").strip() or None, "uncommitted": [line[3:] for line in changed],
+            "training_code": training_code()}
 
 
 def write_summary(path, runs, decisions, order, version=V3, read=None):
