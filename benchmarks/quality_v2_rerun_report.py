@@ -11,6 +11,7 @@ import json
 import numpy as np
 
 from benchmarks.common import OUT, RESULTS, write_json
+from benchmarks.quality.run_files import run_stem
 from benchmarks.quality.stats import hierarchical_ci, seed_ci, seed_std, set_hierarchical, summarise_v2
 from benchmarks.quality.v2 import BASELINE, COMPARISONS, MODELS
 
@@ -35,7 +36,7 @@ def load_runs(study, code):
 
 
 def record_path(study, code, record):
-    return RECORDS / study / code / f"{record['model'].replace(' ', '_')}_seed{record['seed']}.json"
+    return RECORDS / study / code / f"{run_stem(record['model'], record['seed'])}.json"
 
 
 def features_path(record_path):

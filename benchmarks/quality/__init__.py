@@ -2,9 +2,11 @@
 
 Layers, each importing only those above it:
 
+* run_files.py -- what a run's record, weights and half-way state are called;
 * data.py     -- the pairs: synthetic scenes (rendered, cached) and RoadScene (real LWIR), training crops;
 * score.py    -- a generator's outputs as the host's test.py or `mrff generate` produce them, and their
                  SSIM / PSNR / SCC;
+* resume.py   -- a run's state half-way, on disk, and the fingerprint of the code that trains;
 * train.py    -- one (model, seed): training with evaluations along the way, its record;
 * stats.py    -- seed statistics, bootstrap intervals, the Markdown tables;
 * figures.py  -- the PNGs, drawn from a results file and the cached seed-0 weights.

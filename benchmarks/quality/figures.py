@@ -23,6 +23,7 @@ import torch
 
 from benchmarks.pix2pix_step import Pix2PixStep
 from benchmarks.quality.data import centre_crop, pair_to_tensors, to_tensors
+from benchmarks.quality.run_files import run_stem
 from benchmarks.quality.score import crop_outputs, whole_outputs
 
 COLOURS = {"unet": "tab:grey", "unet matched": "tab:purple", "fusion paper": "tab:red",
@@ -59,7 +60,7 @@ def seed_band(ax, curve, metric, colour, label, alpha=0.18):
 def load_seed0(weights_dir, label, options, ngf, ndf, device):
     """The generator of `options` (netG, mrff_fusion, mrff_arch) at ngf with the seed-0 weights a study cached in
     weights_dir, or None (with a line) where they are not cached."""
-    path = Path(weights_dir) / f"{label.replace(' ', '_')}_seed0.pth"
+    path = Path(weights_dir) / f"{run_stem(label, 0)}.pth"
     if not path.is_file():
         print(f"no cached weights for {label} ({path}); left out of the pictures")
         return None

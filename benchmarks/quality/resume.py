@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import ROOT
+from benchmarks.quality.run_files import run_stem
 
 # the files whose code decides a run's training steps: the networks, the host's pieces, the step, the stream
 TRAINING_CODE = ("mrff_plugin", "third_party/pix2pix_toolkit/models", "benchmarks/pix2pix_step.py",
@@ -28,7 +29,7 @@ TRAINING_CODE = ("mrff_plugin", "third_party/pix2pix_toolkit/models", "benchmark
 
 def resume_path(weights_dir, label, seed):
     """Where a run's state is kept while it trains: beside the weights it will leave."""
-    return Path(weights_dir) / f"{label.replace(' ', '_')}_seed{seed}.resume.pth"
+    return Path(weights_dir) / f"{run_stem(label, seed)}.resume.pth"
 
 
 @functools.cache

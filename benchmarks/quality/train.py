@@ -22,6 +22,7 @@ from benchmarks.common import machine
 from benchmarks.pix2pix_step import Pix2PixStep
 from benchmarks.quality.data import CropStream, SquareCropStream, centre_crop, pairs_of, to_tensors
 from benchmarks.quality.resume import RunState, resume_path, training_code
+from benchmarks.quality.run_files import run_stem
 from benchmarks.quality.score import (MODES, batch_scores, crop_outputs, means, pair_scores, set_scores,
                                       whole_outputs)
 
@@ -54,8 +55,7 @@ def train_loop(step, stream, iters, eval_every, evaluate, device, progress=None,
 def save_seed0(step, label, seed, weights_dir):
     """Keep seed 0's generator for the pictures (weights_dir/<label>_seed0.pth); other seeds are not kept."""
     if weights_dir is not None and seed == 0:
-        weights_dir.mkdir(parents=True, exist_ok=True)
-        torch.save(step.G.state_dict(), weights_dir / f"{label.replace(' ', '_')}_seed{seed}.pth")
+        save_weights(step, label, seed, weights_dir)
 
 
 def record(label, seed, options, step, curve, final, iters, train_seconds, start, load_before):
@@ -135,7 +135,7 @@ def save_weights(step, label, seed, weights_dir):
     from mrff_plugin.durable import atomic_write
     from mrff_plugin.file_hash import sha256_of
     weights_dir.mkdir(parents=True, exist_ok=True)
-    path = weights_dir / f"{label.replace(' ', '_')}_seed{seed}.pth"
+    path = weights_dir / f"{run_stem(label, seed)}.pth"
     with atomic_write(path) as handle:
         torch.save(step.G.state_dict(), handle)
     return {"path": str(path), "sha256": sha256_of(path)}

@@ -32,6 +32,7 @@ from benchmarks.quality.flat_reference import constant_runs
 from benchmarks.quality.score import lwir_features, means
 from benchmarks.quality.stats import hierarchical_ci, summarise_v3
 from benchmarks.quality.resume import resume_path, training_code
+from benchmarks.quality.run_files import run_stem
 from benchmarks.quality.train import train_run_v3
 from benchmarks.run_lock import take_undone
 
@@ -196,7 +197,7 @@ def settings(quick, version=V3):
 
 
 def record_path(records, label, seed):
-    return Path(records) / f"{label.replace(' ', '_')}_seed{seed}.json"
+    return Path(records) / f"{run_stem(label, seed)}.json"
 
 
 def lock_folder(weights):
