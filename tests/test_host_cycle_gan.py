@@ -36,3 +36,15 @@ def test_cycle_gan_trains_a_few_iterations_on_unaligned_data(unaligned_dataroot,
     assert images == sorted(f"epoch001_{v}.png" for v in
                             ("real_A", "fake_B", "rec_A", "idt_B", "real_B", "fake_A", "rec_B", "idt_A"))
     assert "epoch001_rec_A.png" in (run / "web" / "index.html").read_text()
+
+
+def test_training_without_a_model_says_cycle_gan_is_the_default_and_names_pix2pix(unaligned_dataroot, tmp_path):
+    # a visible -> LWIR command without --model trains the host's default, CycleGAN; its identity loss cannot
+    # map 3 channels to 1, and the sentence must point such a user to paired training
+    result = run_host("train.py", "--dataroot", unaligned_dataroot, "--name", "no_model",
+                      "--checkpoints_dir", tmp_path / "checkpoints", "--input_nc", "3", "--output_nc", "1",
+                      "--gpu_ids", "-1", "--display_id", "0", "--num_threads", "0", "--ngf", "8", "--ndf", "8")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: --model cycle_gan (the default) with --lambda_identity 0.5 needs --input_nc == --output_nc (got 3 "
+        "and 1); pass --model pix2pix to train on aligned pairs, or --lambda_identity 0 for CycleGAN.")

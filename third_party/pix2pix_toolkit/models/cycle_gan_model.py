@@ -50,8 +50,9 @@ class CycleGANModel(BaseModel):
                                         opt.init_type, opt.init_gain, self.gpu_ids)
         if self.isTrain:
             if self.use_identity and opt.input_nc != opt.output_nc:
-                raise UserError(f"--lambda_identity {opt.lambda_identity} needs --input_nc == --output_nc "
-                                 f"(got {opt.input_nc} and {opt.output_nc}); pass --lambda_identity 0.")
+                raise UserError(f"--model cycle_gan (the default) with --lambda_identity {opt.lambda_identity} needs "
+                                f"--input_nc == --output_nc (got {opt.input_nc} and {opt.output_nc}); pass --model "
+                                f"pix2pix to train on aligned pairs, or --lambda_identity 0 for CycleGAN.")
             self.netD_A = networks.define_D(opt.output_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm,
                                             opt.init_type, opt.init_gain, self.gpu_ids)
             self.netD_B = networks.define_D(opt.input_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm,
