@@ -138,8 +138,12 @@ def test_generate_radiometric_flags_are_refused_where_they_cannot_be_honoured(tm
     ranges.save(ranges.LwirRange(250.0, 330.0, "temperature", "fixed"), tmp_path)
     with pytest.raises(GenerateError, match=r"trained on temperature values .* not counts"):
         radiometric_output(args(), tmp_path)
-    with pytest.raises(GenerateError, match=r"16-bit counts, which have no palette"):
+    with pytest.raises(GenerateError, match=r"16-bit counts, one channel, which have no palette; drop --palette "
+                                            r"ironbow, or write"):
         radiometric_output(args(palette="ironbow"), tmp_path)
+    with pytest.raises(GenerateError, match=r"one channel, which have no palette; drop --output_nc 3, or write the "
+                                            r"counts as --lwir_out counts_tiff beside the 8-bit PNG\.$"):
+        radiometric_output(args(output_nc=3), tmp_path)
     with pytest.raises(GenerateError, match=r"--calibration: the run was trained on temperature values"):
         radiometric_output(args(lwir_out=["kelvin"], calibration="cal.json"), tmp_path)
     ranges.save(ranges.LwirRange(7000.0, 9000.0, "counts", "auto"), tmp_path)

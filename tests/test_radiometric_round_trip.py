@@ -89,6 +89,23 @@ def test_training_saves_the_auto_range_and_generate_writes_counts_and_kelvin(tri
     assert record["--lwir_out"] == "counts counts_tiff kelvin" and "auto" in record["--lwir_range"]
 
 
+def test_the_8_bit_view_beside_temperatures_has_the_channels_asked_for(trip):
+    # --lwir_out kelvin alone: <name>.png is the 8-bit view of the run's range, with --output_nc's channels
+    saved = json.loads((trip["run"] / "lwir_range.json").read_text())
+    out = trip["tmp"] / "view_rgb"
+    result = mrff("generate", "--checkpoint", trip["run"], "--input", trip["data"] / "test" / "visible",
+                  "--output", out, "--lwir_out", "kelvin", "--output_nc", "3", "--quiet")
+    assert result.returncode == 0, result.stderr
+    for png in sorted(trip["out"].rglob("*.png")):   # the counts PNGs of the same network and inputs
+        counts = np.asarray(Image.open(png), np.float64)
+        with Image.open(out / png.relative_to(trip["out"])) as image:
+            assert image.mode == "RGB"
+            view = np.asarray(image).astype(np.int64)
+        assert (view == view[..., :1]).all()      # grey in three channels
+        by_hand = np.floor(np.clip((counts - saved["low"]) / (saved["high"] - saved["low"]), 0, 1) * 255)
+        assert np.abs(view[..., 0] - by_hand).max() <= 1   # the counts PNG is rounded to whole counts
+
+
 def test_test_py_uses_the_runs_map(trip):
     test = run_host("test.py", *trip["common"], "--results_dir", trip["tmp"] / "results")
     assert test.returncode == 0, test.stderr

@@ -23,6 +23,7 @@ measured activation cost how many images go through at once (at most
 it must be generated in overlapping tiles (tiling.py); `--tile` forces tiling.
 """
 import concurrent.futures
+import functools
 import time
 from collections import deque
 
@@ -228,7 +229,7 @@ def generate(backend, jobs, options, progress=None, log=None):
             y = run_network(backend, batch.to(device, non_blocking=True), plan["tile"], plan["overlap"],
                             plan["batch"], plan["statistics_scale"])
             images, write = (to_u8_images(y, options.output_nc), write_png) if radiometric is None else \
-                (radiometric.images(y), radiometric.write)
+                (radiometric.images(y), functools.partial(radiometric.write, output_nc=options.output_nc))
             for index, image in zip(indices, images):
                 pending.append(pool.submit(write, image, jobs[index].target, options.palette, options.also_grey))
         finish(0)

@@ -73,8 +73,9 @@ class RadiometricOutput:
                 f"{self.range.unit} ({self.range.how}, {self.range_file})", "<name>.png": png,
                 "--calibration": json.dumps(self.calibration.record()) if self.calibration else "(none)"}
 
-    def write(self, values, target, palette="grey", also_grey=False):
-        """`target` (16-bit counts or the 8-bit view) and the TIFFs beside it, each written atomically."""
+    def write(self, values, target, palette="grey", also_grey=False, output_nc=1):
+        """`target` (16-bit counts, or the 8-bit view with `output_nc` channels) and the TIFFs beside it, each
+        written atomically."""
         counts = None
         if "counts" in self.outputs or "counts_tiff" in self.outputs:
             counts = np.clip(np.rint(values), 0, MAX_COUNT).astype(np.uint16)
@@ -85,7 +86,8 @@ class RadiometricOutput:
                 _png16(counts, handle, info)
         else:
             view = np.floor(np.clip((values - self.range.low) / (self.range.high - self.range.low), 0, 1) * 255)
-            write_png(view.astype(np.uint8), target, palette, also_grey)
+            view = view.astype(np.uint8)
+            write_png(view if output_nc == 1 else np.repeat(view[..., None], 3, axis=2), target, palette, also_grey)
         for path, flag in self.beside(target):
             name = flag.split()[-1]
             if name == "counts_tiff":
@@ -134,10 +136,14 @@ def radiometric_output(args, run_folder):
             raise GenerateError("--calibration converts --lwir_out kelvin/celsius outputs; add --lwir_out kelvin, "
                                 "or drop --calibration.")
         return None
-    if "counts" in outputs and (getattr(args, "palette", "grey") != "grey" or getattr(args, "also_grey", False)):
-        raise GenerateError("--lwir_out counts writes <name>.png as 16-bit counts, which have no palette; drop "
-                            "--palette/--also_grey, or write the counts as --lwir_out counts_tiff beside the "
-                            "palette PNG.")
+    palette = getattr(args, "palette", "grey")
+    given = [flag for flag, on in ((f"--palette {palette}", palette != "grey"),
+                                   ("--also_grey", getattr(args, "also_grey", False)),
+                                   ("--output_nc 3", getattr(args, "output_nc", None) == 3)) if on]
+    if "counts" in outputs and given:
+        raise GenerateError(f"--lwir_out counts writes <name>.png as 16-bit counts, one channel, which have no "
+                            f"palette; drop {' and '.join(given)}, or write the counts as --lwir_out counts_tiff "
+                            f"beside the 8-bit PNG.")
     range_file = os.path.join(run_folder, ranges.RANGE_FILE) if run_folder else None
     try:
         lwir_range = saved
