@@ -45,8 +45,8 @@ def temporary_beside(folder, suffix=""):
     os.makedirs(folder, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix, dir=folder)
     try:
-        os.close(fd)
-        with open(temp, "wb") as handle:   # opened by name: writers that want a file name (tifffile) get one
+        with os.fdopen(fd, "wb") as handle:
+            handle.raw.name = temp   # writers that want the file's name (tifffile) get it, not the descriptor
             yield handle, temp
     finally:
         if os.path.exists(temp):
