@@ -231,6 +231,24 @@ def unread_runs():
     return unread
 
 
+def expensive_decision(decisions):
+    """The protocol's gate of the 10 G runs (v3.released_ahead), with the same test without flat runs beside it."""
+    test = decisions.get("released_ahead_test")
+    if not isinstance(test, dict) or "ci95_hierarchical" not in test:
+        return []
+    line = ("The 10 G runs: the protocol runs them only if the v2 rerun leaves the released network ahead: `fusion "
+            "released` minus the rerun's best 0.57 G model, `%s`, over seeds %s: %s SSIM (hierarchical 95%%), so %s." % (
+                test["against"], ", ".join(map(str, test["seeds"])), ci(test, 3),
+                "they run" if decisions.get("released_ahead") else "they do not run"))
+    without = test.get("without_flat_runs")
+    if without:
+        line += (" Without the runs that wrote constant output (%s; not the protocol's test, added after seeing "
+                 "them): %s over seeds %s." % (", ".join("`%s` seed %s" % tuple(run.rsplit("/seed", 1))
+                                                          for run in without["left_out"]),
+                                                ci(without, 3), ", ".join(map(str, without["seeds"]))))
+    return [line, ""]
+
+
 def quality_version(version):
     """A study run by benchmarks/quality/v3.py's driver (its summary): progress, the per-seed table with each
     model's schedule, the primary and secondary comparisons with their intervals, the rankings, flat runs."""
@@ -253,6 +271,7 @@ def quality_version(version):
         lines += ["**Under way: %d of the %d runs the protocol plans today are recorded.** The tables show every run "
                   "so far; a comparison uses the seeds both models have. Nothing here is a finding until every "
                   "planned seed is in." % (done, d["planned_runs"]), ""]
+    lines += expensive_decision(d.get("decisions", {}))
     if not s:
         return lines
     flat = {r["run"] for r in s.get("constant_output_runs", [])}

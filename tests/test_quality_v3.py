@@ -140,6 +140,25 @@ def record(model, seed, test_curve, val_curve, final=None, set_metrics=None):
                       **({"set_generate": set_metrics} if set_metrics else {})}}
 
 
+def test_the_10g_gate_is_the_protocols_test_and_reports_it_without_flat_runs_beside_it(tmp_path):
+    scores = {"unet": [0.30] * 3, "paper average": [0.40] * 3, "fusion released": [0.50, 0.54, 0.50]}
+    for model, per_seed in scores.items():
+        for seed, ssim in enumerate(per_seed):
+            r = record(model, seed, [(ssim, ssim)] * 3, [(ssim, ssim)] * 3)
+            r["curve"] = [dict(point, scc_mean=0.01) for point in r["curve"]]
+            if model == "fusion released" and seed == 1:    # one grey level throughout: SCC 0 everywhere
+                r["curve"] = [dict(point, scc_mean=0.0) for point in r["curve"]]
+                r["final"]["generate"] = dict(r["final"]["generate"], scc=[0.0, 0.0])
+            (tmp_path / f"{model.replace(' ', '_')}_seed{seed}.json").write_text(json.dumps(r))
+    ahead, why = study.released_ahead(tmp_path)
+    assert ahead and why["against"] == "paper average" and why["seeds"] == [0, 1, 2]
+    assert why["mean"] == pytest.approx((0.10 + 0.14 + 0.10) / 3)                     # every run: the protocol's
+    assert why["without_flat_runs"]["seeds"] == [0, 2] and why["without_flat_runs"]["mean"] == pytest.approx(0.10)
+    assert why["without_flat_runs"]["left_out"] == ["fusion released/seed1"]
+    (tmp_path / "fusion_released_seed1.json").unlink()                               # no flat run: one test only
+    assert "without_flat_runs" not in study.released_ahead(tmp_path)[1]
+
+
 def test_the_schedule_analysis_finds_peaks_and_what_stopping_there_gives():
     rising_then_falling = record("a", 0, [(0.3, 0.3), (0.5, 0.5), (0.4, 0.4)], [(0.2, 0.2), (0.6, 0.6), (0.1, 0.1)])
     late = record("a", 1, [(0.3, 0.3), (0.4, 0.4), (0.6, 0.6)], [(0.2, 0.2), (0.3, 0.3), (0.4, 0.4)])
