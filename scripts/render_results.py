@@ -111,6 +111,12 @@ def quality_v2(name, title):
     return lines + [""]
 
 
+def rerun_complete(study, report):
+    """True when the rerun report holds every shipped-code seed its protocol runs for each model."""
+    shipped = {model: sources.get("shipped", {}) for model, sources in report["per_seed_ssim"].items()}
+    return all(len(seeds) >= rerun_seeds(study, model) for model, seeds in shipped.items())
+
+
 def rerun(study):
     """The v2 rerun of `study` (benchmarks/quality_v2_rerun_report.py): per-seed SSIM, the code change, and FID /
     KID per model and seed with the comparisons' hierarchical intervals."""
@@ -119,9 +125,10 @@ def rerun(study):
         return []
     d = load(name)
     lines = ["#### Rerun with the shipped code and more seeds: %s" % study, "",
-             "%s; protocol [`%s`](../%s) (v2's training at pinned commits; runs still being added: the "
-             "tables show every run done so far). Generate SSIM on the held-out images, per seed:" % (
-                 link(name), d["protocol"], d["protocol"]), ""]
+             "%s; protocol [`%s`](../%s) (v2's training at pinned commits; %s). Generate SSIM on the held-out "
+             "images, per seed:" % (link(name), d["protocol"], d["protocol"],
+                                    "every run it plans is in" if rerun_complete(study, d) else
+                                    "runs still being added: the tables show every run done so far"), ""]
     rows = []
     for model, sources in d["per_seed_ssim"].items():
         for source, seeds in sources.items():
@@ -709,6 +716,12 @@ def ci(c, digits=3, interval="ci95_hierarchical"):
 
 
 RERUN_SEEDS = {"roadscene": 10, "synthetic": 5}   # the rerun protocol's seeds per headline model (released: 5, 3)
+RERUN_RELEASED_SEEDS = {"roadscene": 5, "synthetic": 3}
+
+
+def rerun_seeds(study, name):
+    """The shipped-code seeds the rerun protocol runs for a model, or for both sides of a comparison `name`."""
+    return RERUN_RELEASED_SEEDS[study] if "released" in name else RERUN_SEEDS[study]
 
 
 def settled(study, v2, name):
@@ -720,7 +733,7 @@ def settled(study, v2, name):
     shipped = (report.get("summary_shipped") or {}).get("comparisons", {})
     sets = report.get("set_metrics") or {}
     c = shipped.get(name)
-    wanted = RERUN_SEEDS[study] if "released" not in name else {"roadscene": 5, "synthetic": 3}[study]
+    wanted = rerun_seeds(study, name)
     if c and len(c["generate/ssim"]["seeds"]) >= wanted:
         kid = (sets.get("shipped_comparisons") or {}).get(name)
         return c, "shipped code, v2 rerun", kid and kid["kid"]

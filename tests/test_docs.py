@@ -205,6 +205,23 @@ def test_the_v3_section_reads_every_run_record_and_marks_flat_runs(tmp_path, cap
     assert render.main([]) == 1                                  # nothing rendered from a summary that is behind
 
 
+def test_the_rerun_section_says_complete_only_with_every_planned_seed(tmp_path):
+    render = load_renderer(tmp_path)
+    report = json.loads((tmp_path / "results" / "quality_v2_rerun_synthetic.json").read_text())
+    seeds = {model: sources["shipped"] for model, sources in report["per_seed_ssim"].items()}
+    complete = all(len(s) >= (3 if "released" in model else 5) for model, s in seeds.items())
+    assert render.rerun_complete("synthetic", report) == complete
+    report["per_seed_ssim"]["fusion released"]["shipped"] = {"0": 0.46, "1": 0.47}    # the protocol runs 3 seeds
+    assert not render.rerun_complete("synthetic", report)
+    (tmp_path / "results" / "quality_v2_rerun_synthetic.json").write_text(json.dumps(report))
+    assert "runs still being added" in "\n".join(render.rerun("synthetic"))
+    report["per_seed_ssim"] = {m: {"shipped": {str(k): 0.5 for k in range(3 if "released" in m else 5)}}
+                               for m in seeds}
+    assert render.rerun_complete("synthetic", report)
+    (tmp_path / "results" / "quality_v2_rerun_synthetic.json").write_text(json.dumps(report))
+    assert "every run it plans is in" in "\n".join(render.rerun("synthetic"))
+
+
 @pytest.mark.parametrize("words", ["sess" + "ion 9", "Iss" + "ue 24"])
 def test_the_history_pattern_catches_the_words(words):
     assert HISTORY_WORDS.search(f"measured in {words} on this host")
