@@ -715,8 +715,8 @@ def ci(c, digits=3, interval="ci95_hierarchical"):
     return "%s [%s, %s]" % (signed(c["mean"], digits), signed(c[interval][0], digits), signed(c[interval][1], digits))
 
 
-RERUN_SEEDS = {"roadscene": 10, "synthetic": 5}   # the rerun protocol's seeds per headline model (released: 5, 3)
-RERUN_RELEASED_SEEDS = {"roadscene": 5, "synthetic": 3}
+RERUN_SEEDS = {"roadscene": 10, "synthetic": 5}            # the rerun protocol's seeds per headline model
+RERUN_RELEASED_SEEDS = {"roadscene": 5, "synthetic": 3}    # ... and for the released network
 
 
 def rerun_seeds(study, name):
