@@ -110,3 +110,66 @@ def test_shared_flir_jpegs_read_with_the_readme_temperature_ranges():
         assert frame.unit == "counts" and frame.calibration == flir.calibration
     photo = read_flir_jpeg(FLIR_DIR / "05_Aqua_Tower_thermal_image.jpg").photo
     assert photo.shape == (480, 480, 3) and photo.dtype == np.uint8 and photo.std() > 10
+
+
+def _fff_spans(data):
+    """(file offset, length) of each FLIR APP1 segment's FFF bytes, in order: after the segment's 'FLIR\\0' and its
+    three bytes (version, chunk number, chunk count); JPEG segments are FF xx + a big-endian length."""
+    spans, at = [], 2
+    while data[at] == 0xFF and data[at + 1] != 0xDA:
+        length = int.from_bytes(data[at + 2:at + 4], "big")
+        if data[at + 1] == 0xE1 and data[at + 4:at + 9] == b"FLIR\x00":
+            spans.append((at + 12, length - 10))
+        at += 2 + length
+    return spans
+
+
+def _with_records_big_endian(source, target, kinds):
+    """Write `source` to `target` with the FFF records of `kinds` stored big-endian, as such a camera writes them:
+    every 16-bit word of the record swapped (the byte-order mark, the raw record's width and height, its counts)."""
+    from flyr.records import extract_flir_app1, parse_flir_records
+    data = bytearray(source.read_bytes())
+    spans = _fff_spans(data)
+    fff = bytearray(b"".join(data[at:at + n] for at, n in spans))
+    with open(source, "rb") as handle:
+        records = parse_flir_records(extract_flir_app1(handle))
+    for kind in kinds:
+        _, _, offset, length = records[kind]
+        words = np.frombuffer(bytes(fff[offset:offset + length - length % 2]), "<u2")
+        fff[offset:offset + len(words) * 2] = words.astype(">u2").tobytes()
+    done = 0
+    for at, n in spans:
+        data[at:at + n] = fff[done:done + n]
+        done += n
+    target.write_bytes(bytes(data))
+    return target
+
+
+@pytest.mark.skipif(not FLIR_DIR.is_dir(), reason=f"the shared FLIR radiometric JPEGs are absent ({FLIR_DIR})")
+def test_flir_records_stored_big_endian_are_refused_by_name_not_misread(tmp_path):
+    """flyr 5.1.0 reads the raw and camera records little-endian whatever their byte-order mark: a big-endian raw
+    record fails its shape check, a big-endian camera record gives wrong Planck constants without a word. mrff
+    names the record and the way round instead; the file's own little-endian records still read."""
+    pytest.importorskip("flyr", reason="the [flir] extra (flyr) is not installed")
+    import flyr
+    from mrff_plugin.radiometric.flir_jpeg import big_endian_records, read_flir_jpeg
+    source = FLIR_DIR / "06_Aqua_Tower_thermal_imaging.jpg"     # plain 16-bit counts, not PNG
+    assert big_endian_records(source) == []
+    raw = _with_records_big_endian(source, tmp_path / "raw_be.jpg", [0x01])
+    camera = _with_records_big_endian(source, tmp_path / "camera_be.jpg", [0x20])
+    both = _with_records_big_endian(source, tmp_path / "both_be.jpg", [0x01, 0x20])
+    assert big_endian_records(raw) == ["raw thermal"] and big_endian_records(camera) == ["camera (Planck constants)"]
+    # what flyr alone makes of them: the raw record's width read the wrong way round; the camera record's
+    # constants misread, silently
+    with pytest.raises(ValueError):
+        flyr.unpack(str(raw))
+    assert flyr.unpack(str(camera)).metadata["planck_r1"] != flyr.unpack(str(source)).metadata["planck_r1"]
+    with pytest.raises(RadiometricError, match=r"raw_be\.jpg stores its FLIR raw thermal record big-endian, which "
+                                               r"flyr 5\.1\.0 reads as little-endian .*docs/radiometric\.md"):
+        read_flir_jpeg(raw)
+    with pytest.raises(RadiometricError, match=r"camera_be\.jpg stores its FLIR camera \(Planck constants\) record "
+                                               r"big-endian"):
+        read_lwir(camera)
+    with pytest.raises(RadiometricError, match=r"both_be\.jpg stores its FLIR raw thermal and camera \(Planck "
+                                               r"constants\) records big-endian"):
+        read_lwir(both)

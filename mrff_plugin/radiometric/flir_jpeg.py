@@ -16,6 +16,9 @@ from . import RadiometricError
 from .calibration import Calibration, from_record
 
 FLYR_PLANCK = {"R1": "planck_r1", "R2": "planck_r2", "B": "planck_b", "F": "planck_f", "O": "planck_o"}
+# FLIR's FFF records that flyr reads field by field, always little-endian: each opens with an int16u that is
+# 2 in the byte order its fields are stored in (ExifTool's FLIR tables, RawDataByteOrder / CameraInfoByteOrder)
+FFF_RECORDS_READ = {0x01: "raw thermal", 0x20: "camera (Planck constants)"}
 
 
 @dataclass
@@ -40,6 +43,12 @@ def read_flir_jpeg(path):
     """The FlirFrame of a FLIR radiometric JPEG; RadiometricError naming the file when it holds no raw data."""
     path = os.fspath(path)
     flyr = _flyr()
+    swapped = big_endian_records(path)
+    if swapped:
+        raise RadiometricError(f"{path} stores its FLIR {' and '.join(swapped)} record{'s' if len(swapped) > 1 else ''} "
+                               f"big-endian, which flyr 5.1.0 reads as little-endian (wrong counts or temperatures); "
+                               f"save the counts as a 16-bit PNG or TIFF with a calibration JSON of the file's "
+                               f"Planck constants (docs/radiometric.md) and pass those.")
     try:
         thermogram = flyr.unpack(path)
         counts = np.asarray(thermogram._FlyrThermogram__thermal, np.float32)
@@ -56,6 +65,26 @@ def read_flir_jpeg(path):
                                f"camera's radiometric JPEG.")
     record = {"kind": "planck", **{name: float(metadata[key]) for name, key in FLYR_PLANCK.items()}}
     return FlirFrame(counts, kelvin, from_record(record, path), photo, metadata)
+
+
+def big_endian_records(path):
+    """Names of the FFF_RECORDS_READ records of a FLIR JPEG stored big-endian (their opening int16u reads 0x0200
+    little-endian), whose fields flyr would misread; [] also when the file has no FLIR record directory to read
+    (flyr's own parse then names the fault)."""
+    from flyr.records import extract_flir_app1, parse_flir_records
+    try:
+        with open(path, "rb") as handle:
+            fff = extract_flir_app1(handle)
+        records = parse_flir_records(fff)
+        swapped = []
+        for kind, name in FFF_RECORDS_READ.items():
+            if kind in records:
+                fff.seek(records[kind][2])
+                if int.from_bytes(fff.read(2), "little") >= 0x100:
+                    swapped.append(name)
+        return swapped
+    except Exception:   # not a FLIR file, or a damaged one: flyr.unpack refuses it with its own reason
+        return []
 
 
 def is_flir_jpeg(path):
