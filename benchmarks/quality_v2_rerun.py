@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import run_lock   # beside this script
+from quality.run_files import run_stem   # imports nothing
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "benchmarks" / "results" / "quality_v2_rerun"
@@ -64,7 +65,7 @@ def take(run_key):
 
 
 def record_path(study, code, model, seed):
-    return RECORDS / study / code / f"{model.replace(' ', '_')}_seed{seed}.json"
+    return RECORDS / study / code / f"{run_stem(model, seed)}.json"
 
 
 def worktree(code):
@@ -79,13 +80,12 @@ def worktree(code):
 def command(study, code, model, seed, data):
     """(argv, environment, folder) of the child that trains one run."""
     tree = worktree(code)
-    name = f"{model.replace(' ', '_')}_seed{seed}"
     env = dict(os.environ, PYTHONPATH=f"{tree / 'benchmarks'}{os.pathsep}{tree}", OMP_NUM_THREADS="1",
                MRFF_HOST=str(tree / "third_party" / "pix2pix_toolkit"))   # the commit's own host
     cmd = ["nice", "-n", "19", sys.executable, "-P", str(ROOT / "benchmarks" / "quality_v2_rerun_child.py"),
            "--code", str(tree), "--study", study, "--model", model, "--seed", str(seed),
            "--record", str(record_path(study, code, model, seed)),
-           "--weights", str(WEIGHTS / study / code / f"{name}.pth")]
+           "--weights", str(WEIGHTS / study / code / f"{run_stem(model, seed)}.pth")]
     if data is not None:
         cmd += ["--data", str(data)]
     return cmd, env, tree
