@@ -152,13 +152,19 @@ def test_flir_records_stored_big_endian_are_refused_by_name_not_misread(tmp_path
     names the record and the way round instead; the file's own little-endian records still read."""
     pytest.importorskip("flyr", reason="the [flir] extra (flyr) is not installed")
     import flyr
+    from flyr.records import extract_flir_app1, parse_flir_records
     from mrff_plugin.radiometric.flir_jpeg import big_endian_records, read_flir_jpeg
+
+    def marks(path):
+        with open(path, "rb") as handle:
+            fff = extract_flir_app1(handle)
+        return big_endian_records(fff, parse_flir_records(fff))
     source = FLIR_DIR / "06_Aqua_Tower_thermal_imaging.jpg"     # plain 16-bit counts, not PNG
-    assert big_endian_records(source) == []
+    assert marks(source) == []
     raw = _with_records_big_endian(source, tmp_path / "raw_be.jpg", [0x01])
     camera = _with_records_big_endian(source, tmp_path / "camera_be.jpg", [0x20])
     both = _with_records_big_endian(source, tmp_path / "both_be.jpg", [0x01, 0x20])
-    assert big_endian_records(raw) == ["raw thermal"] and big_endian_records(camera) == ["camera (Planck constants)"]
+    assert marks(raw) == ["raw thermal"] and marks(camera) == ["camera (Planck constants)"]
     # what flyr alone makes of them: the raw record's width read the wrong way round; the camera record's
     # constants misread, silently
     with pytest.raises(ValueError):

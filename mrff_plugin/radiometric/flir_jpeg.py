@@ -42,24 +42,31 @@ def _flyr():
 def read_flir_jpeg(path):
     """The FlirFrame of a FLIR radiometric JPEG; RadiometricError naming the file when it holds no raw data."""
     path = os.fspath(path)
-    flyr = _flyr()
-    swapped = big_endian_records(path)
-    if swapped:
-        raise RadiometricError(f"{path} stores its FLIR {' and '.join(swapped)} record{'s' if len(swapped) > 1 else ''} "
-                               f"big-endian, which flyr 5.1.0 reads as little-endian (wrong counts or temperatures); "
-                               f"save the counts as a 16-bit PNG or TIFF with a calibration JSON of the file's "
-                               f"Planck constants (docs/radiometric.md) and pass those.")
+    _flyr()
+    from flyr.flyr import parse_thermogram
+    from flyr.records import extract_flir_app1, parse_flir_records
     try:
-        thermogram = flyr.unpack(path)
-        counts = np.asarray(thermogram._FlyrThermogram__thermal, np.float32)
-        kelvin = np.asarray(thermogram.kelvin, np.float64)
-        metadata = dict(thermogram.metadata)
-        photo = thermogram.optical
+        with open(path, "rb") as handle:   # as flyr.unpack(path) does, with the byte-order marks read in between
+            fff = extract_flir_app1(handle)
+            records = parse_flir_records(fff)
+            swapped = big_endian_records(fff, records)
+            if not swapped:
+                handle.seek(0)
+                thermogram = parse_thermogram(fff, records, handle)
+                counts = np.asarray(thermogram._FlyrThermogram__thermal, np.float32)
+                kelvin = np.asarray(thermogram.kelvin, np.float64)
+                metadata = dict(thermogram.metadata)
+                photo = thermogram.optical
     except FileNotFoundError:
         raise RadiometricError(f"{path} does not exist; pass a FLIR radiometric JPEG.") from None
     except Exception as exc:   # flyr raises ValueError/KeyError/struct.error for JPEGs without its records
         raise RadiometricError(f"{path} holds no FLIR raw thermal data ({exc}); pass the camera's radiometric "
                                f"JPEG, not an exported or edited picture.") from None
+    if swapped:
+        raise RadiometricError(f"{path} stores its FLIR {' and '.join(swapped)} record{'s' if len(swapped) > 1 else ''} "
+                               f"big-endian, which flyr 5.1.0 reads as little-endian (wrong counts or temperatures); "
+                               f"save the counts as a 16-bit PNG or TIFF with a calibration JSON of the file's "
+                               f"Planck constants (docs/radiometric.md) and pass those.")
     if counts.ndim != 2 or counts.size == 0:
         raise RadiometricError(f"{path} holds no FLIR raw thermal data (its raw record is {counts.shape}); pass the "
                                f"camera's radiometric JPEG.")
@@ -67,24 +74,17 @@ def read_flir_jpeg(path):
     return FlirFrame(counts, kelvin, from_record(record, path), photo, metadata)
 
 
-def big_endian_records(path):
-    """Names of the FFF_RECORDS_READ records of a FLIR JPEG stored big-endian (their opening int16u reads 0x0200
-    little-endian), whose fields flyr would misread; [] also when the file has no FLIR record directory to read
-    (flyr's own parse then names the fault)."""
-    from flyr.records import extract_flir_app1, parse_flir_records
-    try:
-        with open(path, "rb") as handle:
-            fff = extract_flir_app1(handle)
-        records = parse_flir_records(fff)
-        swapped = []
-        for kind, name in FFF_RECORDS_READ.items():
-            if kind in records:
-                fff.seek(records[kind][2])
-                if int.from_bytes(fff.read(2), "little") >= 0x100:
-                    swapped.append(name)
-        return swapped
-    except Exception:   # not a FLIR file, or a damaged one: flyr.unpack refuses it with its own reason
-        return []
+def big_endian_records(fff, records):
+    """Names of the FFF_RECORDS_READ records stored big-endian (their opening int16u reads 0x0200 little-endian),
+    whose fields flyr would misread; `fff` the FLIR data (flyr.records.extract_flir_app1), `records` its
+    directory (parse_flir_records)."""
+    swapped = []
+    for kind, name in FFF_RECORDS_READ.items():
+        if kind in records:
+            fff.seek(records[kind][2])
+            if int.from_bytes(fff.read(2), "little") >= 0x100:
+                swapped.append(name)
+    return swapped
 
 
 def is_flir_jpeg(path):
