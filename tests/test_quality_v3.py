@@ -367,3 +367,20 @@ def test_the_driver_runs_quick_keeps_every_runs_weights_and_resumes(tmp_path):
     assert isinstance(summary["summary"]["constant_output_runs"], list)
     again = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "2 runs done, 0 to go" in again.stdout, again.stdout + again.stderr[-2000:]
+
+
+def test_the_pace_projection_counts_the_whole_image_passes_a_run_makes(tmp_path, monkeypatch):
+    """benchmarks/quality/pace.py projects a 10 G run's hours from its count of whole-image passes: the count
+    must be what train_run_v3 does (every pass goes through score.whole_outputs, counted here)."""
+    from benchmarks.quality import pace, train
+    data = study.study_data(write_roadscene_stand_in(tmp_path / "rs"))
+    data = {k: (v[:3] if k in ("test", "val", "train_scored") else v) for k, v in data.items()}
+    setup = {**study.settings(True), "iters": 5}   # curve points 2, 4 and the last, 5
+    passes, whole_outputs = [], train.whole_outputs
+
+    def counted(G, pairs, *args):
+        passes.append(len(pairs))
+        return whole_outputs(G, pairs, *args)
+    monkeypatch.setattr(train, "whole_outputs", counted)
+    train.train_run_v3("fusion paper", 0, data, setup, torch.device("cpu"), tmp_path / "weights")
+    assert sum(passes) == pace.passes_per_run(setup, data) == 3 * (3 + 3) + 3 * 3 + 3 + 3
