@@ -256,6 +256,17 @@ def expensive_decision(decisions):
     return [line, ""]
 
 
+def first_point(sched):
+    """'<mean SSIM> (iteration k)' of the runs' first curve point, or '-' in a summary written before it was kept."""
+    first = sched.get("test_ssim_first_point")
+    return "-" if not first else "%s (%d)" % (num(first["mean"], 4), first["iter"])
+
+
+def flat_ssim():
+    """The flat mid-grey image's held-out SSIM on RoadScene, as the flat-reference file has it."""
+    return "%.3f" % load(files("quality-v2-flatreference-roadscene-")[0].name)["mid_grey"]["ssim"]
+
+
 def quality_version(version):
     """A study run by benchmarks/quality/v3.py's driver (its summary): progress, the per-seed table with each
     model's schedule, the primary and secondary comparisons with their intervals, the rankings, flat runs."""
@@ -296,13 +307,16 @@ def quality_version(version):
                      "-" if kid is None else with_spread(kid["mean"], kid["seed_std"], 3),
                      "%d (%d-%d)" % (best["mean"], best["min"], best["max"]),
                      num(sched["test_ssim_at_val_peak"]["mean"], 4),
-                     signed(m["train_minus_held_out_ssim"]["mean"], 3)])
+                     first_point(sched), signed(m["train_minus_held_out_ssim"]["mean"], 3)])
     lines += ["Held-out SSIM as `mrff generate` runs the model (34 images, each seed's mean), mean over seeds ± their "
               "standard deviation; KID of the same outputs (lower is better); the iteration of each run's best "
               "held-out SSIM (mean, range over seeds), and the held-out SSIM where each run's validation score "
-              "peaks (what stopping there would give):", ""]
+              "peaks (what stopping there would give), beside the held-out SSIM at the first curve point: a run "
+              "whose output has barely left its almost flat start scores close to a flat grey image there "
+              "(%s on these images; \"An image with no content\" above), so a peak that early is a peak of "
+              "that score:" % flat_ssim(), ""]
     lines += table(["model", "seeds", "SSIM per seed", "SSIM", "PSNR dB", "SCC", "KID", "best iteration",
-                    "SSIM at validation peak", "train - held-out SSIM"], rows)
+                    "SSIM at validation peak", "SSIM at the first point", "train - held-out SSIM"], rows)
     if flat:
         lines += ["", "(flat): the run wrote one grey level for every input (SCC 0 on every held-out image at every "
                   "curve point), a failed training; its SSIM is the flat image's (see \"An image with no content\" "

@@ -166,6 +166,7 @@ def test_the_schedule_analysis_finds_peaks_and_what_stopping_there_gives():
     assert s["best_test_iter"]["per_seed"] == [2, 3] and s["val_peak_iter"]["per_seed"] == [2, 3]
     assert s["test_ssim_at_val_peak"]["per_seed"] == pytest.approx([0.5, 0.6])
     assert s["test_ssim_final"]["mean"] == pytest.approx(0.5)
+    assert s["test_ssim_first_point"]["iter"] == 1 and s["test_ssim_first_point"]["mean"] == pytest.approx(0.3)
     flat = [record("b", k, [(0.45, 0.45)] * 3, [(0.5, 0.5)] * 3) for k in (0, 1)]
     d = paired_at_val_peak([rising_then_falling, late], flat)
     assert d["per_seed"] == pytest.approx([0.05, 0.15]) and d["mean"] == pytest.approx(0.10)

@@ -321,7 +321,9 @@ def peak(curve, key):
 
 def schedule_stats(records):
     """Per model: the iteration of each seed's best held-out SSIM, and of its validation peak with the held-out
-    SSIM there (what stopping at the validation peak would have given), beside the final one."""
+    SSIM there (what stopping at the validation peak would have given), beside the final one and the one at the
+    first curve point (where a run that has barely left its initial, almost flat, output scores close to a flat
+    image)."""
     best = [peak(r["curve"], "ssim_mean")["iter"] for r in records]
     at_peak = [peak(r["curve"], "val_ssim_mean") for r in records]
     return {"best_test_iter": {"per_seed": best, "mean": float(np.mean(best)), "seed_std": seed_std(best),
@@ -329,7 +331,10 @@ def schedule_stats(records):
             "val_peak_iter": {"per_seed": [p["iter"] for p in at_peak]},
             "test_ssim_at_val_peak": {"per_seed": [p["ssim_mean"] for p in at_peak],
                                       "mean": float(np.mean([p["ssim_mean"] for p in at_peak]))},
-            "test_ssim_final": {"mean": float(np.mean([np.mean(r["final"]["generate"]["ssim"]) for r in records]))}}
+            "test_ssim_final": {"mean": float(np.mean([np.mean(r["final"]["generate"]["ssim"]) for r in records]))},
+            "test_ssim_first_point": {"iter": records[0]["curve"][0]["iter"],
+                                      "per_seed": [r["curve"][0]["ssim_mean"] for r in records],
+                                      "mean": float(np.mean([r["curve"][0]["ssim_mean"] for r in records]))}}
 
 
 def paired_at_val_peak(records_a, records_b):
