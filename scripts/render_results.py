@@ -262,9 +262,14 @@ def first_point(sched):
     return "-" if not first else "%s (%d)" % (num(first["mean"], 4), first["iter"])
 
 
+def flat_file():
+    """The name of the newest flat-reference result (quality/flat_reference.py) on RoadScene's held-out frames."""
+    return files("quality-v2-flatreference-roadscene-")[0].name
+
+
 def flat_ssim():
     """The flat mid-grey image's held-out SSIM on RoadScene, as the flat-reference file has it."""
-    return "%.3f" % load(files("quality-v2-flatreference-roadscene-")[0].name)["mid_grey"]["ssim"]
+    return "%.3f" % load(flat_file())["mid_grey"]["ssim"]
 
 
 def quality_version(version):
@@ -407,7 +412,7 @@ def flat_rank(mid):
 
 
 def flat_reference():
-    name = files("quality-v2-flatreference-roadscene-")[0].name
+    name = flat_file()
     d = load(name)
     mid, best = d["mid_grey"], d["best_flat"]
     lines = ["#### An image with no content", "",
@@ -760,7 +765,7 @@ def headline():
     """README's table: the few figures a newcomer asks for first, each linking its section."""
     road = load("quality_v2_roadscene.json")["summary"]["comparisons"]
     synth = load("quality_v2_synthetic.json")["summary"]["comparisons"]
-    flat = load(files("quality-v2-flatreference-roadscene-")[0].name)
+    flat = load(flat_file())
     constant = [r["run"].split(" ", 1)[1] for r in flat["constant_output_runs"] if r["run"].startswith("v2 ")]
     released = "RoadScene: the authors' released network minus `unet_128`"
     if any(run.startswith("fusion released/") for run in constant):
