@@ -351,9 +351,13 @@ def quality_version(version):
     if sched:
         changed = sched["comparisons_whose_finding_changes"]
 
+        def flat_note(model):
+            seeds = sorted(int(run.rsplit("seed", 1)[1]) for run in flat if run.startswith(model + "/"))
+            return "" if not seeds else " (flat: seed%s %s)" % ("s" if len(seeds) > 1 else "",
+                                                                ", ".join(str(k) for k in seeds))
+
         def ranked(models):
-            return " > ".join("`%s`%s" % (m, "".join(" (flat: seed %s)" % run.rsplit("seed", 1)[1] for run in sorted(flat)
-                                                     if run.startswith(m + "/"))) for m in models)
+            return " > ".join("`%s`%s" % (m, flat_note(m)) for m in models)
         lines += ["", "Ranking by final held-out SSIM: %s. At each run's validation peak: %s. Comparisons whose "
                   "finding (shown or not, and its sign) changes when each run stops at its validation peak: %s." % (
                       ranked(sched["ranking_final"]), ranked(sched["ranking_at_val_peak"]),
