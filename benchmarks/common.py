@@ -89,6 +89,15 @@ def result_tag():
     return f"{cpu_tag(cpu_info()[1])}-pt{torch.__version__.split('+')[0].replace('.', '')}-{time.strftime('%Y%m%d')}"
 
 
+def write_result(prefix, shape, report, quick=False):
+    """`report` as results/<prefix>-<shape>-<cpu>-pt<torch>-<date>.json, or, for a `--quick` run (the machinery
+    only, never a result), as benchmarks/out/<prefix>-quick-<shape>-...json; prints and returns the path."""
+    path = (OUT if quick else RESULTS) / f"{prefix}{'-quick' if quick else ''}-{shape}-{result_tag()}.json"
+    write_json(path, report)
+    print(f"wrote {path}")
+    return path
+
+
 def child(name, *args):
     """The command line that runs the benchmark module `name` with `args` in a fresh interpreter."""
     return [sys.executable, "-m", f"benchmarks.{name}", *map(str, args)]

@@ -395,6 +395,40 @@ def init_signal():
     return lines + [""]
 
 
+def early_spread():
+    """benchmarks/quality/early_spread.py (exploratory): each `--norm none` model's and its BatchNorm twin's
+    output contrast at the first curve point (the run replayed) and at the end (its kept weights)."""
+    found = files("quality-earlyspread-")
+    if not found:
+        return []
+    name = found[0].name
+    d = load(name)
+
+    def cell(rows, key, digits):
+        values = [r[key] for r in rows if key in r]
+        return "-" if not values else "%.*f (%.*f to %.*f)" % (digits, mean(values), digits, min(values),
+                                                               digits, max(values))
+    lines = ["#### Output contrast at the first curve point (exploratory)", "",
+             "%s (`python -m benchmarks.quality.early_spread`; outside every protocol, measured after the `--norm none` "
+             "models' early validation peaks had been seen). Each run of seeds %s replayed as version 3 trains it to "
+             "its first curve point (iteration %d), checked against its record (the held-out images' SSIM equal, "
+             "image by image), and its outputs on the %d held-out images measured: the standard deviation of each "
+             "output's pixels over its real LWIR frame's (1 is the real frame's contrast, 0 a flat image), mean over "
+             "images; then the same from the run's kept weights at the end. Mean over seeds, with their range." % (
+                 link(name), ", ".join(str(k) for k in d["seeds"]),
+                 next(iter(next(iter(d["models"].values())).values()))["first_point"], d["held_out_images"]), ""]
+    rows = []
+    for model, per_seed in d["models"].items():
+        runs = list(per_seed.values())
+        rows.append(["`%s`" % model, "%d of %d" % (sum(r["replayed"] for r in runs), len(runs)),
+                     ", ".join(str(r["val_peak_iter"]) for r in runs), cell(runs, "ssim_first_point", 3),
+                     cell(runs, "output_spread_first_point", 3), cell(runs, "ssim_final", 3),
+                     cell(runs, "output_spread_final", 3)])
+    lines += table(["model", "replayed exactly", "validation peaks", "SSIM at the first point",
+                    "output contrast at the first point", "SSIM at the end", "output contrast at the end"], rows)
+    return lines + [""]
+
+
 def rerun_set_range(study, leave_out=()):
     """('lo to hi' of FID, 'lo to hi' of KID) over the per-seed figures of v2's runs as the rerun reproduces them,
     but for the runs in `leave_out` ('<model>/seed<k>')."""
@@ -970,6 +1004,7 @@ def render():
     lines += rerun("roadscene")
     lines += quality_version("quality_v3")
     lines += init_signal()
+    lines += early_spread()
     lines += quality_version("quality_v4")
     lines += quality_v2("quality_v2_synthetic.json", "Version 2: synthetic scenes")
     lines += rerun("synthetic")

@@ -385,3 +385,26 @@ def test_the_pace_projection_counts_the_whole_image_passes_a_run_makes(tmp_path,
     monkeypatch.setattr(train, "whole_outputs", counted)
     train.train_run_v3("fusion paper", 0, data, setup, torch.device("cpu"), tmp_path / "weights")
     assert sum(passes) == pace.passes_per_run(setup, data) == 3 * (3 + 3) + 3 * 3 + 3 + 3
+
+
+def test_the_early_spread_replay_is_the_run_and_its_spread_reads_contrast(tmp_path):
+    """benchmarks/quality/early_spread.py (exploratory) replays a run to its first curve point and measures the
+    output's contrast there: the replay must give the record's per-image SSIM exactly, the kept weights its final
+    SSIM; the spread is 0 for a flat output and 1 for the real frame itself."""
+    from benchmarks.quality import early_spread
+    from benchmarks.quality.train import train_run_v3
+    torch.set_num_threads(1)
+    data = study.study_data(write_roadscene_stand_in(tmp_path / "rs"))
+    data = {k: (v[:2] if k in ("test", "val", "train_scored") else v) for k, v in data.items()}
+    setup = study.settings(True)                                      # curve points 2 and 4
+    record = train_run_v3("unet matched norm none", 0, data, setup, torch.device("cpu"), tmp_path / "w")
+    row = early_spread.measure("unet matched norm none", 0, data, setup, record, tmp_path / "w")
+    assert row["replayed"] and row["max_ssim_difference_from_record"] == 0.0 and row["first_point"] == 2
+    assert row["ssim_first_point"] == record["curve"][0]["ssim_mean"]
+    assert row["ssim_final"] == pytest.approx(np.mean(record["final"]["generate"]["ssim"]), abs=1e-12)
+    other = dict(record, curve=[dict(record["curve"][0], test={"ssim": [0.1, 0.2]})] + record["curve"][1:])
+    assert not early_spread.measure("unet matched norm none", 0, data, setup, other, tmp_path / "w")["replayed"]
+    real = [torch.from_numpy(np.ascontiguousarray(lwir)).float()[None, None] / 127.5 - 1 for _, lwir in data["test"]]
+    assert early_spread.spread(real, data["test"]) == pytest.approx([1.0, 1.0])
+    assert early_spread.spread([0.5 * r + 0.2 for r in real], data["test"]) == pytest.approx([0.5, 0.5])
+    assert early_spread.spread([torch.full_like(r, 0.3) for r in real], data["test"]) == [0.0, 0.0]

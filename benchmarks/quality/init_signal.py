@@ -30,7 +30,7 @@ import time
 import numpy as np
 import torch
 
-from benchmarks.common import OUT, RESULTS, ROADSCENE, machine, result_tag, write_json
+from benchmarks.common import RESULTS, ROADSCENE, machine, write_json, write_result
 from benchmarks.pix2pix_step import Pix2PixStep
 from benchmarks.quality import v3
 from benchmarks.quality.flat_reference import constant_runs, rerun_runs
@@ -129,10 +129,7 @@ def main(argv=None):
               "crop": CROP, "lwir_std": float(np.mean([float(b.std()) for _, b in pairs])),
               "models": rows, "flat_runs": flat_counts(study_runs()), "machine": machine(),
               "seconds": round(time.time() - start, 1)}
-    folder = OUT if args.quick else RESULTS
-    path = folder / f"quality-initsignal{'-quick' if args.quick else ''}-{CROP}px-fp32-{result_tag()}.json"
-    write_json(path, report)
-    print(f"wrote {path}")
+    write_result("quality-initsignal", f"{CROP}px-fp32", report, args.quick)
     return report
 
 

@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from benchmarks.common import OUT, RESULTS, ROADSCENE, machine, result_tag, write_json
+from benchmarks.common import ROADSCENE, machine, write_result
 from benchmarks.quality import v3
 from benchmarks.quality.data import CropStream
 from benchmarks.quality.score import MODES, whole_outputs
@@ -72,9 +72,7 @@ def main(argv=None):
                   flush=True)
     report = {"what": __doc__.splitlines()[0], "iters": setup["iters"], "passes_per_run": passes,
               "steps_timed": 2 if args.quick else STEPS, "models": models, "machine": machine()}
-    path = (OUT if args.quick else RESULTS) / f"quality-pace{'-quick' if args.quick else ''}-10g-128px-fp32-{result_tag()}.json"
-    write_json(path, report)
-    print(f"wrote {path}")
+    write_result("quality-pace", "10g-128px-fp32", report, args.quick)
     return report
 
 
