@@ -279,7 +279,7 @@ def quality_version(version):
     if not (RESULTS / name).exists():
         return []
     d = load(name)
-    s, planned = d["summary"], d["planned_seeds"]
+    s, planned, required = d["summary"], d["planned_seeds"], d["required_seeds"]
     done = len(d["runs"])
     read = sorted({run.rsplit("/seed", 1)[0] for run in d.get("read_runs", [])})
     lines = ["### " + VERSIONS[version], "",
@@ -334,8 +334,11 @@ def quality_version(version):
         failed = ["`%s` seed %d" % (model, seed) for model in pair.split(" - ") for seed in g["seeds"]
                   if "%s/seed%d" % (model, seed) in flat]
         wanted = max(planned.get(model, 0) for model in pair.split(" - "))
-        finding = ("shown" if g["shown"] else "not shown") if len(g["seeds"]) >= wanted else \
-            "pending (%d of %d seeds)" % (len(g["seeds"]), wanted)
+        needed = max(required.get(model, 0) for model in pair.split(" - "))
+        finding = "pending (%d of %d seeds)" % (len(g["seeds"]), needed) if len(g["seeds"]) < needed else \
+            ("shown" if g["shown"] else "not shown") + (
+                " (%d of %d planned seeds; the extra ones if time allows)" % (len(g["seeds"]), wanted)
+                if len(g["seeds"]) < wanted else "")
         rows.append(["`%s`" % pair, "primary" if pair in s["primary"] else "secondary", len(g["seeds"]),
                      ci(g, 4), "[%s, %s]" % tuple(signed(v, 4) for v in g["ci95_images_only"]),
                      finding + (" (over flat runs: %s)" % ", ".join(failed) if failed else ""),

@@ -47,6 +47,15 @@ def test_the_codes_constants_are_the_protocols():
     assert f"then seeds {study.EXPENSIVE_SEEDS}-{last} of all three" in PROTOCOL
 
 
+def test_a_10g_comparison_needs_the_protocols_three_seeds_and_the_others_all_planned():
+    planned = study.planned_seeds(study.run_order(10, expensive=True))
+    required = study.required_seeds(planned)
+    assert planned["unet 10G"] == planned["paper average 10G"] == study.EXPENSIVE_SEEDS + study.EXPENSIVE_EXTRA
+    assert required["fusion released"] == required["unet 10G"] == required["paper average 10G"] == 3
+    assert {label: required[label] for label in study.PRIMARY + study.SECONDARY} == \
+        {label: 10 for label in study.PRIMARY + study.SECONDARY}
+
+
 def test_the_number_of_seeds_comes_from_all_ten_rerun_seeds(tmp_path):
     """The protocol takes v3's seeds from the rerun's "seeds needed" over its ten seeds: a report over fewer
     seeds is refused, an unreached target gives 10, and the result stays within 5 ... 10."""
