@@ -305,8 +305,7 @@ def quality_version(version):
         best = sched["best_test_iter"]
         per_seed = " / ".join("%s: %.4f%s" % (k, v, " (flat)" if "%s/seed%s" % (model, k) in flat else "")
                               for k, v in g["ssim"]["per_seed"].items())
-        rows.append(["`%s`" % model, ("%d of %d" % (len(m["seeds"]), planned[model]) if model in planned else
-                                      "%d (version 3's)" % len(m["seeds"])), per_seed,
+        rows.append(["`%s`" % model, seeds_of(len(m["seeds"]), planned.get(model), required.get(model)), per_seed,
                      with_spread(g["ssim"]["mean"], g["ssim"]["seed_std"], 4),
                      with_spread(g["psnr"]["mean"], g["psnr"]["seed_std"], 2), num(g["scc"]["mean"], 4),
                      "-" if kid is None else with_spread(kid["mean"], kid["seed_std"], 3),
@@ -331,10 +330,11 @@ def quality_version(version):
         g, kid, peak = c.get("generate/ssim"), c.get("set/kid_mean"), c.get("val_peak/ssim")
         if not g:
             continue
-        failed = ["`%s` seed %d" % (model, seed) for model in pair.split(" - ") for seed in g["seeds"]
-                  if "%s/seed%d" % (model, seed) in flat]
-        wanted = max(planned.get(model, 0) for model in pair.split(" - "))
-        needed = max(required.get(model, 0) for model in pair.split(" - "))
+        failed = ["`%s` %s" % (model, seeds_named(bad)) for model in pair.split(" - ")
+                  for bad in [[k for k in g["seeds"] if "%s/seed%d" % (model, k) in flat]] if bad]
+        ours = [model for model in pair.split(" - ") if model in planned]     # not another version's records
+        wanted = min(planned[model] for model in ours)                        # a comparison pairs shared seeds
+        needed = min(required[model] for model in ours)
         finding = "pending (%d of %d seeds)" % (len(g["seeds"]), needed) if len(g["seeds"]) < needed else \
             ("shown" if g["shown"] else "not shown") + (
                 " (%d of %d planned seeds; the extra ones if time allows)" % (len(g["seeds"]), wanted)
@@ -355,9 +355,8 @@ def quality_version(version):
         changed = sched["comparisons_whose_finding_changes"]
 
         def flat_note(model):
-            seeds = sorted(int(run.rsplit("seed", 1)[1]) for run in flat if run.startswith(model + "/"))
-            return "" if not seeds else " (flat: seed%s %s)" % ("s" if len(seeds) > 1 else "",
-                                                                ", ".join(str(k) for k in seeds))
+            seeds = [int(run.rsplit("seed", 1)[1]) for run in flat if run.startswith(model + "/")]
+            return " (flat: %s)" % seeds_named(seeds) if seeds else ""
 
         def ranked(models):
             return " > ".join("`%s`%s" % (m, flat_note(m)) for m in models)
@@ -366,6 +365,21 @@ def quality_version(version):
                       ranked(sched["ranking_final"]), ranked(sched["ranking_at_val_peak"]),
                       ", ".join("`%s`" % c for c in changed) if changed else "none")]
     return lines + [""]
+
+
+def seeds_named(seeds):
+    """'seed 3', or 'seeds 0, 2, 3'."""
+    seeds = sorted(seeds)
+    return "seed%s %s" % ("s" if len(seeds) > 1 else "", ", ".join(str(k) for k in seeds))
+
+
+def seeds_of(done, planned, required):
+    """A study model's seeds cell: 'done of planned', the required ones first where the rest run if time allows;
+    a model another version's records give (planned None) is marked so."""
+    if planned is None:
+        return "%d (version 3's)" % done
+    return "%d of %d" % (done, planned) if required == planned else \
+        "%d of %d (%d more if time allows)" % (done, required, planned - required)
 
 
 def init_signal():
