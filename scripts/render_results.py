@@ -290,10 +290,16 @@ def quality_version(version):
                               if (RESULTS / version / "roadscene").is_dir() else "`%s/roadscene/`" % version),
                  " and version 3's records of %s" % ", ".join("`%s`" % m for m in read) if read else "",
                  d["protocol"], d["protocol"]), ""]
-    if done < d["planned_runs"]:
-        lines += ["**Under way: %d of the %d runs the protocol plans today are recorded.** The tables show every run "
-                  "so far; a comparison uses the seeds both models have. Nothing here is a finding until every "
-                  "planned seed is in." % (done, d["planned_runs"]), ""]
+    required_done = d["required_runs_done"]
+    if required_done < d["required_runs"]:
+        extra = d["planned_runs"] - d["required_runs"]
+        lines += ["**Under way: %d of the %d runs the protocol requires are recorded**%s. The tables show every run "
+                  "so far; a comparison uses the seeds both models have, and is no finding until both have the seeds "
+                  "it needs." % (required_done, d["required_runs"],
+                                 " (and %d more if time allows)" % extra if extra else ""), ""]
+    elif done < d["planned_runs"]:
+        lines += ["Every run the protocol requires is recorded: %d; %d of the %d it plans today, the rest if time "
+                  "allows." % (d["required_runs"], done, d["planned_runs"]), ""]
     lines += expensive_decision(d.get("decisions", {}))
     if not s:
         return lines

@@ -373,6 +373,7 @@ def test_the_driver_runs_quick_keeps_every_runs_weights_and_resumes(tmp_path):
     summary = json.loads((tmp_path / "records_summary.json").read_text())
     assert "released narrow - fusion paper" in summary["summary"]["comparisons"]
     assert summary["planned_runs"] == 2 and summary["planned_seeds"] == {"fusion paper": 1, "released narrow": 1}
+    assert summary["required_runs"] == summary["required_runs_done"] == 2
     assert summary["summary"]["primary"][0] == "released narrow - fusion paper"
     assert isinstance(summary["summary"]["constant_output_runs"], list)
     again = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

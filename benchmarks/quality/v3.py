@@ -387,9 +387,12 @@ def write_summary(path, runs, decisions, order, version=V3, read=None):
     (`order`: (label, seed) pairs)."""
     read = read or {}
     both = {**read, **runs}
+    required = required_seeds(planned_seeds(order), version)   # the if-time model's runs are not required
     report = {"protocol": version.protocol, "protocol_commit": commit_of(version.protocol), "decisions": decisions,
-              "planned_seeds": planned_seeds(order), "required_seeds": required_seeds(planned_seeds(order), version),
-              "planned_runs": len(order),
+              "planned_seeds": planned_seeds(order), "required_seeds": required, "planned_runs": len(order),
+              "required_runs": sum(n for label, n in required.items() if label not in version.if_time),
+              "required_runs_done": sum(min(n, required[label]) for label, n in Counter(
+                  r["model"] for r in runs.values()).items() if label in required and label not in version.if_time),
               "machine": machine(), "summary": summarise(both, version) if runs else None, "runs": sorted(runs),
               "read_runs": sorted(read), "study_seconds": round(sum(r["seconds"] for r in runs.values()), 1)}
     return write_json(path, report)
