@@ -71,7 +71,7 @@ def final_outputs(step, label, seed, record, data, setup, weights_dir):
     path = weights_dir / f"{run_stem(label, seed)}.pth"
     if not path.is_file() or sha256_of(path) != record["weights"]["sha256"]:
         return None
-    step.G.load_state_dict(torch.load(path, map_location="cpu"))
+    step.G.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return whole_outputs(step.G, data["test"], "generate", DEVICE, setup["pad_multiple"])
 
 
