@@ -452,6 +452,50 @@ def early_spread():
     return lines + [""]
 
 
+def final_contrast():
+    """benchmarks/quality/final_contrast.py (exploratory): every finished version 3 run's output contrast, from its
+    kept weights, beside its held-out SSIM."""
+    found = files("quality-finalcontrast-")
+    if not found:
+        return []
+    name = found[0].name
+    d = load(name)
+    recorded = {}
+    for path in (RESULTS / "quality_v3" / "roadscene").glob("*.json"):
+        model = json.loads(path.read_text())["model"]
+        recorded[model] = recorded.get(model, 0) + 1
+    lines = ["#### Output contrast at the end (exploratory)", "",
+             "%s (`python -m benchmarks.quality.final_contrast`; outside every protocol, measured after `fusion "
+             "released` seed 1 had ended with SSIM near the flat image's and SCC near 0 without meeting the flat-run "
+             "test). Each finished run whose generator is kept on the machine that measured it (sha256 checked "
+             "against its record) generates its %d held-out images whole, as `mrff generate` runs it; their SSIM "
+             "is the record's (largest difference over every image: %.1e); each output's contrast is measured as "
+             "above (the standard deviation of its pixels over its real LWIR frame's: 1 the real frame's, 0 a flat "
+             "image), mean over images. The runs recorded on other machines kept their weights there and are not "
+             "measured." % (link(name), d["held_out_images"], max(
+                 r["max_ssim_difference_from_record"] for m in d["models"].values() for r in m.values())), ""]
+    rows = []
+    for model, per_seed in d["models"].items():
+        runs = sorted(per_seed.items(), key=lambda kv: int(kv[0]))
+        contrast = [r["output_contrast"] for _, r in runs]
+        low_seed, low = min(runs, key=lambda kv: kv[1]["output_contrast"])
+        rows.append(["`%s`" % model, "%d of %d" % (len(runs), recorded.get(model, len(runs))),
+                     ", ".join(seed for seed, _ in runs), "%.3f" % mean([r["ssim"] for _, r in runs]),
+                     "%.3f (%.3f to %.3f)" % (mean(contrast), min(contrast), max(contrast)),
+                     "seed %s: %.3f (SSIM %.4f)" % (low_seed, low["output_contrast"], low["ssim"])])
+    lines += table(["model", "runs measured", "seeds", "their held-out SSIM", "output contrast at the end (lowest to "
+                    "highest run)", "the run with the least contrast"], rows)
+    c = d.get("contrast_against_ssim")
+    if c:
+        lines += ["", "Over the %d runs measured, the models pooled, Spearman's rank correlation of a run's output "
+                  "contrast with its held-out SSIM: %+.2f (p = %.2g): %s." % (
+                      c["runs"], c["spearman_rho"], c["p_value"],
+                      "the less contrast, the higher the SSIM" if c["spearman_rho"] < 0 and c["p_value"] < 0.05 else
+                      "the more contrast, the higher the SSIM" if c["spearman_rho"] > 0 and c["p_value"] < 0.05 else
+                      "no rank relation shown at 5%")]
+    return lines + [""]
+
+
 def rerun_set_range(study, leave_out=()):
     """('lo to hi' of FID, 'lo to hi' of KID) over the per-seed figures of v2's runs as the rerun reproduces them,
     but for the runs in `leave_out` ('<model>/seed<k>')."""
@@ -1028,6 +1072,7 @@ def render():
     lines += quality_version("quality_v3")
     lines += init_signal()
     lines += early_spread()
+    lines += final_contrast()
     lines += quality_version("quality_v4")
     lines += quality_v2("quality_v2_synthetic.json", "Version 2: synthetic scenes")
     lines += rerun("synthetic")

@@ -418,3 +418,29 @@ def test_the_early_spread_replay_is_the_run_and_its_spread_reads_contrast(tmp_pa
     assert early_spread.spread(real, data["test"]) == pytest.approx([1.0, 1.0])
     assert early_spread.spread([0.5 * r + 0.2 for r in real], data["test"]) == pytest.approx([0.5, 0.5])
     assert early_spread.spread([torch.full_like(r, 0.3) for r in real], data["test"]) == [0.0, 0.0]
+
+
+def test_the_final_contrast_is_measured_from_the_runs_own_weights(tmp_path):
+    """benchmarks/quality/final_contrast.py (exploratory) measures a finished run's output contrast from its kept
+    weights: their SSIM must be the record's, weights that are not the record's are refused, and a generator that
+    writes a flat image measures 0."""
+    from benchmarks.quality import final_contrast
+    from benchmarks.quality.train import train_run_v3
+    torch.set_num_threads(1)
+    data = study.study_data(write_roadscene_stand_in(tmp_path / "rs"))
+    data = {k: (v[:2] if k in ("test", "val", "train_scored") else v) for k, v in data.items()}
+    setup = study.settings(True)
+    record = train_run_v3("unet matched", 0, data, setup, torch.device("cpu"), tmp_path / "w")
+    row = final_contrast.measure("unet matched", 0, data, setup, record, tmp_path / "w")
+    assert row["max_ssim_difference_from_record"] == 0.0
+    assert row["ssim"] == pytest.approx(np.mean(record["final"]["generate"]["ssim"]), abs=1e-12)
+    assert 0 < row["output_contrast_lowest_image"] <= row["output_contrast"]
+    tampered = dict(record, weights=dict(record["weights"], sha256="0" * 64))
+    assert final_contrast.measure("unet matched", 0, data, setup, tampered, tmp_path / "w") is None
+    weights = tmp_path / "w" / "unet_matched_seed0.pth"
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    flat = {k: torch.zeros_like(v) if v.dim() == 4 else v for k, v in state.items()}   # every filter 0: constant out
+    torch.save(flat, weights)
+    from mrff_plugin.file_hash import sha256_of
+    flat_record = dict(record, weights=dict(record["weights"], sha256=sha256_of(weights)))
+    assert final_contrast.measure("unet matched", 0, data, setup, flat_record, tmp_path / "w")["output_contrast"] < 1e-6
