@@ -485,14 +485,15 @@ def final_contrast():
                      "seed %s: %.3f (SSIM %.4f)" % (low_seed, low["output_contrast"], low["ssim"])])
     lines += table(["model", "runs measured", "seeds", "their held-out SSIM", "output contrast at the end (lowest to "
                     "highest run)", "the run with the least contrast"], rows)
-    c = d.get("contrast_against_ssim")
+    c = d.get("contrast_against_ssim") or {}
     if c:
-        lines += ["", "Over the %d runs measured, the models pooled, Spearman's rank correlation of a run's output "
-                  "contrast with its held-out SSIM: %+.2f (p = %.2g): %s." % (
-                      c["runs"], c["spearman_rho"], c["p_value"],
-                      "the less contrast, the higher the SSIM" if c["spearman_rho"] < 0 and c["p_value"] < 0.05 else
-                      "the more contrast, the higher the SSIM" if c["spearman_rho"] > 0 and c["p_value"] < 0.05 else
-                      "no rank relation shown at 5%")]
+        def said(k):
+            rho, p = c[k]["spearman_rho"], c[k]["p_value"]
+            return "%+.2f (p = %.2g, %d runs; %s)" % (rho, p, c[k]["runs"], "no rank relation shown at 5%" if p >= 0.05
+                                                    else "the less contrast, the higher the SSIM" if rho < 0
+                                                    else "the more contrast, the higher the SSIM")
+        lines += ["", "Spearman's rank correlation of a run's output contrast with its held-out SSIM, the models "
+                  "pooled: " + "; ".join("%s %s" % (k, said(k)) for k in c) + "."]
     return lines + [""]
 
 

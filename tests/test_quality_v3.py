@@ -444,3 +444,9 @@ def test_the_final_contrast_is_measured_from_the_runs_own_weights(tmp_path):
     from mrff_plugin.file_hash import sha256_of
     flat_record = dict(record, weights=dict(record["weights"], sha256=sha256_of(weights)))
     assert final_contrast.measure("unet matched", 0, data, setup, flat_record, tmp_path / "w")["output_contrast"] < 1e-6
+    rows = {"a": {k: {"output_contrast": c, "ssim": s, "constant_output": c == 0}
+                  for k, (c, s) in enumerate([(0.0, 0.54), (0.2, 0.45), (0.4, 0.42), (0.6, 0.39)])},
+            "b": {0: {"output_contrast": 0.5, "ssim": 0.30, "constant_output": False}}}
+    both = final_contrast.rank_correlation(rows)
+    assert both["all runs"]["runs"] == 5 and both["all runs"]["spearman_rho"] == pytest.approx(-0.9)
+    assert both["without constant output"]["runs"] == 4 and both["without constant output"]["spearman_rho"] == pytest.approx(-0.8)

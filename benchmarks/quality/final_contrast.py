@@ -14,7 +14,8 @@ For every version 3 run whose generator is kept (its sha256 checked against the 
 generated whole as `mrff generate` runs the model, checked against the record (their SSIM beside the record's final
 `generate` SSIM, image by image), and measured as early_spread.py measures them: the standard deviation of each
 output's pixels over its real LWIR frame's (1 is the real frame's contrast, 0 a flat image), mean over images.
-Beside them, Spearman's rank correlation of contrast with SSIM over every run measured.
+Beside them, Spearman's rank correlation of contrast with SSIM over the runs measured, with and without the runs that
+wrote constant output (flat_reference.py's test).
 Runs already measured with the same weights are taken from benchmarks/out/final_contrast_runs.json, so a stopped
 measurement goes on where it stopped.
 """
@@ -28,6 +29,7 @@ import torch
 from benchmarks.common import OUT, RESULTS, ROADSCENE, machine, write_json, write_result
 from benchmarks.quality import v3
 from benchmarks.quality.early_spread import WEIGHTS, final_outputs, spread
+from benchmarks.quality.flat_reference import constant_runs
 from benchmarks.quality.score import pair_scores
 from benchmarks.quality.train import make_step
 
@@ -50,14 +52,16 @@ def measure(label, seed, data, setup, record, weights_dir=WEIGHTS):
 
 
 def rank_correlation(rows):
-    """Spearman's rank correlation of the runs' output contrast with their held-out SSIM, over every run measured
-    (the models pooled), where there are at least 3."""
+    """Spearman's rank correlation of the runs' output contrast with their held-out SSIM, the models pooled: over
+    every run measured, and without the runs that wrote constant output (where at least 3 are left)."""
     from scipy.stats import spearmanr
     runs = [row for per_seed in rows.values() for row in per_seed.values()]
-    if len(runs) < 3:
-        return None
-    rho, p = spearmanr([r["output_contrast"] for r in runs], [r["ssim"] for r in runs])
-    return {"runs": len(runs), "spearman_rho": float(rho), "p_value": float(p)}
+    out = {}
+    for name, chosen in (("all runs", runs), ("without constant output", [r for r in runs if not r["constant_output"]])):
+        if len(chosen) >= 3:
+            rho, p = spearmanr([r["output_contrast"] for r in chosen], [r["ssim"] for r in chosen])
+            out[name] = {"runs": len(chosen), "spearman_rho": float(rho), "p_value": float(p)}
+    return out
 
 
 def main(argv=None):
@@ -79,7 +83,8 @@ def main(argv=None):
         records = v3.load_records(RESULTS / "quality_v3" / "roadscene")
     done = json.loads(done_path.read_text()) if done_path.is_file() else {}
     start, rows = time.time(), {}
-    for key, record in sorted(records.items()):
+    order = list(v3.MODELS)
+    for key, record in sorted(records.items(), key=lambda kv: (order.index(kv[1]["model"]), kv[1]["seed"])):
         label, seed = record["model"], record["seed"]
         if args.only and label not in args.only:
             continue
@@ -93,7 +98,7 @@ def main(argv=None):
                 continue
             done[key] = {"weights_sha256": record["weights"]["sha256"], "row": row}
             write_json(done_path, done)
-        rows.setdefault(label, {})[seed] = row
+        rows.setdefault(label, {})[seed] = row = dict(row, constant_output=bool(constant_runs({key: record})))
         print(f"{label:24} seed {seed}: output contrast {row['output_contrast']:.3f}, SSIM {row['ssim']:.4f} "
               f"(record: max difference {row['max_ssim_difference_from_record']:.1e})", flush=True)
     report = {"what": __doc__.splitlines()[0], "exploratory": True, "held_out_images": len(data["test"]),
