@@ -452,6 +452,25 @@ def early_spread():
     return lines + [""]
 
 
+def rank_said(c):
+    """A rank correlation of output contrast with SSIM (final_contrast.py's), in words."""
+    rho, p = c["spearman_rho"], c["p_value"]
+    return "%+.2f (p = %.2g, %d runs; %s)" % (rho, p, c["runs"], "no rank relation shown at 5%" if p >= 0.05
+                                            else "the less contrast, the higher the SSIM" if rho < 0
+                                            else "the more contrast, the higher the SSIM")
+
+
+def contrast_caution():
+    """The recommendation page's sentence on output contrast against SSIM, from the newest final_contrast file."""
+    found = files("quality-finalcontrast-")
+    c = (load(found[0].name).get("contrast_against_ssim") or {}).get("without constant output") if found else None
+    if not c:
+        return ""
+    return (" Over version 3's finished runs measured for it, without the flat ones, the rank correlation of a run's "
+            "output contrast with its SSIM is %s ([results](results.md#output-contrast-at-the-end-exploratory))." %
+            rank_said(c))
+
+
 def final_contrast():
     """benchmarks/quality/final_contrast.py (exploratory): every finished version 3 run's output contrast, from its
     kept weights, beside its held-out SSIM."""
@@ -487,13 +506,8 @@ def final_contrast():
                     "highest run)", "the run with the least contrast"], rows)
     c = d.get("contrast_against_ssim") or {}
     if c:
-        def said(k):
-            rho, p = c[k]["spearman_rho"], c[k]["p_value"]
-            return "%+.2f (p = %.2g, %d runs; %s)" % (rho, p, c[k]["runs"], "no rank relation shown at 5%" if p >= 0.05
-                                                    else "the less contrast, the higher the SSIM" if rho < 0
-                                                    else "the more contrast, the higher the SSIM")
         lines += ["", "Spearman's rank correlation of a run's output contrast with its held-out SSIM, the models "
-                  "pooled: " + "; ".join("%s %s" % (k, said(k)) for k in c) + "."]
+                  "pooled: " + "; ".join("%s %s" % (k, rank_said(c[k])) for k in c) + "."]
     return lines + [""]
 
 
@@ -966,8 +980,8 @@ def recommendation_page():
     lines += ["", "Differences are the winner minus each other candidate, with the 95%% interval over seeds "
               "and images; a difference is shown when the interval excludes 0. A flat mid-grey image, no "
               "network at all, scores SSIM %.3f and KID %.3f on the same frames (%s): much of a thermal frame "
-              "is smooth, so SSIM alone rewards blur; read it beside KID." % (
-                  flat["ssim"], flat.get("kid_mean", float("nan")), link(flat["file"])), ""]
+              "is smooth, so SSIM alone rewards blur; read it beside KID.%s" % (
+                  flat["ssim"], flat.get("kid_mean", float("nan")), link(flat["file"]), contrast_caution()), ""]
     for name, b in rec["budgets"].items():
         lines += ["## About %s MACs per 128x128 image" % name, "",
                   "Models within %d%% of `%s`'s %.3f G; source: %s ([protocol](../%s)); a candidate has at least "
